@@ -1,0 +1,73 @@
+# The one command surface. `make demo` and `make test` bootstrap .venv themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PYTHONDONTWRITEBYTECODE :=
+ARCH ?= arm64
+PYTEST_ARGS ?=
+
+.PHONY: help venv demo test unit lint layer synth deploy bench bench-scoring bench-drift bench-coldstart clean
+
+help:
+	@echo "make demo    - run the scorewatch scenario end to end on the local cloud"
+	@echo "make test    - lint + the whole test suite (unit, integration, infra, e2e)"
+	@echo "make lint    - ruff (+ pip-audit when its database is reachable)"
+	@echo "make layer   - build the runtime dependency tree without Docker, smoke-import it, print sizes"
+	@echo "make synth   - synthesize the CDK app into cdk.out/"
+	@echo "make deploy  - deploy to the AWS account in your environment (needs Docker and credentials)"
+	@echo "make bench   - run the benchmarks (results quoted in README.md)"
+
+$(STAMP): pyproject.toml layers/requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (found %s)" % sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	sed -e 's/\[[^]]*\]//' layers/requirements.txt > $(VENV)/constraints.txt
+	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/scorewatch demo --output demo-output
+
+lint: $(STAMP)
+	$(BIN)/ruff check functions infra tests benchmarks examples
+	$(BIN)/ruff format --check functions infra tests benchmarks examples
+	@$(BIN)/python tools/audit.py
+
+test: $(STAMP)
+	$(BIN)/ruff check functions infra tests benchmarks examples
+	$(BIN)/ruff format --check functions infra tests benchmarks examples
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)
+
+layer: $(STAMP)
+	$(BIN)/python layers/build_layer.py --arch x86_64 --smoke
+	$(BIN)/python layers/build_layer.py --arch arm64
+
+synth: $(STAMP)
+	$(BIN)/python infra/app.py
+
+deploy: $(STAMP)
+	npx --yes aws-cdk@2 deploy --app "$(BIN)/python infra/app.py" --require-approval broadening
+
+bench: bench-scoring bench-drift bench-coldstart
+
+bench-scoring: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e '.[bench]'
+	$(BIN)/python benchmarks/bench_scoring.py
+
+bench-drift: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e '.[bench]'
+	$(BIN)/python benchmarks/bench_drift.py
+
+bench-coldstart: $(STAMP)
+	$(BIN)/python benchmarks/bench_coldstart.py
+
+clean:
+	rm -rf $(VENV) cdk.out layers/build .pytest_cache .ruff_cache

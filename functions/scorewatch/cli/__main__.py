@@ -1,0 +1,5 @@
+import sys
+
+from scorewatch.cli import main
+
+sys.exit(main())

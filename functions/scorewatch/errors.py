@@ -1,0 +1,84 @@
+"""The scorewatch exception family.
+
+Raised where the problem is found, chained with ``from exc``, each message naming the offending
+value (file, column, row, key). Class names are matched by Step Functions (see contract.ErrorName).
+"""
+
+from __future__ import annotations
+
+
+class ScorewatchError(Exception):
+    """Base class of every error scorewatch raises on purpose."""
+
+
+class InputRejectedError(ScorewatchError):
+    """The input cannot be scored as a whole (format, schema, too many bad rows).
+
+    Not an invocation failure: handlers write a rejection report and return normally.
+    ``source_uri`` names the file; ``reason`` is a short machine-readable code.
+    """
+
+    def __init__(self, message: str, *, source_uri: str | None = None, reason: str = "invalid_input"):
+        super().__init__(message)
+        self.source_uri = source_uri
+        self.reason = reason
+
+
+class UnsupportedFormatError(InputRejectedError):
+    """The file's extension or content is not a format scorewatch reads."""
+
+
+class MissingColumnsError(InputRejectedError):
+    """Required feature columns are absent from the input."""
+
+
+class TooManyRejectedRowsError(InputRejectedError):
+    """The share of rejected rows exceeds max_reject_fraction."""
+
+
+class InputTooLargeError(ScorewatchError):
+    """The input exceeds what one invocation may process; it must go to the split workflow."""
+
+
+class ModelError(ScorewatchError):
+    """Base class for registry and artifact problems."""
+
+
+class ModelNotFoundError(ModelError):
+    """No such model, version, champion or artifact."""
+
+
+class ModelIntegrityError(ModelError):
+    """An artifact's sha256 does not match the registry, or it holds untrusted types."""
+
+
+class IncompatibleModelError(ModelError):
+    """The artifact was trained under another scikit-learn minor version."""
+
+
+class UnsafeModelFormatError(ModelError):
+    """A pickle/joblib artifact was offered while unsafe formats are disabled."""
+
+
+class InvalidModelNameError(ModelError):
+    """A model name with characters that could escape its key prefix (``../x``)."""
+
+
+class PromotionConflictError(ModelError):
+    """A conditional registry write lost a race (another promotion happened first)."""
+
+
+class RetrainingInProgressError(ScorewatchError):
+    """A retraining run already holds the model's lock."""
+
+
+class TrainingError(ScorewatchError):
+    """Training a challenger failed (bad spec, no data, estimator error)."""
+
+
+class TransientError(ScorewatchError):
+    """A retryable infrastructure failure (throttling, 5xx, timeout). Lambda/Step Functions retry it."""
+
+
+class ConfigError(ScorewatchError):
+    """The model configuration is invalid; the message names the field."""
