@@ -38,7 +38,7 @@ class Emulator:
 
     def reset(self) -> None:
         req = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(req, timeout=30) as resp:
             resp.read()
 
 

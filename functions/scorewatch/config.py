@@ -18,7 +18,9 @@ from scorewatch.cards import Task
 from scorewatch.errors import ConfigError
 from scorewatch.schema import check_model_name
 
-DriftTest = Literal["ks", "chisquare", "z", "wasserstein", "psi", "jensenshannon", "hellinger", "unseen_share"]
+DriftTest = Literal[
+    "ks", "chisquare", "z", "wasserstein", "psi", "jensenshannon", "hellinger", "unseen_share"
+]
 
 
 class _Strict(BaseModel):
@@ -51,7 +53,7 @@ class Schedules(_Strict):
     @field_validator("scoring", "monitoring")
     @classmethod
     def _expr(cls, v: str | None) -> str | None:
-        if v is not None and not (v.startswith("cron(") or v.startswith("rate(")) or (v and not v.endswith(")")):
+        if v is not None and not (v.startswith(("cron(", "rate(")) and v.endswith(")")):
             raise ValueError(f"schedule {v!r} must be 'cron(...)' or 'rate(...)'")
         return v
 
