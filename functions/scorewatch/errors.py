@@ -82,3 +82,11 @@ class TransientError(ScorewatchError):
 
 class ConfigError(ScorewatchError):
     """The model configuration is invalid; the message names the field."""
+
+
+class MonitoringInputError(ScorewatchError):
+    """Profiles, samples or drift settings that cannot be compared (unknown column, bad counts, bad test)."""
+
+
+class ProfileError(MonitoringInputError):
+    """A profile cannot be built, read or merged (different bin edges, unknown schema version)."""
