@@ -84,5 +84,8 @@ class ModelCard(BaseModel):
     calibration: dict[str, float] | None = None
     promoted_at: datetime | None = None
     promoted_by: str | None = None  # execution id / user
+    # The champion this version replaced when promoted (rollback restores it).
+    previous_champion: str | None = None
+    archived_at: datetime | None = None
     approvals: tuple[str, ...] = ()
     description: str | None = None
