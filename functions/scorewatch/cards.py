@@ -51,7 +51,7 @@ class Comparison(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     metric: str
-    challenger: float
+    challenger: float | None  # None when undefined on the holdout (the gate then fails)
     champion: float | None
     min_improvement: float
     floor: float | None = None
