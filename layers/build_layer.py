@@ -1,0 +1,328 @@
+"""Build the runtime dependency tree without Docker, trim it, print its size, smoke-import it.
+
+The Lambda image (layers/Dockerfile) installs layers/requirements.txt on the AWS Lambda Python
+3.12 base image. Docker is not available everywhere (nor here), so this script builds the same
+tree with pip's cross-platform download mode:
+
+    pip install --platform manylinux_2_28_<arch> --only-binary=:all: --python-version 3.12
+                --implementation cp --target layers/build/<arch> -r layers/requirements.txt
+
+``manylinux_2_28`` matches the Lambda base image's glibc (Amazon Linux 2023, glibc 2.34). Do not
+use ``manylinux2014``: current pyarrow and scikit-learn publish only manylinux_2_28 wheels, so a
+manylinux2014 request silently resolves to much older releases (pyarrow 20, scikit-learn 1.7).
+
+It then trims what a function never imports (tests, C headers, Cython sources, caches, unused
+pyarrow components), prints the unzipped size per architecture against Lambda's 250 MB limit for
+a zip function plus its layers, and with ``--smoke`` imports every module the functions use
+against the tree with a Python of the same minor version.
+
+Usage: ``python layers/build_layer.py --arch x86_64 --smoke`` (``make layer`` runs both arches).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIREMENTS = ROOT / "layers" / "requirements.txt"
+BUILD = ROOT / "layers" / "build"
+PACKAGE = ROOT / "functions" / "scorewatch"
+ZIP_LIMIT_MB = 250.0
+PLATFORMS = {"x86_64": "manylinux_2_28_x86_64", "arm64": "manylinux_2_28_aarch64"}
+DEFAULT_PYTHON = "3.12"
+
+# Directories no function imports at run time (matched by name anywhere in the tree).
+TRIM_DIRS = {"tests", "test", "testing_data", "__pycache__", "include", "benchmarks"}
+# Kept although named like tests: imported by the libraries themselves at run time.
+KEEP_DIRS = {"pandas/_testing", "numpy/testing", "sklearn/utils/_testing", "scipy/_lib/_testing"}
+TRIM_SUFFIXES = (".pyx", ".pxd", ".pxi", ".h", ".hpp", ".c", ".cc", ".cpp", ".cmake", ".a")
+# pyarrow components scorewatch never loads: Flight RPC, Substrait, Gandiva, CUDA, the ORC and
+# Java bridges and the bundled C++ sources. Parquet, datasets, compute and the S3 filesystem stay.
+PYARROW_TRIM_GLOBS = (
+    "pyarrow/libarrow_flight*",
+    "pyarrow/_flight*",
+    "pyarrow/flight.py",
+    "pyarrow/_substrait*",
+    "pyarrow/substrait.py",
+    "pyarrow/libgandiva*",
+    "pyarrow/gandiva*",
+    "pyarrow/_cuda*",
+    "pyarrow/cuda.py",
+    "pyarrow/_orc*",
+    "pyarrow/orc.py",
+    "pyarrow/jvm.py",
+    "pyarrow/src",
+    "pyarrow/_pyarrow_cpp_tests*",
+    "pyarrow/libarrow_python_flight*",
+    "pyarrow/_gcsfs*",
+    "pyarrow/_azurefs*",
+    "pyarrow/_hdfs*",
+)
+
+
+def mib(n: int) -> float:
+    return n / (1024 * 1024)
+
+
+def tree_size(path: Path) -> int:
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            p = Path(dirpath) / name
+            if not p.is_symlink():
+                total += p.stat().st_size
+    return total
+
+
+def platform_args(arch: str) -> list[str]:
+    """``--platform`` for manylinux_2_28 and every older glibc it runs.
+
+    pip does not widen a ``--platform`` it is given: ``manylinux_2_28_x86_64`` alone rejects the
+    (many) wheels tagged only ``manylinux_2_17``. Listing the older tags too keeps the newest
+    compatible release of each package, while a request for ``manylinux2014`` ALONE would pin
+    everything to releases that still published such wheels.
+    """
+    machine = PLATFORMS[arch].removeprefix("manylinux_2_28_")
+    tags = [f"manylinux_2_{minor}_{machine}" for minor in range(28, 4, -1)]
+    tags.append(f"manylinux2014_{machine}")
+    if machine == "x86_64":
+        tags += [f"manylinux2010_{machine}", f"manylinux1_{machine}"]
+    return [arg for tag in tags for arg in ("--platform", tag)]
+
+
+def install(arch: str, python_version: str, target: Path) -> None:
+    """pip-install the pinned requirements for ``arch`` into ``target`` (a fresh directory)."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        *platform_args(arch),
+        "--only-binary=:all:",
+        "--python-version",
+        python_version,
+        "--implementation",
+        "cp",
+        "--target",
+        str(target),
+        "-r",
+        str(REQUIREMENTS),
+    ]
+    print("$", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)  # noqa: S603 - fixed argv built above, no shell
+
+
+def _kept(rel: str) -> bool:
+    return any(rel == k or rel.startswith(k + "/") for k in KEEP_DIRS)
+
+
+def trim(target: Path) -> int:
+    """Delete what no function imports; return the bytes removed."""
+    before = tree_size(target)
+    for dirpath, dirs, files in os.walk(target, topdown=True):
+        rel_dir = Path(dirpath).relative_to(target).as_posix()
+        for d in list(dirs):
+            rel = f"{rel_dir}/{d}".lstrip("./") if rel_dir != "." else d
+            if d in TRIM_DIRS and not _kept(rel):
+                shutil.rmtree(Path(dirpath) / d)
+                dirs.remove(d)
+        for name in files:
+            if name.endswith(TRIM_SUFFIXES):
+                (Path(dirpath) / name).unlink()
+    for pattern in PYARROW_TRIM_GLOBS:
+        for hit in glob.glob(str(target / pattern)):
+            p = Path(hit)
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+    _dedupe_sonames(target / "pyarrow")
+    # The Lambda runtime ships its own pip/setuptools; a function never imports these.
+    for name in ("bin",):
+        if (target / name).is_dir():
+            shutil.rmtree(target / name)
+    return before - tree_size(target)
+
+
+def _dedupe_sonames(directory: Path) -> None:
+    """Keep only ``libX.so.N`` (the SONAME the loader asks for) of wheel-copied ``libX.so*``.
+
+    Wheels cannot hold symlinks, so pyarrow ships libX.so, libX.so.N and libX.so.N.M.P as three
+    full copies; only the SONAME copy is ever loaded.
+    """
+    if not directory.is_dir():
+        return
+    for soname in directory.glob("lib*.so.[0-9]*"):
+        stem, _, version = soname.name.partition(".so.")
+        if "." in version:
+            continue  # this is a full-version copy, handled from its SONAME sibling
+        for dup in [directory / f"{stem}.so", *directory.glob(f"{stem}.so.{version}.*")]:
+            if dup.is_file() and dup.stat().st_size == soname.stat().st_size:
+                dup.unlink()
+
+
+def largest(target: Path, n: int = 8) -> list[tuple[str, int]]:
+    sizes = [(p.name, tree_size(p) if p.is_dir() else p.stat().st_size) for p in target.iterdir()]
+    return sorted(sizes, key=lambda kv: -kv[1])[:n]
+
+
+# ---------------------------------------------------------------------------------------------
+# Smoke import
+
+
+def _stdlib_names() -> set[str]:
+    return set(sys.stdlib_module_names) | set(sys.builtin_module_names)
+
+
+def imported_modules(package_dir: Path) -> set[str]:
+    """Absolute third-party modules imported anywhere in the scorewatch package (by AST)."""
+    stdlib = _stdlib_names()
+    found: set[str] = set()
+    for path in package_dir.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in stdlib and top not in {"scorewatch", "__future__"}:
+                    found.add(name)
+    return found
+
+
+def scorewatch_modules(package_dir: Path) -> Iterator[str]:
+    """Every module of the runtime package except the CLI (not part of the image's functions)."""
+    for path in sorted(package_dir.rglob("*.py")):
+        rel = path.relative_to(package_dir.parent).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if len(parts) > 1 and parts[1] == "cli":
+            continue
+        yield ".".join(parts)
+
+
+SMOKE_SCRIPT = r"""
+import importlib, json, sys, traceback
+paths, modules = json.loads(sys.argv[1])
+sys.path[:0] = paths
+failed = []
+for name in modules:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        failed.append((name, traceback.format_exc(limit=3)))
+versions = {}
+for dist in ("numpy", "pandas", "pyarrow", "sklearn", "scipy"):
+    mod = sys.modules.get(dist)
+    versions[dist] = getattr(mod, "__version__", "not imported")
+print("python", sys.version.split()[0], versions)
+for name, tb in failed:
+    print("FAILED", name, tb, sep="\n")
+print(f"imported {len(modules) - len(failed)}/{len(modules)} modules")
+sys.exit(1 if failed else 0)
+"""
+
+
+def find_python(version: str) -> str | None:
+    """A CPython ``version`` interpreter: on PATH, or installed by pyenv."""
+    candidates: list[str] = []
+    which = shutil.which(f"python{version}")
+    if which:
+        candidates.append(which)
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    pattern = pyenv_root / "versions" / f"{version}.*" / "bin" / f"python{version}"
+    candidates += sorted(glob.glob(str(pattern)))
+    candidates += [f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"]
+    for c in candidates:
+        try:
+            probe = [c, "-c", "import sys;print('%d.%d' % sys.version_info[:2])"]
+            out = subprocess.run(probe, capture_output=True, text=True, timeout=30, check=False)  # noqa: S603
+        except OSError:
+            continue
+        if out.returncode == 0 and out.stdout.strip() == version:
+            return c
+    return None
+
+
+def smoke(python: str, tree: Path, extra_modules: Iterable[str] = ()) -> int:
+    """Import every module the functions use with ``python`` against ``tree`` + the package."""
+    modules = sorted(imported_modules(PACKAGE) | set(extra_modules)) + list(scorewatch_modules(PACKAGE))
+    import json
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    # -S -s: no site-packages of the interpreter, only the built tree and the package.
+    cmd = [python, "-S", "-s", "-c", SMOKE_SCRIPT, json.dumps([[str(tree), str(PACKAGE.parent)], modules])]
+    print(f"smoke: importing {len(modules)} modules with {python} against {tree}", flush=True)
+    return subprocess.run(cmd, env=env, check=False).returncode  # noqa: S603 - no shell
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", choices=sorted(PLATFORMS), default="x86_64")
+    parser.add_argument("--python-version", default=DEFAULT_PYTHON, help="default %(default)s (the image's)")
+    parser.add_argument("--smoke", action="store_true", help="import every module the functions use")
+    parser.add_argument("--skip-install", action="store_true", help="reuse an existing tree")
+    args = parser.parse_args(argv)
+
+    python_version = args.python_version
+    python = None
+    if args.smoke:
+        python = find_python(python_version)
+        if python is None:
+            host = f"{sys.version_info.major}.{sys.version_info.minor}"
+            print(
+                f"NOTE: no Python {python_version} interpreter here; the smoke import uses a "
+                f"cp{host.replace('.', '')} tree built for this interpreter ({sys.executable}) instead of "
+                f"the image's {python_version}.",
+                flush=True,
+            )
+            python_version, python = host, sys.executable
+
+    target = BUILD / (args.arch if python_version == DEFAULT_PYTHON else f"{args.arch}-py{python_version}")
+    if not args.skip_install:
+        install(args.arch, python_version, target)
+    raw = tree_size(target)
+    removed = trim(target)
+    size = tree_size(target)
+    verdict = "over" if mib(size) > ZIP_LIMIT_MB else "under"
+    print(
+        f"[{args.arch}, cp{python_version.replace('.', '')}] installed {mib(raw):.0f} MiB, trimmed "
+        f"{mib(removed):.0f} MiB -> {mib(size):.0f} MiB unzipped: {verdict} the {ZIP_LIMIT_MB:.0f} MB "
+        "limit for a zip function plus its layers (the container image limit is 10 GB)"
+    )
+    for name, n in largest(target):
+        print(f"    {mib(n):7.1f} MiB  {name}")
+    if args.smoke:
+        if args.arch != _host_arch():
+            print(f"smoke skipped: {args.arch} binaries cannot run on this {_host_arch()} machine")
+            return 0
+        return smoke(python, target)
+    return 0
+
+
+def _host_arch() -> str:
+    machine = sysconfig.get_platform().rsplit("-", 1)[-1]
+    return {"aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
