@@ -1,0 +1,408 @@
+"""Streaming batch scoring: read -> validate -> predict -> one Parquet output with lineage.
+
+Chunks of ``chunk_rows`` rows flow from ``storage.open_batches`` through
+``validation.validate_batch`` and the model into a single ``storage.ParquetSink``. The sink
+publishes its object only when the ``with`` block exits cleanly, and the rejected-row fraction is
+evaluated at the end (or as soon as it is certain to be exceeded, when the row count is known from
+Parquet metadata), so a rejected batch never leaves anything under ``scored/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from scorewatch import storage
+from scorewatch.cards import ModelCard
+from scorewatch.errors import InputRejectedError, TooManyRejectedRowsError
+from scorewatch.validation import RejectedRow, check_columns, validate_batch
+
+logger = logging.getLogger(__name__)
+
+#: Rejected rows kept in a ScoreResult (the count is always exact).
+REJECTED_SAMPLE = 1000
+LINEAGE_COLUMNS = ("model_name", "model_version", "batch_id", "source_uri", "scored_at")
+
+
+class LoadedModelLike(Protocol):
+    """What scoring needs of ``scorewatch.registry.LoadedModel``."""
+
+    @property
+    def card(self) -> ModelCard: ...
+
+    @property
+    def estimator(self) -> Any: ...
+
+
+Observer = Callable[[pd.DataFrame, pd.DataFrame], None]
+
+
+@dataclass
+class ScoreResult:
+    """What one scoring run did."""
+
+    source_uri: str
+    output_uri: str
+    batch_id: str
+    rows_in: int
+    rows_scored: int
+    rows_rejected: int
+    rejected: list[RejectedRow] = field(default_factory=list)  # first REJECTED_SAMPLE rows
+    seconds: float = 0.0
+
+    @property
+    def rejected_fraction(self) -> float:
+        return self.rows_rejected / self.rows_in if self.rows_in else 0.0
+
+
+def batch_id_for(source_identity: str, model_version: str) -> str:
+    """Deterministic batch id: the same object scored by the same model version gets the same id.
+
+    Parameters
+    ----------
+    source_identity : str
+        ``storage.source_identity(info)`` (location + version id or ETag).
+    model_version : str
+
+    Returns
+    -------
+    str
+        24 lowercase hex characters.
+
+    Examples
+    --------
+    >>> batch_id_for("s3://b/k.csv#etag=1", "000001") == batch_id_for("s3://b/k.csv#etag=1", "000001")
+    True
+    >>> len(batch_id_for("s3://b/k.csv#etag=1", "000001"))
+    24
+    """
+    digest = hashlib.sha256(f"{source_identity}\x1f{model_version}".encode()).hexdigest()
+    return digest[:24]
+
+
+def predict_frame(
+    estimator: Any, features: pd.DataFrame, *, task: str, classes: Sequence[Any] | None
+) -> pd.DataFrame:
+    """Model outputs for one chunk.
+
+    Parameters
+    ----------
+    estimator : scikit-learn estimator or Pipeline
+    features : pandas.DataFrame
+        Coerced features in schema order.
+    task : {"binary", "multiclass", "regression"}
+    classes : sequence, optional
+        Class labels (default ``estimator.classes_``); column ``score_<class>`` per class.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``prediction`` (+ ``score_<class>`` for classifiers), same index as ``features``.
+        The predicted class is the arg-max of ``predict_proba`` (one model pass, not two).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]})
+    >>> m = LogisticRegression().fit(X, [0, 0, 1, 1])
+    >>> list(predict_frame(m, X, task="binary", classes=None).columns)
+    ['prediction', 'score_0', 'score_1']
+    """
+    if task == "regression":
+        return pd.DataFrame({"prediction": np.asarray(estimator.predict(features))}, index=features.index)
+    labels = list(classes) if classes is not None else list(getattr(estimator, "classes_", []))
+    proba = np.asarray(estimator.predict_proba(features))
+    if labels and len(labels) != proba.shape[1]:
+        raise ValueError(
+            f"model returned {proba.shape[1]} class scores but the card lists {len(labels)} classes"
+        )
+    if not labels:
+        labels = list(range(proba.shape[1]))
+    out: dict[str, Any] = {"prediction": np.asarray(labels, dtype=object)[proba.argmax(axis=1)]}
+    pred = pd.Series(out["prediction"]).infer_objects()
+    out["prediction"] = pred.to_numpy()
+    for j, label in enumerate(labels):
+        out[f"score_{label}"] = proba[:, j]
+    return pd.DataFrame(out, index=features.index)
+
+
+def score_source(
+    source_uri: str,
+    *,
+    model: LoadedModelLike,
+    output_uri: str,
+    batch_id: str,
+    chunk_rows: int,
+    max_reject_fraction: float,
+    scored_at: datetime,
+    decide: Callable[[pd.DataFrame], pd.Series] | None = None,
+    observers: Sequence[Observer] = (),
+    row_groups: list[int] | None = None,
+    byte_range: tuple[int, int] | None = None,
+) -> ScoreResult:
+    """Score one input (or one part of it) into one Parquet output.
+
+    Parameters
+    ----------
+    source_uri : str
+        Input (``.csv``, ``.csv.gz``, ``.parquet``, ``.jsonl``; local or ``s3://``).
+    model : LoadedModel
+        ``.card`` (name, version, task, classes, feature schema) and ``.estimator``.
+    output_uri : str
+        Where the scored Parquet goes; it appears only if the whole run succeeds.
+    batch_id : str
+        From :func:`batch_id_for`.
+    chunk_rows : int
+        Rows per chunk (bounds memory).
+    max_reject_fraction : float
+        The batch is rejected (nothing written) when rejected rows / input rows exceeds it.
+    scored_at : datetime
+        Timestamp written to every row (time is a parameter).
+    decide : callable, optional
+        Maps the outputs frame to a ``decision`` column.
+    observers : sequence of callables
+        Called with ``(features, outputs)`` per chunk (valid rows; outputs include ids).
+    row_groups, byte_range : optional
+        Score only this part of the input (see ``storage.plan_parts``).
+
+    Returns
+    -------
+    ScoreResult
+
+    Raises
+    ------
+    MissingColumnsError, UnsupportedFormatError, InputRejectedError
+        The input cannot be read as a whole (names the file and columns).
+    TooManyRejectedRowsError
+        The rejected fraction exceeds ``max_reject_fraction`` (or no row could be scored).
+    """
+    started = time.perf_counter()
+    card = model.card
+    schema = card.feature_schema
+    check_columns(storage.read_schema(source_uri), schema, source_uri=source_uri)
+    wanted = list(dict.fromkeys([*schema.names, *schema.id_columns]))
+    known_rows = _known_rows(source_uri, row_groups, byte_range)
+    classes = list(card.classes) if card.classes is not None else None
+    lineage = {
+        "model_name": card.model_name,
+        "model_version": card.version,
+        "batch_id": batch_id,
+        "source_uri": source_uri,
+    }
+    rows_in = rows_scored = rows_rejected = 0
+    sample: list[RejectedRow] = []
+    sink: storage.ParquetSink | None = None
+    try:
+        for batch in _batches(source_uri, chunk_rows, wanted, row_groups, byte_range):
+            chunk = validate_batch(batch, schema, row_offset=rows_in, source_uri=source_uri)
+            rows_in += chunk.rows_in
+            rows_rejected += len(chunk.rejected)
+            if len(sample) < REJECTED_SAMPLE:
+                sample.extend(chunk.rejected[: REJECTED_SAMPLE - len(sample)])
+            if known_rows and rows_rejected > max_reject_fraction * known_rows:
+                raise _too_many(
+                    source_uri, rows_rejected, known_rows, max_reject_fraction, sample, exact=False
+                )
+            if chunk.features.empty:
+                continue
+            outputs = predict_frame(model.estimator, chunk.features, task=card.task, classes=classes)
+            if decide is not None:
+                outputs["decision"] = np.asarray(decide(outputs))
+            table = _output_table(chunk.ids, outputs, lineage, scored_at)
+            if sink is None:
+                sink = storage.ParquetSink(output_uri, table.schema).__enter__()
+            sink.write(table)
+            rows_scored += table.num_rows
+            if observers:
+                framed = pd.concat([chunk.ids.reset_index(drop=True), outputs.reset_index(drop=True)], axis=1)
+                for observe in observers:
+                    observe(chunk.features, framed)
+        if rows_in and rows_rejected > max_reject_fraction * rows_in:
+            raise _too_many(source_uri, rows_rejected, rows_in, max_reject_fraction, sample, exact=True)
+        if rows_scored == 0:
+            raise TooManyRejectedRowsError(
+                f"{source_uri}: no row could be scored ({rows_rejected} of {rows_in} rows rejected)",
+                source_uri=source_uri,
+                reason="no_valid_rows",
+            )
+    except BaseException as exc:
+        if sink is not None:
+            sink.__exit__(type(exc), exc, exc.__traceback__)  # discards the spooled output
+        raise
+    assert sink is not None
+    sink.__exit__(None, None, None)  # publishes the object
+    result = ScoreResult(
+        source_uri=source_uri,
+        output_uri=output_uri,
+        batch_id=batch_id,
+        rows_in=rows_in,
+        rows_scored=rows_scored,
+        rows_rejected=rows_rejected,
+        rejected=sample,
+        seconds=time.perf_counter() - started,
+    )
+    logger.info(
+        "scored batch",
+        extra={
+            "source_uri": source_uri,
+            "output_uri": output_uri,
+            "batch_id": batch_id,
+            "model_name": card.model_name,
+            "model_version": card.version,
+            "rows_in": rows_in,
+            "rows_scored": rows_scored,
+            "rows_rejected": rows_rejected,
+            "seconds": round(result.seconds, 3),
+        },
+    )
+    return result
+
+
+def _batches(
+    uri: str,
+    chunk_rows: int,
+    columns: list[str],
+    row_groups: list[int] | None,
+    byte_range: tuple[int, int] | None,
+) -> Iterator[pa.RecordBatch]:
+    return storage.open_batches(
+        uri, chunk_rows=chunk_rows, columns=columns, row_groups=row_groups, byte_range=byte_range
+    )
+
+
+def _known_rows(uri: str, row_groups: list[int] | None, byte_range: tuple[int, int] | None) -> int | None:
+    """Exact row count when metadata has it (Parquet), so a hopeless batch can stop early."""
+    if byte_range is not None or storage.detect_format(uri) != "parquet":
+        return None
+    estimate = storage.estimate_work(uri)
+    if row_groups is None:
+        return estimate.rows
+    return None
+
+
+def _too_many(
+    uri: str, rejected: int, total: int, limit: float, sample: list[RejectedRow], *, exact: bool
+) -> TooManyRejectedRowsError:
+    first = sample[0] if sample else None
+    example = (
+        f"; first: row {first.row}, column {first.column!r}, value {first.value!r}: {first.reason}"
+        if first
+        else ""
+    )
+    share = f"{rejected / total:.1%}" if exact else f"at least {rejected / total:.1%}"
+    err = TooManyRejectedRowsError(
+        f"{uri}: {rejected} of {total} rejected ({share}), over max_reject_fraction {limit:.1%}{example}",
+        source_uri=uri,
+        reason="too_many_rejected_rows",
+    )
+    err.rejected = list(sample)  # type: ignore[attr-defined]
+    err.rows_rejected = rejected  # type: ignore[attr-defined]
+    err.rows_in = total  # type: ignore[attr-defined]
+    return err
+
+
+def _output_table(
+    ids: pd.DataFrame, outputs: pd.DataFrame, lineage: dict[str, str], scored_at: datetime
+) -> pa.Table:
+    n = len(outputs)
+    cols: dict[str, pa.Array] = {}
+    for name in ids.columns:
+        cols[name] = pa.array(ids[name].to_numpy(), from_pandas=True) if n else pa.array([], pa.string())
+    for name in outputs.columns:
+        values = outputs[name].to_numpy()
+        if values.dtype == object:
+            cols[name] = pa.array(values.tolist(), from_pandas=True)
+        else:
+            cols[name] = pa.array(values, from_pandas=True)
+    for name, value in lineage.items():
+        cols[name] = pa.array([value] * n, pa.string())
+    # a naive scored_at is taken as UTC
+    stamp = scored_at if scored_at.tzinfo is not None else scored_at.replace(tzinfo=UTC)
+    micros = pa.scalar(stamp, pa.timestamp("us", "UTC")).value
+    cols["scored_at"] = pa.array(np.full(n, micros, dtype=np.int64)).view(pa.timestamp("us", "UTC"))
+    return pa.table(cols)
+
+
+def write_rejections(
+    uri: str,
+    source_uri: str,
+    rejected: Sequence[RejectedRow],
+    *,
+    reason: str,
+    message: str | None = None,
+    rows_in: int | None = None,
+    rows_rejected: int | None = None,
+) -> str:
+    """Write what was rejected: a Parquet table of rows, or a JSON report for a whole file.
+
+    Parameters
+    ----------
+    uri : str
+        Ends in ``.parquet`` (one row per rejected row: ``row, column, value, reason,
+        source_uri``) or ``.json`` (a report: source, reason, message, counts, a sample of rows).
+    source_uri : str
+    rejected : sequence of RejectedRow
+    reason : str
+        Machine-readable reason (``InputRejectedError.reason``).
+    message : str, optional
+        The error text for whole-file rejections.
+    rows_in, rows_rejected : int, optional
+        Counts for the report (``rows_rejected`` defaults to ``len(rejected)``).
+
+    Returns
+    -------
+    str
+        ``uri``.
+    """
+    if uri.endswith(".json"):
+        storage.write_json(
+            uri,
+            {
+                "source_uri": source_uri,
+                "reason": reason,
+                "message": message,
+                "rows_in": rows_in,
+                "rows_rejected": rows_rejected if rows_rejected is not None else len(rejected),
+                "rejected_sample": [
+                    {"row": r.row, "column": r.column, "value": r.value, "reason": r.reason}
+                    for r in list(rejected)[:REJECTED_SAMPLE]
+                ],
+            },
+        )
+        return uri
+    if not uri.endswith(".parquet"):
+        raise ValueError(f"write_rejections: {uri!r} must end in .parquet or .json")
+    table = pa.table(
+        {
+            "row": pa.array([r.row for r in rejected], pa.int64()),
+            "column": pa.array([r.column for r in rejected], pa.string()),
+            "value": pa.array([r.value for r in rejected], pa.string()),
+            "reason": pa.array([r.reason for r in rejected], pa.string()),
+            "source_uri": pa.array([source_uri] * len(rejected), pa.string()),
+            "batch_reason": pa.array([reason] * len(rejected), pa.string()),
+        }
+    )
+    storage.write_table(uri, table)
+    return uri
+
+
+__all__ = [
+    "LINEAGE_COLUMNS",
+    "REJECTED_SAMPLE",
+    "InputRejectedError",
+    "LoadedModelLike",
+    "ScoreResult",
+    "batch_id_for",
+    "predict_frame",
+    "score_source",
+    "write_rejections",
+]
