@@ -133,10 +133,19 @@ def _pair(reference: Any, current: Any, test: str) -> tuple[np.ndarray, np.ndarr
     return ref, cur
 
 
+def _empty_sample_reason(ref: np.ndarray, cur: np.ndarray) -> str | None:
+    if ref.size == 0:
+        return "reference has no finite values"
+    if cur.size == 0:
+        return "current has no finite values"
+    return None
+
+
 def _empty_reason(ref: np.ndarray, cur: np.ndarray) -> str | None:
-    if ref.size == 0 or ref.sum() == 0:
+    """Count vectors that are all zero hold no values."""
+    if ref.size == 0 or not np.any(ref):
         return "reference has no values"
-    if cur.size == 0 or cur.sum() == 0:
+    if cur.size == 0 or not np.any(cur):
         return "current has no values"
     return None
 
@@ -177,8 +186,7 @@ def ks_test(reference: Any, current: Any, *, threshold: float = 0.05) -> TestRes
     1.0
     """
     ref, cur = _sample(reference, "reference", "ks"), _sample(current, "current", "ks")
-    reason = "reference has no values" if ref.size == 0 else "current has no values" if cur.size == 0 else None
-    if reason:
+    if reason := _empty_sample_reason(ref, cur):
         return _skipped("ks", threshold, reason)
     res = stats.ks_2samp(ref, cur)
     p = float(res.pvalue)
@@ -194,8 +202,7 @@ def wasserstein_test(reference: Any, current: Any, *, threshold: float = 0.1) ->
     2.0
     """
     ref, cur = _sample(reference, "reference", "wasserstein"), _sample(current, "current", "wasserstein")
-    reason = "reference has no values" if ref.size == 0 else "current has no values" if cur.size == 0 else None
-    if reason:
+    if reason := _empty_sample_reason(ref, cur):
         return _skipped("wasserstein", threshold, reason)
     norm = max(float(np.std(ref)), 0.001)
     d = float(stats.wasserstein_distance(ref, cur)) / norm
@@ -228,7 +235,7 @@ def jensenshannon_test(reference: Any, current: Any, *, threshold: float = 0.1) 
 
     Examples
     --------
-    >>> round(jensenshannon_test([1, 0], [0, 1]).distance ** 2, 12) == round(np.log(2), 12)
+    >>> bool(abs(jensenshannon_test([1, 0], [0, 1]).distance ** 2 - np.log(2)) < 1e-12)
     True
     """
     ref, cur = _pair(reference, current, "jensenshannon")
@@ -265,7 +272,7 @@ def chisquare_test(reference: Any, current: Any, *, threshold: float = 0.05) -> 
     --------
     >>> r = chisquare_test([50, 50], [30, 70])
     >>> round(r.statistic, 6), r.drifted
-    (8.0, True)
+    (16.0, True)
     """
     ref, cur = _pair(reference, current, "chisquare")
     if reason := _empty_reason(ref, cur):
