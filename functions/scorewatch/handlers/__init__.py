@@ -1,0 +1,142 @@
+"""Lambda entry points (contract.HANDLERS) and what they share.
+
+One Logger (JSON, correlation id from the event), one Tracer and the EMF Metrics instance per
+process; services (registry, publisher, scorer, watcher) are built once per cold start from the
+validated settings and reused. Event parsing turns every trigger of the score function into
+:class:`scorewatch.batch.ScoreRequest` payloads, the unit of idempotency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser.models import (
+    EventBridgeModel,
+    S3EventNotificationEventBridgeModel,
+)
+
+from scorewatch import layout, storage
+from scorewatch.batch import BatchScorer, ScoreRequest
+from scorewatch.config import ScorewatchConfig
+from scorewatch.contract import SERVICE_NAME, Prefix
+from scorewatch.events import EventPublisher
+from scorewatch.metrics import METRICS
+from scorewatch.settings import HandlerSettings, ScoreSettings
+from scorewatch.watch import Watcher
+
+logger = Logger(service=SERVICE_NAME)
+tracer = Tracer(service=SERVICE_NAME)
+metrics = METRICS
+
+# EventBridge event id; Step Functions payloads carry execution_id / batch_id; else the key.
+CORRELATION_ID_PATH = "id || execution_id || input.batch_id || batch_id || key"
+S3_OBJECT_CREATED = "Object Created"
+SCHEDULED_EVENT = "Scheduled Event"
+
+
+# ---------------------------------------------------------------------------------- services
+def _registry(settings: HandlerSettings) -> Any:
+    from scorewatch.registry import Registry
+
+    return Registry(
+        table_name=settings.registry_table,
+        models_bucket=settings.models_bucket,
+        allow_unsafe_pickle=settings.allow_unsafe_pickle,
+        allow_version_mismatch=settings.allow_version_mismatch,
+    )
+
+
+# Services per settings instance: settings.load returns the same instance while the environment is
+# unchanged (a container's life), so this builds each service once per cold start.
+_SERVICES: dict[tuple[str, int], tuple[HandlerSettings, Any]] = {}
+
+
+def _once(kind: str, settings: HandlerSettings, build: Any) -> Any:
+    hit = _SERVICES.get((kind, id(settings)))
+    if hit is None or hit[0] is not settings:
+        hit = (settings, build())
+        _SERVICES[(kind, id(settings))] = hit
+    return hit[1]
+
+
+def scorer(settings: HandlerSettings) -> BatchScorer:
+    """The scorer of this container (split/finalize settings carry no registry: not needed there)."""
+    return _once("scorer", settings, lambda: _scorer(settings))
+
+
+def watcher(settings: HandlerSettings) -> Watcher:
+    return _once("watcher", settings, lambda: _watcher(settings))
+
+
+def _scorer(settings: HandlerSettings) -> BatchScorer:
+    return BatchScorer(
+        data_bucket=settings.data_bucket,
+        config=settings.models,
+        registry=_registry(settings) if hasattr(settings, "registry_table") else None,
+        publisher=EventPublisher(settings.event_bus),
+        large_file_state_machine_arn=getattr(settings, "large_file_state_machine_arn", None),
+    )
+
+
+def _watcher(settings: HandlerSettings) -> Watcher:
+    return Watcher(
+        data_bucket=settings.data_bucket,
+        config=settings.models,
+        registry=_registry(settings),
+        publisher=EventPublisher(settings.event_bus),
+    )
+
+
+# ---------------------------------------------------------------------------------- parsing
+def is_eventbridge(event: dict[str, Any]) -> bool:
+    return isinstance(event, dict) and "detail-type" in event and "source" in event
+
+
+def scheduled_models(event: EventBridgeModel, config: ScorewatchConfig, *, kind: str) -> list[str]:
+    """Models a Scheduled Event is for: the one its rule names (``...-<kind>-<model>``), else all
+    models with a ``schedules.<kind>`` expression."""
+    attr = "scoring" if kind == "score" else "monitoring"
+    candidates = [m.name for m in config.models if getattr(m.schedules, attr)]
+    for arn in event.resources:
+        rule = arn.rsplit("/", 1)[-1]
+        named = [m for m in candidates if rule.endswith(f"-{m}") or rule == m]
+        if named:
+            return [max(named, key=len)]
+    return candidates
+
+
+def score_requests(event: dict[str, Any], settings: ScoreSettings) -> Iterator[ScoreRequest]:
+    """Normalise an S3 Object Created event, a Scheduled Event or a direct payload.
+
+    Keys of S3 events delivered through EventBridge are already URL-decoded (unlike S3's own
+    notifications), so they are used verbatim. A direct payload without version id or ETag is
+    pinned to the object's current version, so idempotency always has an identity to key on.
+    """
+    if is_eventbridge(event) and event["detail-type"] == S3_OBJECT_CREATED:
+        s3 = S3EventNotificationEventBridgeModel.model_validate(event)
+        obj = s3.detail.object
+        yield ScoreRequest(
+            bucket=s3.detail.bucket.name, key=obj.key, version_id=obj.version_id, etag=obj.etag
+        )
+        return
+    if is_eventbridge(event) and event["detail-type"] == SCHEDULED_EVENT:
+        sched = EventBridgeModel.model_validate(event)
+        for model in scheduled_models(sched, settings.models, kind="score"):
+            prefix = settings.models.model(model).schedules.scoring_prefix or f"{Prefix.INCOMING}{model}/"
+            for info in storage.list_uris(layout.s3_uri(settings.data_bucket, prefix)):
+                key = info.uri.split("/", 3)[3]
+                yield _pinned(ScoreRequest(bucket=settings.data_bucket, key=key, model_name=model))
+        return
+    yield _pinned(ScoreRequest.model_validate(event.get("input", event)))
+
+
+def _pinned(req: ScoreRequest) -> ScoreRequest:
+    if req.version_id or req.etag:
+        return req
+    try:
+        info = storage.stat(req.uri)
+    except FileNotFoundError:
+        return req  # the scorer reports it missing
+    return req.model_copy(update={"version_id": info.version_id, "etag": info.etag})

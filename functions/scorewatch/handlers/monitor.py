@@ -1,0 +1,43 @@
+"""monitor: Batch Scored events (per-batch drift) and a Scheduled Event or {"model_name"} (window drift)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from scorewatch.contract import DetailType
+from scorewatch.events import BatchScored
+from scorewatch.handlers import (
+    CORRELATION_ID_PATH,
+    is_eventbridge,
+    logger,
+    metrics,
+    scheduled_models,
+    tracer,
+    watcher,
+)
+from scorewatch.settings import MonitorSettings, load
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Evaluate drift; returns the outcome (or {"outcomes": [...]} for a window run)."""
+    settings = load(MonitorSettings)
+    service = watcher(settings)
+    if is_eventbridge(event) and event["detail-type"] == DetailType.BATCH_SCORED:
+        detail = BatchScored.model_validate(EventBridgeModel.model_validate(event).detail)
+        outcome = service.on_batch_scored(detail)
+        logger.info("batch evaluated", **outcome.model_dump(mode="json", exclude_none=True))
+        return outcome.model_dump(mode="json")
+    if is_eventbridge(event):
+        models = scheduled_models(EventBridgeModel.model_validate(event), settings.models, kind="monitor")
+    else:
+        models = [event["model_name"]] if event.get("model_name") else None
+    outcomes = service.on_schedule(models)
+    for o in outcomes:
+        logger.info("window evaluated", **o.model_dump(mode="json", exclude_none=True))
+    return {"outcomes": [o.model_dump(mode="json") for o in outcomes], "count": len(outcomes)}

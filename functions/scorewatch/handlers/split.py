@@ -1,0 +1,22 @@
+"""split: the large-file workflow's first step (plans parts, writes the manifest)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from scorewatch.batch import LargeFileInput
+from scorewatch.handlers import CORRELATION_ID_PATH, logger, metrics, scorer, tracer
+from scorewatch.settings import SplitSettings, load
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Returns SplitResult: the input plus manifest_bucket, manifest_key and parts."""
+    settings = load(SplitSettings)
+    result = scorer(settings).split(LargeFileInput.model_validate(event.get("input", event)))
+    logger.info("split planned", key=result.key, batch_id=result.batch_id, parts=result.parts)
+    return result.model_dump(mode="json")
