@@ -1,0 +1,182 @@
+"""The embedded AWS emulator: moto's server in this process, wired to the local cloud.
+
+Three seams of moto are connected to the local cloud while it runs:
+
+- Lambda ``Invoke`` (Docker-free backend) runs the in-process function (``FunctionRuntime``), so
+  the emulator's Step Functions interpreter reaches the same handlers as EventBridge targets;
+- ``PutEvents`` (after moto's own delivery to SQS/log/bus targets) hands each accepted event to
+  the router, which delivers it to the template's Lambda, state-machine and SNS targets;
+- S3's EventBridge notification is replaced by the shape S3 really sends (``Object Created``
+  with ``etag``, ``version-id``, ``sequencer``, ``reason``), put on the account's default bus.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+# One local cloud per process: the patches below are process-wide.
+_SINK: dict[str, Any] = {}
+_PATCH_LOCK = threading.Lock()
+_SEQUENCER = itertools.count(1)
+
+_S3_REASONS = {
+    "Put": "PutObject",
+    "Copy": "CopyObject",
+    "Post": "POST Object",
+    "CompleteMultipartUpload": "CompleteMultipartUpload",
+}
+
+EventSink = Callable[[str, dict[str, Any]], None]  # (bus name, event envelope)
+InvokeSink = Callable[
+    [str, Any, bool], tuple[bytes, str | None]
+]  # (function, event, async) -> payload, error
+
+
+@dataclass
+class Emulator:
+    """A running emulator endpoint (embedded or external)."""
+
+    url: str
+    port: int | None
+    embedded: bool
+    _server: Any = None
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+def start_embedded(*, ip: str = "127.0.0.1", port: int = 0) -> Emulator:
+    """Start moto's server in-process (free port) with state-machine execution and Docker-free Lambda."""
+    from moto.core.config import default_user_config
+    from moto.server import ThreadedMotoServer
+
+    default_user_config["stepfunctions"]["execute_state_machine"] = True
+    default_user_config["lambda"]["use_docker"] = False
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address=ip, port=port, verbose=False)
+    server.start()
+    host, bound = server.get_host_and_port()
+    # moto's Step Functions interpreter calls services at http://localhost:$MOTO_PORT.
+    os.environ["MOTO_PORT"] = str(bound)
+    return Emulator(url=f"http://{host}:{bound}", port=bound, embedded=True, _server=server)
+
+
+def install(*, on_event: EventSink, on_invoke: InvokeSink) -> None:
+    """Connect moto's Lambda invoke, PutEvents and S3->EventBridge to the local cloud."""
+    with _PATCH_LOCK:
+        _SINK["event"] = on_event
+        _SINK["invoke"] = on_invoke
+        if _SINK.get("installed"):
+            return
+        from moto.awslambda_simple.models import LambdaSimpleBackend
+        from moto.events.models import EventsBackend
+        from moto.s3 import notifications
+
+        original_put_events = EventsBackend.put_events
+
+        def invoke(self, function_name, qualifier, body, headers, response_headers):  # noqa: PLR0917
+            sink = _SINK.get("invoke")
+            if sink is None:
+                return b'{"errorType":"LocalCloudStopped","errorMessage":"the local cloud is not running"}'
+            raw = body.decode() if isinstance(body, bytes) else (body or "")
+            event = json.loads(raw) if raw else {}
+            is_async = (headers or {}).get("X-Amz-Invocation-Type") == "Event"
+            payload, error = sink(function_name, event, is_async)
+            if error:
+                response_headers["x-amz-function-error"] = "Unhandled"
+            return payload
+
+        def put_events(self, events):
+            entries = original_put_events(self, events)
+            sink = _SINK.get("event")
+            if sink is not None:
+                for event, entry in zip(events, entries, strict=True):
+                    if "EventId" not in entry:
+                        continue
+                    bus = self._normalize_event_bus_arn(event.get("EventBusName"))
+                    sink(bus, envelope(event, entry["EventId"], self.account_id, self.region_name))
+            return entries
+
+        def send_event_bridge_message(account_id, bucket, event_name, key):
+            from moto.events.models import events_backends
+
+            detail_type = notifications._detail_type(event_name)
+            if detail_type == "Object Tags Added" and not _has_tags(account_id, key):
+                return  # moto tags every new object (with no tags); S3 sends this only for real tags
+            obj = {"key": key.name, "size": key.size, "etag": key.etag.replace('"', "")}
+            if key.version_id and key.version_id != "null":
+                obj["version-id"] = key.version_id
+            obj["sequencer"] = f"{next(_SEQUENCER):016X}"
+            detail = {
+                "version": "0",
+                "bucket": {"name": bucket.name},
+                "object": obj,
+                "request-id": f"LOCAL{obj['sequencer']}",
+                "requester": account_id,
+                "source-ip-address": "127.0.0.1",
+                "reason": _S3_REASONS.get(event_name.rsplit(":", 1)[-1], event_name.rsplit(":", 1)[-1]),
+            }
+            backend = events_backends[account_id][bucket.region_name]
+            backend.put_events(
+                [
+                    {
+                        "Source": "aws.s3",
+                        "DetailType": detail_type,
+                        "Detail": json.dumps(detail),
+                        "Resources": [f"arn:aws:s3:::{bucket.name}"],
+                        "EventBusName": "default",
+                    }
+                ]
+            )
+
+        LambdaSimpleBackend.invoke = invoke
+        EventsBackend.put_events = put_events
+        notifications._send_event_bridge_message = send_event_bridge_message
+        _SINK["installed"] = True
+
+
+def _has_tags(account_id: str, key: Any) -> bool:
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[account_id]["aws"]
+    return bool(backend.tagger.list_tags_for_resource(key.arn).get("Tags"))
+
+
+def uninstall() -> None:
+    """Detach the local cloud (the patches stay but deliver nowhere)."""
+    with _PATCH_LOCK:
+        _SINK.pop("event", None)
+        _SINK.pop("invoke", None)
+
+
+def envelope(event: dict[str, Any], event_id: str, account: str, region: str) -> dict[str, Any]:
+    """The EventBridge event as targets receive it."""
+    when = event.get("Time")
+    if isinstance(when, datetime):
+        stamp = when.astimezone(UTC)
+    elif isinstance(when, (int, float)):
+        stamp = datetime.fromtimestamp(when, UTC)
+    else:
+        stamp = datetime.now(UTC)
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": event["DetailType"],
+        "source": event["Source"],
+        "account": account,
+        "time": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": copy.deepcopy(event.get("Resources", [])),
+        "detail": json.loads(event["Detail"]),
+    }

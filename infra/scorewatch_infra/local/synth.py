@@ -1,0 +1,82 @@
+"""Synthesizes the CDK app the way the CDK CLI does, without the CLI (no Node CLI, no Docker).
+
+The app command and context come from ``cdk.json``; context overrides (e.g. the model config
+path) are merged on top; the output directory's ``manifest.json`` names the stack templates.
+Synthesis takes ~10-20 s (jsii), so results are cached by a hash of the app's sources and inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from scorewatch_infra.local.template import TemplateError
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _fingerprint(root: Path, context: dict[str, Any], extra_files: list[Path]) -> str:
+    h = hashlib.sha256(json.dumps(context, sort_keys=True).encode())
+    files = [*sorted((root / "infra").rglob("*.py")), root / "cdk.json", *extra_files]
+    files += sorted((root / "functions" / "scorewatch").glob("contract.py"))
+    files += sorted((root / "functions" / "scorewatch").glob("config.py"))
+    for f in files:
+        if f.is_file() and "/local/" not in str(f):
+            h.update(str(f.relative_to(root) if f.is_relative_to(root) else f).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def synth(
+    *,
+    root: Path = REPO_ROOT,
+    context: dict[str, Any] | None = None,
+    cache_dir: Path | None = None,
+    timeout: float = 300,
+) -> tuple[dict[str, dict[str, Any]], Path]:
+    """Synthesize the app in ``root``; return ({stack name: template}, output directory)."""
+    cdk_json = root / "cdk.json"
+    if not cdk_json.is_file():
+        raise TemplateError(f"no cdk.json in {root}: cannot synthesize the CDK app")
+    cfg = json.loads(cdk_json.read_text(encoding="utf-8"))
+    merged = {**cfg.get("context", {}), **(context or {})}
+    extra = [root / v for v in merged.values() if isinstance(v, str) and (root / v).is_file()]
+    cache_dir = cache_dir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scorewatch"
+    out = cache_dir / f"synth-{_fingerprint(root, merged, extra)}"
+    if not (out / "manifest.json").is_file():
+        out.mkdir(parents=True, exist_ok=True)
+        argv = shlex.split(cfg["app"])
+        if argv and argv[0] in ("python", "python3"):
+            argv[0] = sys.executable  # the venv running the local cloud
+        env = {
+            **os.environ,
+            "CDK_OUTDIR": str(out),
+            "CDK_CONTEXT_JSON": json.dumps(merged),
+            "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+        }
+        proc = subprocess.run(  # noqa: S603 - the app command from the project's own cdk.json
+            argv, cwd=root, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if proc.returncode != 0:
+            raise TemplateError(f"CDK synthesis failed ({cfg['app']}):\n{proc.stderr[-4000:]}")
+    return read_assembly(out), out
+
+
+def read_assembly(out: Path) -> dict[str, dict[str, Any]]:
+    """Stack name -> template from a cloud assembly directory."""
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    stacks: dict[str, dict[str, Any]] = {}
+    for name, art in manifest.get("artifacts", {}).items():
+        if art.get("type") == "aws:cloudformation:stack":
+            props = art.get("properties", {})
+            stack_name = props.get("stackName", name)
+            stacks[stack_name] = json.loads((out / props["templateFile"]).read_text(encoding="utf-8"))
+    if not stacks:
+        raise TemplateError(f"the cloud assembly in {out} contains no stack")
+    return stacks
