@@ -82,6 +82,8 @@ class ModelCard(BaseModel):
     comparison: Comparison | None = None
     decision_policy: dict[str, Any] | None = None
     calibration: dict[str, float] | None = None
+    # isotonic knots {"method": "isotonic", "x": [...], "y": [...]} applied before CBPE (estimation)
+    calibrator: dict[str, Any] | None = None
     promoted_at: datetime | None = None
     promoted_by: str | None = None  # execution id / user
     # The champion this version replaced when promoted (rollback restores it).
