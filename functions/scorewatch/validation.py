@@ -195,19 +195,16 @@ def validate_batch(
                 )
             any_bad |= mask
         rejected.sort(key=lambda r: r.row)
-        keep = pa.array(~any_bad)
+        keep: pa.Array | None = pa.array(~any_bad)
         coerced = {k: v.filter(keep) for k, v in coerced.items()}
-        id_table = pa.table(
-            {c: _as_array(batch.column(batch.schema.get_field_index(c))) for c in schema.id_columns}
-        )
-        id_table = id_table.filter(keep)
     else:
-        id_table = pa.table(
-            {c: _as_array(batch.column(batch.schema.get_field_index(c))) for c in schema.id_columns}
-        )
+        keep = None
+    id_arrays = {c: _as_array(batch.column(batch.schema.get_field_index(c))) for c in schema.id_columns}
+    if keep is not None:
+        id_arrays = {c: a.filter(keep) for c, a in id_arrays.items()}
     features = _to_pandas(coerced, schema)
-    ids = id_table.to_pandas() if schema.id_columns else pd.DataFrame(index=features.index)
-    arrow = pa.table({**coerced, **{c: id_table.column(c) for c in schema.id_columns if c not in coerced}})
+    ids = pa.table(id_arrays).to_pandas() if id_arrays else pd.DataFrame(index=features.index)
+    arrow = pa.table({**coerced, **{c: a for c, a in id_arrays.items() if c not in coerced}})
     return ValidatedChunk(features=features, ids=ids, rejected=rejected, rows_in=n, coerced=arrow)
 
 
