@@ -59,7 +59,9 @@ class MultivariateResult:
         }
 
 
-def _encode(ref: pd.DataFrame, cur: pd.DataFrame, columns: Sequence[str], categorical: set[str]) -> np.ndarray:
+def _encode(
+    ref: pd.DataFrame, cur: pd.DataFrame, columns: Sequence[str], categorical: set[str]
+) -> np.ndarray:
     out = np.empty((len(ref) + len(cur), len(columns)), dtype=float)
     for j, name in enumerate(columns):
         both = pd.concat([ref[name], cur[name]], ignore_index=True)
@@ -71,7 +73,7 @@ def _encode(ref: pd.DataFrame, cur: pd.DataFrame, columns: Sequence[str], catego
             col = both
             if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
                 col = pd.to_numeric(col.astype("object"), errors="coerce")
-            vals = col.to_numpy(dtype=float, na_value=np.nan)
+            vals = np.array(col.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
             vals[~np.isfinite(vals)] = np.nan
             out[:, j] = vals
     return out
@@ -175,4 +177,3 @@ def domain_classifier_drift(
             singles.append((name, round(float(roc_auc_score(y, p)), 4)))
         top = tuple(sorted(singles, key=lambda t: -t[1])[:5])
     return MultivariateResult(auc, threshold, auc > threshold, n_ref, n_cur, cols, top)
-
