@@ -77,9 +77,11 @@ class _ThreadStdout(io.TextIOBase):
     miss them; routing by thread catches every write of the function and nothing else.
     """
 
+    # Shared by every instance: a logger bound to an earlier wrapper still routes correctly.
+    local = threading.local()
+
     def __init__(self, real: Any):
         self.real = real
-        self.local = threading.local()
 
     def write(self, s: str) -> int:
         buf = getattr(self.local, "buffer", None)
@@ -133,7 +135,8 @@ class FunctionRuntime:
         return keys
 
     def install_stdout(self) -> None:
-        if self._stdout is None:
+        # Re-wrapped when someone (a test runner's capture) replaced sys.stdout since.
+        if not isinstance(sys.stdout, _ThreadStdout):
             self._stdout = _ThreadStdout(sys.stdout)
             sys.stdout = self._stdout
 
@@ -154,6 +157,7 @@ class FunctionRuntime:
                 f"{self.lock_timeout_seconds}s (a handler synchronously invoking another?)"
             )
         buffer = io.StringIO()
+        self.install_stdout()
         saved = dict(os.environ)
         started = time.time()
         t0 = time.perf_counter()
@@ -175,8 +179,7 @@ class FunctionRuntime:
             for key in self._function_keys() - env.keys():
                 os.environ.pop(key, None)
             os.environ.update(env)
-            if self._stdout is not None:
-                self._stdout.local.buffer = buffer
+            _ThreadStdout.local.buffer = buffer
             try:
                 handler = load_handler(spec.handler_id)
                 result = handler(event, LambdaContext(spec, request_id))
@@ -190,8 +193,7 @@ class FunctionRuntime:
                 }
                 buffer.write(json.dumps({"level": "ERROR", "local": "unhandled", **result}) + "\n")
         finally:
-            if self._stdout is not None:
-                self._stdout.local.buffer = None
+            _ThreadStdout.local.buffer = None
             for key in set(os.environ) - saved.keys():
                 del os.environ[key]
             os.environ.update(saved)
