@@ -17,9 +17,10 @@ from scorewatch.handlers import CORRELATION_ID_PATH, _once, logger, metrics, sco
 from scorewatch.settings import ScoreSettings, load
 
 # One upload (bucket, key, version id or ETag) or one part of it is scored once; a replay within
-# a day returns the stored outcome. Deterministic output keys cover replays after expiry.
+# a day returns the stored outcome. Deterministic output keys cover replays after expiry. Without
+# a version id or ETag the whole key is null, so raise_on_no_idempotency_key refuses the payload.
 IDEMPOTENCY = IdempotencyConfig(
-    event_key_jmespath="[bucket, key, version_id || etag, part.index]",
+    event_key_jmespath="(version_id || etag) && [bucket, key, version_id || etag, part.index]",
     raise_on_no_idempotency_key=True,
     expires_after_seconds=24 * 3600,
 )

@@ -1,0 +1,208 @@
+"""Shared set-up for the handler integration tests: env, a registered champion, event capture."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import io
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from scorewatch import registry as registry_mod
+from scorewatch.contract import EVENT_SOURCE, Env
+from scorewatch.profiles import build_profile
+from scorewatch.registry import Registry
+from scorewatch.schema import FeatureSchema, FeatureSpec
+from scorewatch.scoring import predict_frame
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+MODEL = "churn"
+SCHEMA = FeatureSchema(
+    features=(
+        FeatureSpec(name="tenure", type="numeric"),
+        FeatureSpec(name="charges", type="numeric"),
+        FeatureSpec(name="plan", type="categorical", categories=("basic", "max", "pro")),
+    ),
+    id_columns=("customer_id",),
+)
+SCORE_COLUMNS = ("prediction", "score_0", "score_1")
+
+
+def fixture(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+
+
+def frame(n: int, *, seed: int = 0, shift: float = 0.0, start_id: int = 0) -> pd.DataFrame:
+    """Churn-like rows; ``shift`` moves the numeric features (drift)."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{start_id + i:06d}" for i in range(n)],
+            "tenure": rng.normal(24 + 30 * shift, 8, n).round(2),
+            "charges": rng.normal(70 + 40 * shift, 15, n).round(2),
+            "plan": rng.choice(
+                ["basic", "pro", "max"], n, p=[0.5, 0.3, 0.2] if not shift else [0.1, 0.2, 0.7]
+            ),
+        }
+    )
+
+
+def encode(df: pd.DataFrame, fmt: str) -> bytes:
+    if fmt == "parquet":
+        buf = io.BytesIO()
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf)
+        return buf.getvalue()
+    data = df.to_csv(index=False).encode()
+    return gzip.compress(data) if fmt == "csv.gz" else data
+
+
+@dataclass
+class Ctx:
+    """The parts of the Lambda context Powertools reads."""
+
+    function_name: str = "score"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:score"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+@dataclass
+class Stack:
+    res: Any
+    queue_url: str
+
+    @property
+    def s3(self):
+        return boto3.client("s3")
+
+    def put(self, key: str, data: bytes) -> dict[str, Any]:
+        return self.s3.put_object(Bucket=self.res.data_bucket, Key=key, Body=data)
+
+    def keys(self, prefix: str) -> list[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.res.data_bucket, Prefix=prefix)
+        return sorted(o["Key"] for p in pages for o in p.get("Contents", []))
+
+    def read_parquet(self, key: str) -> pd.DataFrame:
+        body = self.s3.get_object(Bucket=self.res.data_bucket, Key=key)["Body"].read()
+        return pq.read_table(io.BytesIO(body)).to_pandas()
+
+    def read_json(self, key: str) -> dict[str, Any]:
+        return json.loads(self.s3.get_object(Bucket=self.res.data_bucket, Key=key)["Body"].read())
+
+    def s3_event(self, key: str, put: dict[str, Any], *, template: str = "s3_object_created.json") -> dict:
+        ev = copy.deepcopy(fixture(template))
+        ev["id"] = str(uuid.uuid4())
+        ev["detail"]["bucket"]["name"] = self.res.data_bucket
+        ev["detail"]["object"].update(
+            {"key": key, "etag": put["ETag"].strip('"'), "version-id": put.get("VersionId")}
+        )
+        return ev
+
+    def events(self, wait: float = 0.0) -> list[dict[str, Any]]:
+        """Every event published on the bus so far (drains the capture queue)."""
+        sqs = boto3.client("sqs")
+        out: list[dict[str, Any]] = []
+        deadline = time.monotonic() + wait
+        while True:
+            msgs = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            for m in msgs:
+                out.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+            if not msgs and time.monotonic() >= deadline:
+                return out
+
+
+def make_stack(resources, monkeypatch, *, config: dict[str, Any] | None = None, extra_env=None) -> Stack:
+    """Env for every handler + an SQS queue capturing everything published on the bus."""
+    cfg = config or {"models": [{"name": MODEL, "chunk_rows": 100, "max_reject_fraction": 0.2}]}
+    env = {
+        Env.DATA_BUCKET: resources.data_bucket,
+        Env.MODELS_BUCKET: resources.models_bucket,
+        Env.REGISTRY_TABLE: resources.registry_table,
+        Env.IDEMPOTENCY_TABLE: resources.idempotency_table,
+        Env.EVENT_BUS: resources.event_bus,
+        Env.MODELS_CONFIG: json.dumps(cfg),
+        "POWERTOOLS_SERVICE_NAME": "scorewatch",
+        **(extra_env or {}),
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"capture-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    ev = boto3.client("events")
+    ev.put_rule(
+        Name="capture", EventBusName=resources.event_bus, EventPattern=json.dumps({"source": [EVENT_SOURCE]})
+    )
+    ev.put_targets(Rule="capture", EventBusName=resources.event_bus, Targets=[{"Id": "q", "Arn": arn}])
+    registry_mod.clear_cache()
+    return Stack(res=resources, queue_url=url)
+
+
+def register_champion(resources, *, seed: int = 0, with_baseline: bool = True) -> Any:
+    """Train a small pipeline on ``frame`` data, register it with a baseline and promote it."""
+    train = frame(600, seed=seed)
+    y = ((train["tenure"] < 20) | (train["plan"] == "basic")).astype(int)
+    ct = ColumnTransformer(
+        [
+            ("num", "passthrough", ["tenure", "charges"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["plan"]),
+        ]
+    )
+    est = Pipeline([("ct", ct), ("model", LogisticRegression(max_iter=500))]).fit(train[SCHEMA.names], y)
+    reg = Registry(table_name=resources.registry_table, models_bucket=resources.models_bucket)
+    kw: dict[str, Any] = {}
+    if with_baseline:
+        outputs = predict_frame(est, train[SCHEMA.names], task="binary", classes=(0, 1))
+        both = pd.concat([train[SCHEMA.names], outputs], axis=1)
+        kw["baseline_profile"] = build_profile(both, SCHEMA, score_columns=SCORE_COLUMNS).to_dict()
+        kw["baseline_sample"] = pa.Table.from_pandas(both, preserve_index=False)
+    card = reg.register(MODEL, est, task="binary", feature_schema=SCHEMA, now=NOW, classes=(0, 1), **kw)
+    reg.promote(MODEL, card.version, now=NOW, promoted_by="test")
+    return card
+
+
+def emf_blobs(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{") and '"_aws"' in line]
+
+
+@contextmanager
+def captured_logs() -> Iterator[io.StringIO]:
+    """What the handlers' Powertools logger writes (its handler holds the stdout of import time)."""
+    from scorewatch.handlers import logger
+
+    buf = io.StringIO()
+    old = logger.registered_handler.setStream(buf)
+    try:
+        yield buf
+    finally:
+        logger.registered_handler.setStream(old)
+
+
+def log_lines(stdout: str) -> list[dict[str, Any]]:
+    out = []
+    for line in stdout.splitlines():
+        if line.startswith("{") and '"_aws"' not in line:
+            out.append(json.loads(line))
+    return out
