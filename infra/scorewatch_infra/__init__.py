@@ -1,0 +1,1 @@
+"""scorewatch's AWS infrastructure in CDK: one stack composing one construct per capability."""

@@ -1,0 +1,117 @@
+"""Analytics: a Glue database and partition-projected tables for Athena over the data bucket."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from scorewatch.config import ScorewatchConfig
+from scorewatch.contract import Prefix
+
+PARQUET = {
+    "input_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "output_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "serde": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+}
+# Lineage columns every scored file carries (DESIGN.md). Feature, id and score columns differ per
+# model; Athena reads Parquet by column name, so analysts can add them with ALTER TABLE.
+SCORED_COLUMNS = (
+    ("model_name", "string"),
+    ("model_version", "string"),
+    ("batch_id", "string"),
+    ("source_uri", "string"),
+    ("scored_at", "timestamp"),
+    ("decision", "string"),
+)
+# One row per feature per batch (monitoring history, scorewatch.monitoring).
+HISTORY_COLUMNS = (
+    ("batch_id", "string"),
+    ("model_name", "string"),
+    ("model_version", "string"),
+    ("feature", "string"),
+    ("stattest", "string"),
+    ("drift_score", "double"),
+    ("threshold", "double"),
+    ("drifted", "boolean"),
+)
+
+
+class Analytics(Construct):
+    """Glue database + tables over scored/ and monitoring history (no crawler: partition projection)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        config: ScorewatchConfig,
+        data_bucket: s3.IBucket,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.database_name = prefix.replace("-", "_")
+        self.database = glue.CfnDatabase(
+            self,
+            "database",
+            catalog_id=Aws.ACCOUNT_ID,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=self.database_name, description="scorewatch scored outputs and monitoring history"
+            ),
+        )
+        models = ",".join(m.name for m in config.models) or "none"
+        root = f"s3://{data_bucket.bucket_name}/"
+        self.scored = self._table(
+            "scored",
+            columns=SCORED_COLUMNS,
+            template=f"{root}{Prefix.SCORED}model=${{model}}/date=${{date}}/",
+            location=f"{root}{Prefix.SCORED}",
+            models=models,
+        )
+        self.history = self._table(
+            "monitoring_history",
+            columns=HISTORY_COLUMNS,
+            template=f"{root}{Prefix.MONITORING}model=${{model}}/history/date=${{date}}/",
+            location=f"{root}{Prefix.MONITORING}",
+            models=models,
+        )
+
+    def _table(
+        self, name: str, *, columns: tuple[tuple[str, str], ...], template: str, location: str, models: str
+    ) -> glue.CfnTable:
+        table = glue.CfnTable(
+            self,
+            name,
+            catalog_id=Aws.ACCOUNT_ID,
+            database_name=self.database_name,
+            table_input=glue.CfnTable.TableInputProperty(
+                name=name,
+                table_type="EXTERNAL_TABLE",
+                parameters={
+                    "classification": "parquet",
+                    "projection.enabled": "true",
+                    "projection.model.type": "enum",
+                    "projection.model.values": models,
+                    "projection.date.type": "date",
+                    "projection.date.format": "yyyy-MM-dd",
+                    "projection.date.range": "2024-01-01,NOW",
+                    "projection.date.interval": "1",
+                    "projection.date.interval.unit": "DAYS",
+                    "storage.location.template": template,
+                },
+                partition_keys=[
+                    glue.CfnTable.ColumnProperty(name="model", type="string"),
+                    glue.CfnTable.ColumnProperty(name="date", type="string"),
+                ],
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    location=location,
+                    input_format=PARQUET["input_format"],
+                    output_format=PARQUET["output_format"],
+                    serde_info=glue.CfnTable.SerdeInfoProperty(serialization_library=PARQUET["serde"]),
+                    columns=[glue.CfnTable.ColumnProperty(name=c, type=t) for c, t in columns],
+                ),
+            ),
+        )
+        table.add_resource_dependency(self.database)
+        return table

@@ -1,0 +1,64 @@
+"""Backfill: a Distributed Map that scores every object under an S3 prefix (started by hand)."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from scorewatch.contract import Prefix
+from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
+from scorewatch_infra.workflows import lambda_task, workflow_logs
+
+BACKFILL_CONCURRENCY = 10
+TOLERATED_FAILURE_PERCENTAGE = 5
+RESULTS_PREFIX = f"{Prefix.BACKFILL}results/"
+
+
+class Backfill(Construct):
+    """Input ``{"bucket", "prefix"}``: score each object under the data bucket's ``prefix``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        factory: FunctionFactory,
+        score: ScorewatchFunction,
+        data_bucket: s3.IBucket,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        score_object = lambda_task(
+            self,
+            "ScoreObject",
+            score.function,
+            timeout=score.spec.timeout.plus(Duration.seconds(60)),
+        )
+        # The reader lists the data bucket (the only bucket the score function may read).
+        score_all = sfn.DistributedMap(
+            self,
+            "ScoreObjects",
+            item_reader=sfn.S3ObjectsItemReader(
+                bucket=data_bucket, prefix=sfn.JsonPath.string_at("$.prefix")
+            ),
+            item_selector={
+                "bucket": data_bucket.bucket_name,
+                "key": sfn.JsonPath.string_at("$$.Map.Item.Value.Key"),
+            },
+            max_concurrency=BACKFILL_CONCURRENCY,
+            tolerated_failure_percentage=TOLERATED_FAILURE_PERCENTAGE,
+            result_writer_v2=sfn.ResultWriterV2(bucket=data_bucket, prefix=RESULTS_PREFIX),
+            result_path="$.map_result",
+        )
+        score_all.item_processor(score_object)
+        name = f"{factory.prefix}-backfill"
+        self.state_machine = sfn.StateMachine(
+            self,
+            "state-machine",
+            state_machine_name=name,
+            definition_body=sfn.DefinitionBody.from_chainable(score_all),
+            timeout=Duration.hours(24),
+            tracing_enabled=True,
+            logs=workflow_logs(self, "logs", name),
+        )

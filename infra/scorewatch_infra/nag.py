@@ -1,0 +1,174 @@
+"""cdk-nag acknowledgements for the wildcards that CDK's own grants produce.
+
+AwsSolutions-IAM5 reports every ``*`` in an IAM policy as a separate finding
+(``AwsSolutions-IAM5[Action::s3:GetObject*]``, ``...[Resource::<dataA0A3A214.Arn>/scored/*]``),
+and cdk-nag v3 acknowledges findings one by one on a construct. The findings here come from
+``grant_*`` methods (object keys are data-dependent, KMS/S3 action families) and from services
+without resource-level permissions (X-Ray, CloudWatch Logs delivery, ECR authorization).
+
+Every policy's wildcards are enumerated exactly as cdk-nag does, and each one is acknowledged on
+that policy only if it matches one of the explained cases below; anything else stays
+unacknowledged and fails synthesis (and the cdk-nag test).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import IConstruct
+
+RULE = "AwsSolutions-IAM5"
+# Actions of services that do not support resource-level permissions ("Resource": "*").
+_LOG_DELIVERY = "Step Functions log delivery: CloudWatch Logs delivery APIs need Resource '*'."
+RESOURCE_STAR_ACTIONS = {
+    "xray:PutTraceSegments": "X-Ray has no resource-level permissions for sending traces.",
+    "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions for sending traces.",
+    "xray:GetSamplingRules": "X-Ray has no resource-level permissions for sampling rules.",
+    "xray:GetSamplingTargets": "X-Ray has no resource-level permissions for sampling rules.",
+    "logs:CreateLogDelivery": _LOG_DELIVERY,
+    "logs:GetLogDelivery": _LOG_DELIVERY,
+    "logs:UpdateLogDelivery": _LOG_DELIVERY,
+    "logs:DeleteLogDelivery": _LOG_DELIVERY,
+    "logs:ListLogDeliveries": _LOG_DELIVERY,
+    "logs:PutResourcePolicy": _LOG_DELIVERY,
+    "logs:DescribeResourcePolicies": _LOG_DELIVERY,
+    "logs:DescribeLogGroups": _LOG_DELIVERY,
+    "ecr:GetAuthorizationToken": "ECR's registry login token is not a resource-scoped action.",
+}
+ACTION_REASONS = {
+    "s3:GetObject*": "CDK grant_read: object read actions (versions, tags, ACL) on one scorewatch bucket.",
+    "s3:GetBucket*": "CDK grant_read: bucket metadata reads on one scorewatch bucket.",
+    "s3:List*": "CDK grant_read: listing one scorewatch bucket (the runtime lists prefixes).",
+    "s3:Abort*": "CDK grant_put: aborting this role's own multipart uploads (writers abort partial outputs).",
+    "s3:DeleteObject*": "CDK grant: the Distributed Map result writer replaces its own result objects.",
+    "kms:ReEncrypt*": "CDK key grant: re-encryption on the one scorewatch data key.",
+    "kms:GenerateDataKey*": "CDK key grant: data keys from the one scorewatch data key (SSE-KMS writes).",
+}
+
+
+@dataclass(frozen=True)
+class _Case:
+    pattern: re.Pattern[str]
+    reason: str
+
+
+def flatten_cfn_reference(node: object) -> str:
+    """cdk-nag's ``flattenCfnReference``: a resolved CloudFormation value as a flat string."""
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node.replace("${", "<").replace("}", ">")
+    if isinstance(node, dict):
+        if node.get("Fn::Join"):
+            delimiter, items = node["Fn::Join"]
+            return delimiter.join(flatten_cfn_reference(i) for i in items)
+        if node.get("Fn::Sub"):
+            return flatten_cfn_reference(node["Fn::Sub"])
+        if node.get("Fn::GetAtt"):
+            resource, attribute = node["Fn::GetAtt"]
+            return f"<{flatten_cfn_reference(resource)}.{flatten_cfn_reference(attribute)}>"
+        if node.get("Fn::ImportValue"):
+            return flatten_cfn_reference(node["Fn::ImportValue"])
+        if node.get("Ref"):
+            return f"<{flatten_cfn_reference(node['Ref'])}>"
+    return json.dumps(node, separators=(",", ":"))
+
+
+def _as_list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def wildcard_findings(document: dict) -> list[tuple[str, list[str]]]:
+    """(finding, actions of the statement it came from) for every wildcard, like IAM5 reports them."""
+    found: list[tuple[str, list[str]]] = []
+    for statement in document.get("Statement", []):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = [a for a in _as_list(statement.get("Action")) if isinstance(a, str)]
+        found += [(f"Action::{a}", actions) for a in actions if "*" in a]
+        for resource in _as_list(statement.get("Resource")):
+            flat = flatten_cfn_reference(resource)
+            if "*" in flat:
+                found.append((f"Resource::{flat}", actions))
+    return found
+
+
+def _bucket_cases(stack: Stack, buckets: dict[str, s3.IBucket]) -> list[_Case]:
+    cases: list[_Case] = []
+    for label, bucket in buckets.items():
+        logical = stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+        arn = re.escape(f"<{logical}.Arn>")
+        name = re.escape(f"arn:<AWS::Partition>:s3:::<{logical}>")
+        cases.append(
+            _Case(
+                re.compile(f"Resource::{arn}/[a-z_]+/\\*"),
+                f"Writes limited to one key prefix of the {label} bucket; keys below it are data-dependent "
+                "(model, date, batch id).",
+            )
+        )
+        cases.append(
+            _Case(
+                re.compile(f"Resource::({arn}|{name})/\\*"),
+                f"Objects of the {label} bucket: keys are data-dependent (uploads, model versions); the "
+                "statement is limited to that one bucket.",
+            )
+        )
+    return cases
+
+
+def _workflow_cases() -> list[_Case]:
+    return [
+        _Case(
+            re.compile(r"Resource::<[A-Za-z0-9]+\.Arn>:\*"),
+            "Step Functions LambdaInvoke grant: any version/alias of this workflow's own step function.",
+        ),
+        _Case(
+            re.compile(
+                r"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.*\*"
+            ),
+            "Distributed Map: the state machine starts and stops its own child executions (CDK grant).",
+        ),
+    ]
+
+
+def _reason_for(finding: str, actions: list[str], cases: list[_Case]) -> str | None:
+    if finding == "Resource::*":
+        reasons = {RESOURCE_STAR_ACTIONS.get(a) for a in actions}
+        return None if None in reasons else " ".join(sorted(r for r in reasons if r))
+    if finding.startswith("Action::"):
+        return ACTION_REASONS.get(finding.removeprefix("Action::"))
+    for case in cases:
+        if case.pattern.fullmatch(finding):
+            return case.reason
+    return None
+
+
+def acknowledge_grant_wildcards(
+    stack: Stack, *, buckets: dict[str, s3.IBucket]
+) -> list[tuple[str, str, str]]:
+    """Acknowledge explained IAM5 findings on each policy; return (path, finding, reason) rows."""
+    cases = _bucket_cases(stack, buckets) + _workflow_cases()
+    rows: list[tuple[str, str, str]] = []
+    for construct in _walk(stack, lambda c: isinstance(c, iam.CfnPolicy)):
+        document = stack.resolve(construct.policy_document)  # type: ignore[attr-defined]
+        acks: dict[str, str] = {}
+        for finding, actions in wildcard_findings(document):
+            reason = _reason_for(finding, actions, cases)
+            if reason is not None and finding not in acks:
+                acks[finding] = reason
+        if acks:
+            Validations.of(construct).acknowledge(
+                *(Acknowledgment(id=f"{RULE}[{f}]", reason=r) for f, r in acks.items())
+            )
+            rows += [(construct.node.path, f, r) for f, r in acks.items()]
+    return rows
+
+
+def _walk(root: IConstruct, keep: Callable[[IConstruct], bool]) -> list[IConstruct]:
+    return [c for c in root.node.find_all() if keep(c)]

@@ -1,0 +1,108 @@
+"""Retraining: the six step functions, the workflow (docs/WORKFLOWS.md) and its Drift Detected rule."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from scorewatch.contract import EVENT_SOURCE, DetailType, ErrorName, Prefix
+from scorewatch_infra.events import EventRouting
+from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
+from scorewatch_infra.permissions import grant_data_writes, grant_registry_control, grant_registry_versions
+from scorewatch_infra.workflows import lambda_task, workflow_logs
+
+STEPS = (
+    "retrain_assemble",
+    "retrain_train",
+    "retrain_evaluate",
+    "retrain_promote",
+    "retrain_reject",
+    "retrain_notify_failure",
+)
+# Every step is invoked with the whole state and the execution id (docs/WORKFLOWS.md).
+STEP_PAYLOAD = {"input": sfn.JsonPath.entire_payload, "execution_id": sfn.JsonPath.execution_id}
+# Slack over the function's own timeout so the function's timeout, not the task's, fires first.
+TASK_TIMEOUT_MARGIN = Duration.seconds(60)
+
+
+class Retraining(Construct):
+    """assemble -> train -> evaluate -> gate -> promote | reject; any failure -> notify -> fail."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        factory: FunctionFactory,
+        data_bucket: s3.IBucket,
+        models_bucket: s3.IBucket,
+        registry: dynamodb.ITable,
+        routing: EventRouting,
+        key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.steps: dict[str, ScorewatchFunction] = {fid: factory.create(fid) for fid in STEPS}
+        fns = {fid: s.function for fid, s in self.steps.items()}
+        for fn in fns.values():
+            data_bucket.grant_read(fn)
+            models_bucket.grant_read(fn)
+            routing.bus.grant_put_events_to(fn)
+        grant_data_writes(fns["retrain_assemble"], data_bucket, Prefix.TRAINING)
+        grant_data_writes(fns["retrain_evaluate"], data_bucket, Prefix.TRAINING)
+        # Only training registers artifacts; only promotion moves the champion.
+        models_bucket.grant_put(fns["retrain_train"])
+        models_bucket.grant_put(fns["retrain_promote"])
+        grant_registry_control(fns["retrain_assemble"], registry, key)
+        grant_registry_control(fns["retrain_notify_failure"], registry, key)
+        grant_registry_versions(fns["retrain_train"], registry, key)
+        grant_registry_versions(fns["retrain_evaluate"], registry, key)
+        grant_registry_versions(fns["retrain_reject"], registry, key)
+        registry.grant_read_write_data(fns["retrain_promote"])
+
+        def step(state: str, fid: str, **kw) -> sfn.TaskStateBase:
+            timeout = self.steps[fid].spec.timeout.plus(TASK_TIMEOUT_MARGIN)
+            return lambda_task(
+                self, state, fns[fid], payload=sfn.TaskInput.from_object(STEP_PAYLOAD), timeout=timeout, **kw
+            )
+
+        failed = sfn.Fail(self, "Failed", error="RetrainingFailed", cause="a retraining step failed")
+        notify = step("NotifyFailure", "retrain_notify_failure").next(failed)
+        skipped = sfn.Succeed(self, "Skipped", comment="Another retraining run of this model holds the lock")
+        assemble = step("Assemble", "retrain_assemble")
+        assemble.add_catch(skipped, errors=[ErrorName.RETRAINING_IN_PROGRESS], result_path="$.error")
+        train = step("Train", "retrain_train")
+        evaluate = step("Evaluate", "retrain_evaluate")
+        promote = step("Promote", "retrain_promote")
+        reject = step("Reject", "retrain_reject")
+        for task in (assemble, train, evaluate, promote, reject):
+            task.add_catch(notify, errors=["States.ALL"], result_path="$.error")
+        gate = (
+            sfn.Choice(self, "Gate")
+            .when(sfn.Condition.boolean_equals("$.passed", True), promote.next(sfn.Succeed(self, "Promoted")))
+            .otherwise(reject.next(sfn.Succeed(self, "Rejected")))
+        )
+        name = f"{factory.prefix}-retraining"
+        self.state_machine = sfn.StateMachine(
+            self,
+            "state-machine",
+            state_machine_name=name,
+            definition_body=sfn.DefinitionBody.from_chainable(assemble.next(train).next(evaluate).next(gate)),
+            timeout=Duration.hours(2),
+            tracing_enabled=True,
+            logs=workflow_logs(self, "logs", name),
+        )
+        self.drift_rule = events.Rule(
+            self,
+            "drift-detected",
+            rule_name=f"{factory.prefix}-drift-detected-to-retraining",
+            description="Drift Detected -> retraining workflow",
+            event_bus=routing.bus,
+            event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[DetailType.DRIFT_DETECTED]),
+            targets=[targets.SfnStateMachine(self.state_machine, **routing.target_options())],
+        )

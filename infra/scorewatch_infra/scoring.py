@@ -1,0 +1,94 @@
+"""Scoring: the score function, the incoming/ rule and the per-model scoring schedules."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from scorewatch.config import ScorewatchConfig
+from scorewatch.contract import Prefix
+from scorewatch_infra.events import EventRouting, object_created_pattern
+from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
+from scorewatch_infra.permissions import grant_data_writes
+
+SCHEDULED_SCORING = "Scheduled Scoring"
+SCHEDULE_SOURCE = "scorewatch.schedule"
+
+
+def scheduled_input(detail_type: str, detail: dict) -> events.RuleTargetInput:
+    """A schedule's target input shaped like an EventBridge event (parses as one in the handler)."""
+    return events.RuleTargetInput.from_object(
+        {
+            "version": "0",
+            "id": events.EventField.event_id,
+            "source": SCHEDULE_SOURCE,
+            "account": events.EventField.account,
+            "time": events.EventField.time,
+            "region": events.EventField.region,
+            "resources": [],
+            "detail-type": detail_type,
+            "detail": detail,
+        }
+    )
+
+
+class Scoring(Construct):
+    """Scores files: S3 Object Created under incoming/ and each model's scoring schedule."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        factory: FunctionFactory,
+        config: ScorewatchConfig,
+        data_bucket: s3.IBucket,
+        models_bucket: s3.IBucket,
+        registry: dynamodb.ITable,
+        idempotency: dynamodb.ITable,
+        routing: EventRouting,
+        key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.score: ScorewatchFunction = factory.create("score")
+        fn = self.score.function
+        # Reads inputs and the champion; writes only outputs. No models-bucket or registry writes.
+        grant_data_writes(fn, data_bucket, Prefix.SCORED, Prefix.REJECTED, Prefix.MONITORING, Prefix.PARTS)
+        models_bucket.grant_read(fn)
+        registry.grant_read_data(fn)
+        idempotency.grant_read_write_data(fn)
+        routing.bus.grant_put_events_to(fn)
+
+        self.incoming_rule = events.Rule(
+            self,
+            "incoming",
+            rule_name=f"{factory.prefix}-incoming-to-score",
+            description="S3 Object Created under incoming/ -> score",
+            event_pattern=object_created_pattern(data_bucket.bucket_name, Prefix.INCOMING),
+            targets=[targets.LambdaFunction(fn, **routing.target_options())],
+        )
+        self.schedules: dict[str, events.Rule] = {}
+        for model in config.models:
+            if model.schedules.scoring is None:
+                continue
+            key_prefix = model.schedules.scoring_prefix or f"{Prefix.INCOMING}{model.name}/"
+            self.schedules[model.name] = events.Rule(
+                self,
+                f"schedule-{model.name}",
+                rule_name=f"{factory.prefix}-score-{model.name}",
+                description=f"Scheduled scoring of {model.name} (s3://<data>/{key_prefix})",
+                schedule=events.Schedule.expression(model.schedules.scoring),
+                targets=[
+                    targets.LambdaFunction(
+                        fn,
+                        event=scheduled_input(
+                            SCHEDULED_SCORING, {"model_name": model.name, "prefix": key_prefix}
+                        ),
+                        **routing.target_options(),
+                    )
+                ],
+            )

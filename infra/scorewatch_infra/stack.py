@@ -1,0 +1,108 @@
+"""The scorewatch stack: composes one construct per capability and wires them together."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from scorewatch.contract import Env
+from scorewatch_infra.alarms import Observability
+from scorewatch_infra.analytics import Analytics
+from scorewatch_infra.backfill import Backfill
+from scorewatch_infra.configuration import InfraSettings
+from scorewatch_infra.data import DataStorage
+from scorewatch_infra.events import EventRouting
+from scorewatch_infra.functions import FunctionFactory
+from scorewatch_infra.large_file import LargeFile
+from scorewatch_infra.monitoring import Monitoring
+from scorewatch_infra.nag import acknowledge_grant_wildcards
+from scorewatch_infra.registry import RegistryTables
+from scorewatch_infra.retraining import Retraining
+from scorewatch_infra.scoring import Scoring
+
+
+class ScorewatchStack(Stack):
+    """Batch scoring, monitoring and retraining for the models in the configuration file."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: InfraSettings, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        prefix, config = settings.prefix, settings.config
+        self.storage = DataStorage(self, "data", prefix=prefix)
+        self.tables = RegistryTables(self, "registry", prefix=prefix, key=self.storage.key)
+        self.routing = EventRouting(self, "events", prefix=prefix)
+        self.factory = FunctionFactory(
+            self,
+            "functions",
+            prefix=prefix,
+            architecture=settings.architecture,
+            environment={
+                Env.DATA_BUCKET: self.storage.data.bucket_name,
+                Env.MODELS_BUCKET: self.storage.models.bucket_name,
+                Env.REGISTRY_TABLE: self.tables.registry.table_name,
+                Env.IDEMPOTENCY_TABLE: self.tables.idempotency.table_name,
+                Env.EVENT_BUS: self.routing.bus.event_bus_name,
+                Env.MODELS_CONFIG: config.to_env(),
+            },
+        )
+        common = {
+            "data_bucket": self.storage.data,
+            "routing": self.routing,
+        }
+        self.scoring = Scoring(
+            self,
+            "scoring",
+            factory=self.factory,
+            config=config,
+            models_bucket=self.storage.models,
+            registry=self.tables.registry,
+            idempotency=self.tables.idempotency,
+            key=self.storage.key,
+            **common,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "monitoring",
+            factory=self.factory,
+            config=config,
+            models_bucket=self.storage.models,
+            registry=self.tables.registry,
+            key=self.storage.key,
+            **common,
+        )
+        self.large_file = LargeFile(
+            self, "large-file", factory=self.factory, score=self.scoring.score, **common
+        )
+        self.backfill = Backfill(
+            self, "backfill", factory=self.factory, score=self.scoring.score, data_bucket=self.storage.data
+        )
+        self.retraining = Retraining(
+            self,
+            "retraining",
+            factory=self.factory,
+            models_bucket=self.storage.models,
+            registry=self.tables.registry,
+            key=self.storage.key,
+            **common,
+        )
+        functions = list(self.factory.functions.values())
+        self.observability = Observability(
+            self,
+            "observability",
+            prefix=prefix,
+            config=config,
+            functions=functions,
+            queues=[self.routing.target_dlq, *(f.dlq for f in functions if f.dlq is not None)],
+            state_machines=[
+                self.retraining.state_machine,
+                self.large_file.state_machine,
+                self.backfill.state_machine,
+            ],
+            routing=self.routing,
+        )
+        self.analytics = Analytics(
+            self, "analytics", prefix=prefix, config=config, data_bucket=self.storage.data
+        )
+        # Last: every grant exists now, so each policy's wildcards can be matched to a reason.
+        self.nag_acknowledgements = acknowledge_grant_wildcards(
+            self, buckets={"data": self.storage.data, "models": self.storage.models}
+        )

@@ -1,0 +1,64 @@
+"""Step Functions building blocks shared by the three workflows (retry policy, Lambda tasks, logs)."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from scorewatch.contract import ErrorName
+
+# Transient Lambda service errors plus the runtime's own TransientError (docs/WORKFLOWS.md).
+TRANSIENT_ERRORS = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    ErrorName.TRANSIENT,
+)
+
+
+def lambda_task(
+    scope: Construct,
+    state_id: str,
+    fn: lambda_.IFunction,
+    *,
+    payload: sfn.TaskInput | None = None,
+    timeout: Duration,
+    result_path: str | None = None,
+) -> tasks.LambdaInvoke:
+    """A Lambda task: explicit payload, ``$.Payload`` as output, a timeout and the transient retry."""
+    task = tasks.LambdaInvoke(
+        scope,
+        state_id,
+        lambda_function=fn,
+        payload=payload or sfn.TaskInput.from_json_path_at("$"),
+        result_selector=None,
+        output_path="$.Payload" if result_path is None else None,
+        result_path=result_path,
+        retry_on_service_exceptions=False,
+        task_timeout=sfn.Timeout.duration(timeout),
+    )
+    task.add_retry(
+        errors=list(TRANSIENT_ERRORS),
+        interval=Duration.seconds(2),
+        max_attempts=3,
+        backoff_rate=2,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+    return task
+
+
+def workflow_logs(scope: Construct, construct_id: str, name: str) -> sfn.LogOptions:
+    """ALL-level execution logs (with data) into a log group with retention."""
+    group = logs.LogGroup(
+        scope,
+        construct_id,
+        log_group_name=f"/aws/vendedlogs/states/{name}",
+        retention=logs.RetentionDays.ONE_MONTH,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    return sfn.LogOptions(destination=group, level=sfn.LogLevel.ALL, include_execution_data=True)
