@@ -76,6 +76,9 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "sklearn.pipeline.Pipeline",
         "sklearn.compose._column_transformer.ColumnTransformer",
         "sklearn.compose._column_transformer._RemainderColsList",
+        # "passthrough" columns are stored as FunctionTransformer(func=None); any function it
+        # carries is a separate node in the file and must itself be listed here to load.
+        "sklearn.preprocessing._function_transformer.FunctionTransformer",
         # preprocessing
         "sklearn.impute._base.SimpleImputer",
         "sklearn.preprocessing._data.StandardScaler",
