@@ -459,7 +459,7 @@ class RetrainingSteps:
         trained = train_model(
             mc.retraining.spec,
             X,
-            y if card.task == "regression" else y.astype(object),
+            y,
             task=card.task,
             schema=card.feature_schema,
             random_state=mc.retraining.random_state,

@@ -238,6 +238,10 @@ def train_model(
     if task != "regression" and pd.Series(target).nunique(dropna=True) < 2:
         raise TrainingError("training labels hold a single class; a classifier needs at least two")
     X = features[schema.names]
+    if task != "regression":
+        # labels aligned to the model's classes arrive as object dtype; sklearn needs a concrete
+        # dtype to see discrete classes (object ints -> int64, strings stay strings)
+        target = pd.Series(target).infer_objects()
     if spec.entry_point:
         func = load_entry_point(spec.entry_point)
         try:

@@ -1,0 +1,77 @@
+"""labels: S3 Object Created under labels/<model>/ (via EventBridge) -> realized performance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from scorewatch.contract import Metric, Prefix
+from scorewatch.errors import InputRejectedError, ModelNotFoundError
+from scorewatch.events import EventPublisher, PerformanceDegraded
+from scorewatch.handlers import CORRELATION_ID_PATH, _once, _registry, logger, metrics, tracer
+from scorewatch.labels import LabelJoiner
+from scorewatch.metrics import record
+from scorewatch.schema import check_model_name
+from scorewatch.settings import LabelsSettings, load
+
+
+def model_from_label_key(key: str) -> str:
+    """``labels/<model>/...`` -> ``<model>`` (InputRejectedError for any other key)."""
+    parts = key.split("/")
+    if len(parts) < 3 or parts[0] + "/" != Prefix.LABELS or not parts[-1]:
+        raise InputRejectedError(f"key {key!r} is not under {Prefix.LABELS}<model>/", reason="unrouted_key")
+    return check_model_name(parts[1])
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Join all labels of the model with its recent scored outputs; publish metrics and degradation."""
+    settings = load(LabelsSettings)
+    s3 = S3EventNotificationEventBridgeModel.model_validate(event)
+    obj = s3.detail.object
+    model = model_from_label_key(obj.key)
+    joiner = _once(
+        "labels",
+        settings,
+        lambda: LabelJoiner(data_bucket=settings.data_bucket, registry=_registry(settings)),
+    )
+    try:
+        result = joiner.run(
+            settings.models.model(model), trigger=f"{s3.detail.bucket.name}/{obj.key}@{obj.etag}"
+        )
+    except ModelNotFoundError as exc:
+        logger.warning("labels not joined: model has no champion", model=model, problem=str(exc))
+        return {"model_name": model, "skipped": str(exc)}
+    record(
+        model,
+        {
+            Metric.REALIZED_PERFORMANCE: result.value,
+            Metric.ESTIMATED_PERFORMANCE: result.estimated_value,
+            Metric.LABEL_COVERAGE: result.coverage,
+        },
+    )
+    if result.degraded and result.value is not None:
+        publisher = _once("publisher", settings, lambda: EventPublisher(settings.event_bus))
+        publisher.publish(
+            PerformanceDegraded(
+                model=model,
+                version=result.model_version,
+                kind="realized",
+                metric=result.metric,
+                value=result.value,
+                floor=result.floor,
+                rows=result.labeled_rows,
+                report_uri=result.summary_uri,
+                detected_at=result.computed_at,
+            )
+        )
+    summary = result.model_dump(mode="json", exclude={"batches", "window_estimated", "unknown_sample"})
+    logger.info(
+        "labels joined",
+        **{k: summary[k] for k in ("model_name", "labels", "unknown_ids", "coverage", "value")},
+    )
+    return summary

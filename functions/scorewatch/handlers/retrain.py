@@ -1,0 +1,96 @@
+"""retrain_*: the retraining workflow's Lambda steps, invoked with {"input": ..., "execution_id": ...}."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from scorewatch.errors import InputRejectedError, ScorewatchError
+from scorewatch.events import EventPublisher
+from scorewatch.handlers import CORRELATION_ID_PATH, _once, _registry, logger, tracer
+from scorewatch.retraining import AssembleResult, EvaluateResult, RetrainingSteps, RetrainRequest, TrainResult
+from scorewatch.settings import RetrainSettings, load
+from scorewatch.transient import is_transient, transient
+
+
+def steps(settings: RetrainSettings) -> RetrainingSteps:
+    """The steps of this container (registry and publisher built once per cold start)."""
+    return _once(
+        "retraining",
+        settings,
+        lambda: RetrainingSteps(
+            data_bucket=settings.data_bucket,
+            registry=_registry(settings),
+            config=settings.models,
+            publisher=EventPublisher(settings.event_bus),
+        ),
+    )
+
+
+def _step(
+    func: Callable[[RetrainingSteps, dict[str, Any], str], Any],
+) -> Callable[[dict, LambdaContext], dict]:
+    """Parse the task payload, run one step, map errors to names Step Functions Retry/Catch match."""
+
+    @functools.wraps(func)
+    @logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        payload = event.get("input", event) if isinstance(event, dict) else {}
+        execution_id = str(event.get("execution_id") or getattr(context, "aws_request_id", "local"))
+        try:
+            result = func(steps(load(RetrainSettings)), payload, execution_id)
+        except ValidationError as exc:
+            raise InputRejectedError(
+                f"{func.__name__}: invalid step payload: {exc}", reason="invalid_payload"
+            ) from exc
+        except ScorewatchError:
+            raise
+        except Exception as exc:
+            if is_transient(exc):
+                raise transient(exc, what=f"retraining step {func.__name__}") from exc
+            raise
+        logger.info("retraining step done", step=func.__name__, execution_id=execution_id)
+        return result.model_dump(mode="json")
+
+    return handler
+
+
+@_step
+def assemble(s: RetrainingSteps, payload: dict[str, Any], execution_id: str) -> AssembleResult:
+    """Assemble: take the lock, write the training run (RetrainingInProgressError -> Skipped)."""
+    return s.assemble(RetrainRequest.from_input(payload), execution_id=execution_id)
+
+
+@_step
+def train(s: RetrainingSteps, payload: dict[str, Any], execution_id: str) -> TrainResult:
+    """Train: fit and register the challenger as a candidate."""
+    return s.train(AssembleResult.model_validate(payload))
+
+
+@_step
+def evaluate(s: RetrainingSteps, payload: dict[str, Any], execution_id: str) -> EvaluateResult:
+    """Evaluate: challenger vs champion on the holdout; the gate's verdict is `passed`."""
+    return s.evaluate(TrainResult.model_validate(payload))
+
+
+@_step
+def promote(s: RetrainingSteps, payload: dict[str, Any], execution_id: str) -> Any:
+    """Promote: conditional registry write, Model Promoted, lock released."""
+    return s.promote(EvaluateResult.model_validate(payload))
+
+
+@_step
+def reject(s: RetrainingSteps, payload: dict[str, Any], execution_id: str) -> Any:
+    """Reject: record the comparison, Model Rejected, lock released."""
+    return s.reject(EvaluateResult.model_validate(payload))
+
+
+@_step
+def notify_failure(s: RetrainingSteps, payload: dict[str, Any], execution_id: str) -> Any:
+    """NotifyFailure: Retraining Failed event, lock released (the execution then fails)."""
+    return s.notify_failure(payload, execution_id=execution_id)

@@ -1,0 +1,343 @@
+"""Lifecycle on the emulator: delayed labels join, the retraining sequence (promote and reject paths),
+one retraining at a time, rollback, and the labels/retrain handlers as Step Functions calls them."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from sklearn import metrics as skm
+
+from scorewatch import registry as registry_mod
+from scorewatch.config import EstimatorSpec, parse_config
+from scorewatch.errors import RetrainingInProgressError, TrainingError
+from scorewatch.events import EventPublisher
+from scorewatch.labels import LabelJoiner
+from scorewatch.registry import Registry
+from scorewatch.retraining import PromoteResult, RejectResult, RetrainingSteps, RetrainRequest
+from scorewatch.schema import FeatureSchema, FeatureSpec
+from scorewatch.scoring import score_source
+from scorewatch.training import train_model
+from tests.integration.handler_kit import Ctx, make_stack
+
+MODEL = "churn"
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+SCHEMA = FeatureSchema(
+    features=(
+        FeatureSpec(name="x1", type="numeric"),
+        FeatureSpec(name="x2", type="numeric"),
+        FeatureSpec(name="plan", type="categorical"),
+    ),
+    id_columns=("customer_id",),
+)
+
+
+def _config(**retraining) -> dict:
+    rt = {
+        "spec": {"estimator": "LogisticRegression", "params": {"max_iter": 300}},
+        "holdout_fraction": 0.25,
+        "metric": "roc_auc",
+        "floor": 0.55,
+        "guards": {"brier": 0.05},
+        **retraining,
+    }
+    return {
+        "models": [
+            {
+                "name": MODEL,
+                "target": "churn",
+                "id_columns": ["customer_id"],
+                "positive_class": 1,
+                "retraining": rt,
+                "decision": {"kind": "expected_value", "costs": {"tp": 60, "fp": -15, "fn": -80, "tn": 0}},
+                "alarms": {"performance_floor": 0.7},
+            }
+        ]
+    }
+
+
+def generate(n: int, *, seed: int, concept: str, start_id: int) -> pd.DataFrame:
+    """``old``: churn driven by x1; ``new`` (concept drift): driven by x2 and the basic plan."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(0, 1, n)
+    x2 = rng.normal(0 if concept == "old" else 0.5, 1, n)
+    plan = rng.choice(["basic", "pro", "max"], n)
+    if concept == "old":
+        logit = 2.5 * x1 - 0.5
+    else:
+        logit = -2.5 * x2 + 1.5 * (plan == "basic") - 0.5
+    churn = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{start_id + i:06d}" for i in range(n)],
+            "x1": x1.round(4),
+            "x2": x2.round(4),
+            "plan": plan,
+            "churn": churn,
+        }
+    )
+
+
+def _csv(df: pd.DataFrame) -> bytes:
+    return df.to_csv(index=False).encode()
+
+
+class World:
+    """A registered champion, scored batches with labels, the steps and a captured bus."""
+
+    def __init__(self, resources, monkeypatch, *, config: dict, now: datetime = NOW):
+        self.stack = make_stack(resources, monkeypatch, config=config)
+        self.res = resources
+        self.config = parse_config(config)
+        self.registry = Registry(table_name=resources.registry_table, models_bucket=resources.models_bucket)
+        self.s3 = boto3.client("s3")
+        self.clock = now
+        self.steps = RetrainingSteps(
+            data_bucket=resources.data_bucket,
+            registry=self.registry,
+            config=self.config,
+            publisher=EventPublisher(resources.event_bus),
+            now=lambda: self.clock,
+        )
+        self.truth: dict[str, pd.DataFrame] = {}
+
+    def champion(self) -> str:
+        train = generate(1500, seed=1, concept="old", start_id=900_000)
+        trained = train_model(
+            EstimatorSpec(estimator="LogisticRegression", params={"max_iter": 300}),
+            train,
+            train["churn"],
+            task="binary",
+            schema=SCHEMA,
+            random_state=0,
+        )
+        card = self.registry.register(
+            MODEL,
+            trained.estimator,
+            task="binary",
+            feature_schema=SCHEMA,
+            now=NOW - timedelta(days=40),
+            target="churn",
+            classes=(0, 1),
+        )
+        self.registry.promote(MODEL, card.version, now=NOW - timedelta(days=40), promoted_by="test")
+        return card.version
+
+    def score_batches(self, *, concept: str, batches: int, rows: int) -> list[str]:
+        model = self.registry.load(MODEL)
+        ids = []
+        for b in range(batches):
+            df = generate(rows, seed=100 + b, concept=concept, start_id=b * rows)
+            key = f"incoming/{MODEL}/batch-{b}.csv"
+            self.s3.put_object(Bucket=self.res.data_bucket, Key=key, Body=_csv(df.drop(columns="churn")))
+            scored_at = self.clock - timedelta(days=batches - b)
+            batch_id = f"batch{b:02d}"
+            out = f"s3://{self.res.data_bucket}/scored/model={MODEL}/date={scored_at:%Y-%m-%d}/{batch_id}.parquet"
+            score_source(
+                f"s3://{self.res.data_bucket}/{key}",
+                model=model,
+                output_uri=out,
+                batch_id=batch_id,
+                chunk_rows=1000,
+                max_reject_fraction=0.1,
+                scored_at=scored_at,
+            )
+            self.truth[batch_id] = df
+            ids.append(batch_id)
+        return ids
+
+    def drop_labels(self, name: str, frame: pd.DataFrame) -> None:
+        self.s3.put_object(Bucket=self.res.data_bucket, Key=f"labels/{MODEL}/{name}", Body=_csv(frame))
+
+    def all_labels(self, *, unknown: int = 0) -> pd.DataFrame:
+        lab = pd.concat([t[["customer_id", "churn"]] for t in self.truth.values()], ignore_index=True)
+        extra = pd.DataFrame({"customer_id": [f"ghost{i}" for i in range(unknown)], "churn": 1})
+        return pd.concat([lab, extra], ignore_index=True)
+
+
+@pytest.fixture
+def world(resources, monkeypatch):
+    registry_mod.clear_cache()
+    return World(resources, monkeypatch, config=_config())
+
+
+def test_labels_join_counts_unknown_ids_and_matches_sklearn(world: World) -> None:
+    world.champion()
+    batches = world.score_batches(concept="new", batches=3, rows=200)
+    labels = world.all_labels(unknown=3)
+    # labels for two of the three batches, in two drops, one id labeled twice (the later drop wins)
+    first = labels[labels["customer_id"].str[1:].str.isdigit() & (labels["customer_id"] < "c000200")]
+    second = labels[(labels["customer_id"] >= "c000200") & (labels["customer_id"] < "c000400")]
+    world.drop_labels("drop-1.csv", pd.concat([first, labels.tail(3)]))
+    world.drop_labels("drop-2.csv", pd.concat([second, first.head(1)]))
+    result = LabelJoiner(data_bucket=world.res.data_bucket, registry=world.registry, now=lambda: NOW).run(
+        world.config.model(MODEL), trigger="t1"
+    )
+    assert result.unknown_ids == 3 and len(result.unknown_sample) == 3
+    assert result.duplicate_labels == 1
+    assert result.scored_rows == 600 and result.labeled_rows == 400
+    assert result.coverage == pytest.approx(400 / 600)
+    assert [b.batch_id for b in result.batches] == batches[:2]
+    assert all(b.coverage == 1.0 for b in result.batches)
+    # realized AUC equals scikit-learn's on the same joined rows
+    scored = pd.concat(
+        pq.read_table(
+            io.BytesIO(world.s3.get_object(Bucket=world.res.data_bucket, Key=k)["Body"].read())
+        ).to_pandas()
+        for k in sorted(world.stack.keys(f"scored/model={MODEL}/"))
+    )
+    truth = pd.concat([world.truth[b] for b in batches[:2]])
+    joined = scored.merge(truth[["customer_id", "churn"]], on="customer_id")
+    assert result.window_metrics["roc_auc"] == pytest.approx(
+        skm.roc_auc_score(joined["churn"], joined["score_1"])
+    )
+    # concept drift: the champion is below the 0.7 floor -> degraded; CBPE shown beside
+    assert result.degraded and result.value < 0.7
+    assert result.estimated_value is not None
+    history = world.stack.read_parquet(result.history_uri.split("/", 3)[3])
+    assert set(history["scope"]) == {"window", "batch"}
+    assert {"realized", "estimated"} <= set(history.columns)
+    summary = world.stack.read_json(result.summary_uri.split("/", 3)[3])
+    assert summary["unknown_ids"] == 3
+    # the label objects are untouched
+    assert len(world.stack.keys(f"labels/{MODEL}/")) == 2
+
+
+def test_retraining_after_concept_drift_promotes_the_challenger(world: World) -> None:
+    v1 = world.champion()
+    world.score_batches(concept="new", batches=4, rows=300)
+    world.drop_labels("all.csv", world.all_labels(unknown=2))
+    result = world.steps.run(RetrainRequest(model_name=MODEL, reason="drift"), execution_id="exec-promote")
+    assert isinstance(result, PromoteResult)
+    assert result.previous_champion == v1 and result.promoted_by == "exec-promote"
+    card = world.registry.get(MODEL, "champion")
+    assert card.version == result.version and card.parent_version == v1
+    assert card.comparison is not None and card.comparison.passed
+    assert card.comparison.challenger > card.comparison.champion
+    assert card.training_data.rows + card.training_data.holdout_rows == 1200
+    assert len(card.training_data.sha256) == 64
+    assert card.decision_policy["kind"] == "expected_value" and 0 < card.decision_policy["threshold"] < 1
+    assert "decision_value" in card.metrics and "roc_auc" in card.metrics
+    assert card.calibration is not None and "ece" in card.calibration
+    assert world.registry.get(MODEL, v1).status == "archived"
+    profile = world.registry.read_baseline_profile(card)
+    assert profile["rows"] == card.training_data.rows
+    manifest = world.stack.read_json(f"training/model={MODEL}/run=exec-promote/manifest.json")
+    assert manifest["train"]["rows"] == card.training_data.rows
+    # the holdout is the latest data (time-based split)
+    train = world.stack.read_parquet(f"training/model={MODEL}/run=exec-promote/train.parquet")
+    hold = world.stack.read_parquet(f"training/model={MODEL}/run=exec-promote/holdout.parquet")
+    assert train["_time"].max() <= hold["_time"].min()
+    events = world.stack.events(wait=1.0)
+    promoted = [e for e in events if e["detail-type"] == "Model Promoted"]
+    assert len(promoted) == 1 and promoted[0]["detail"]["version"] == card.version
+    # lock released: another run may start
+    assert world.registry.acquire_lock(MODEL, "retraining", owner="next", now=NOW, ttl_seconds=60)
+    # rollback restores the previous champion in one step
+    world.registry.release_lock(MODEL, "retraining", owner="next")
+    restored = world.registry.rollback(MODEL, now=NOW, promoted_by="oncall")
+    assert restored.version == v1 and world.registry.get(MODEL, "champion").version == v1
+    assert world.registry.get(MODEL, card.version).status == "archived"
+
+
+def test_retraining_without_drift_is_rejected_with_the_numbers(resources, monkeypatch) -> None:
+    registry_mod.clear_cache()
+    world = World(resources, monkeypatch, config=_config(min_improvement=0.05))
+    v1 = world.champion()
+    world.score_batches(concept="old", batches=3, rows=300)
+    world.drop_labels("all.csv", world.all_labels())
+    result = world.steps.run(RetrainRequest(model_name=MODEL), execution_id="exec-reject")
+    assert isinstance(result, RejectResult)
+    assert world.registry.get(MODEL, "champion").version == v1
+    rejected = world.registry.get(MODEL, result.version)
+    assert rejected.status == "rejected"
+    assert rejected.comparison is not None and not rejected.comparison.passed
+    assert any("min_improvement 0.05" in r and r.endswith("fail") for r in rejected.comparison.reasons)
+    events = world.stack.events(wait=1.0)
+    assert [e["detail"]["version"] for e in events if e["detail-type"] == "Model Rejected"] == [
+        result.version
+    ]
+    assert world.registry.acquire_lock(MODEL, "retraining", owner="next", now=NOW, ttl_seconds=60)
+
+
+def test_concurrent_triggers_run_one_retraining(world: World) -> None:
+    world.champion()
+    world.score_batches(concept="new", batches=2, rows=200)
+    world.drop_labels("all.csv", world.all_labels())
+    outcomes: dict[str, object] = {}
+    barrier = threading.Barrier(3)
+
+    def trigger(i: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[f"e{i}"] = world.steps.assemble(RetrainRequest(model_name=MODEL), execution_id=f"e{i}")
+        except RetrainingInProgressError as exc:
+            outcomes[f"e{i}"] = exc
+
+    threads = [threading.Thread(target=trigger, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [k for k, v in outcomes.items() if not isinstance(v, Exception)]
+    assert len(winners) == 1
+    assert sum(isinstance(v, RetrainingInProgressError) for v in outcomes.values()) == 2
+    # the winner's failure path releases the lock; then a new trigger runs
+    failure = world.steps.notify_failure(
+        {
+            "model_name": MODEL,
+            "error": {"Error": "TrainingError", "Cause": json.dumps({"errorMessage": "boom"})},
+        },
+        execution_id=winners[0],
+    )
+    assert failure.lock_released and failure.cause == "boom"
+    assert world.steps.assemble(RetrainRequest(model_name=MODEL), execution_id="later").rows > 0
+    failed = [e for e in world.stack.events(wait=1.0) if e["detail-type"] == "Retraining Failed"]
+    assert failed and failed[0]["detail"]["error"] == "TrainingError"
+
+
+def test_assemble_without_labels_is_a_training_error_and_run_releases_the_lock(world: World) -> None:
+    world.champion()
+    world.score_batches(concept="new", batches=1, rows=50)
+    with pytest.raises(TrainingError, match="no labeled rows"):
+        world.steps.run(RetrainRequest(model_name=MODEL), execution_id="nolabels")
+    assert world.registry.acquire_lock(MODEL, "retraining", owner="other", now=NOW, ttl_seconds=60)
+
+
+def test_handlers_run_the_workflow_as_step_functions_calls_them(resources, monkeypatch) -> None:
+    from scorewatch.handlers import labels as labels_handler
+    from scorewatch.handlers import retrain
+
+    # handlers read the wall clock: the scored batches must fall inside the window before it
+    registry_mod.clear_cache()
+    world = World(resources, monkeypatch, config=_config(), now=datetime.now(UTC))
+    world.champion()
+    world.score_batches(concept="new", batches=3, rows=300)
+    world.drop_labels("all.csv", world.all_labels(unknown=1))
+    put = world.s3.head_object(Bucket=world.res.data_bucket, Key=f"labels/{MODEL}/all.csv")
+    event = world.stack.s3_event(
+        f"labels/{MODEL}/all.csv", {"ETag": put["ETag"], "VersionId": put.get("VersionId")}
+    )
+    out = labels_handler.handler(event, Ctx(function_name="labels"))
+    assert out["unknown_ids"] == 1 and out["labeled_rows"] == 900
+    assert [e["detail-type"] for e in world.stack.events(wait=1.0)] == ["Performance Degraded"]
+
+    execution = "arn:aws:states:us-east-1:123456789012:execution:sw-retraining:run-1"
+    trigger = {"detail-type": "Drift Detected", "source": "scorewatch", "detail": {"model": MODEL}}
+    state = retrain.assemble({"input": trigger, "execution_id": execution}, Ctx())
+    assert state["run_id"] == "run-1" and len(json.dumps(state)) < 4096
+    with pytest.raises(RetrainingInProgressError):
+        retrain.assemble({"input": trigger, "execution_id": "other-execution"}, Ctx())
+    state = retrain.train({"input": state, "execution_id": execution}, Ctx())
+    state = retrain.evaluate({"input": state, "execution_id": execution}, Ctx())
+    assert state["passed"] is True and state["metric"] == "roc_auc"
+    result = retrain.promote({"input": state, "execution_id": execution}, Ctx())
+    assert result["version"] == state["candidate_version"]
+    assert world.registry.get(MODEL, "champion").promoted_by == execution
