@@ -29,9 +29,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = load(MonitorSettings)
     service = watcher(settings)
     if is_eventbridge(event) and event["detail-type"] == DetailType.BATCH_SCORED:
-        detail = BatchScored.model_validate(EventBridgeModel.model_validate(event).detail)
+        # Only the detail is validated: emulators may omit envelope fields such as ``account``.
+        detail = BatchScored.model_validate(event["detail"])
         outcome = service.on_batch_scored(detail)
-        logger.info("batch evaluated", **outcome.model_dump(mode="json", exclude_none=True))
+        logger.info("batch evaluated", **_fields(outcome))
         return outcome.model_dump(mode="json")
     if is_eventbridge(event):
         models = scheduled_models(EventBridgeModel.model_validate(event), settings.models, kind="monitor")
@@ -39,5 +40,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         models = [event["model_name"]] if event.get("model_name") else None
     outcomes = service.on_schedule(models)
     for o in outcomes:
-        logger.info("window evaluated", **o.model_dump(mode="json", exclude_none=True))
+        logger.info("window evaluated", **_fields(o))
     return {"outcomes": [o.model_dump(mode="json") for o in outcomes], "count": len(outcomes)}
+
+
+def _fields(outcome: Any) -> dict[str, Any]:
+    # ``message`` is reserved by logging's LogRecord.
+    d = outcome.model_dump(mode="json", exclude_none=True)
+    return {("reason" if k == "message" else k): v for k, v in d.items()}
