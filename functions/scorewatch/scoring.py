@@ -217,7 +217,8 @@ def score_source(
             outputs = predict_frame(model.estimator, chunk.features, task=card.task, classes=classes)
             if decide is not None:
                 outputs["decision"] = np.asarray(decide(outputs))
-            table = _output_table(chunk.ids, outputs, lineage, scored_at)
+            ids = chunk.coerced.select(list(schema.id_columns)) if chunk.coerced is not None else chunk.ids
+            table = _output_table(ids, outputs, lineage, scored_at)
             if sink is None:
                 sink = storage.ParquetSink(output_uri, table.schema).__enter__()
             sink.write(table)
@@ -311,12 +312,16 @@ def _too_many(
 
 
 def _output_table(
-    ids: pd.DataFrame, outputs: pd.DataFrame, lineage: dict[str, str], scored_at: datetime
+    ids: pa.Table | pd.DataFrame, outputs: pd.DataFrame, lineage: dict[str, str], scored_at: datetime
 ) -> pa.Table:
     n = len(outputs)
-    cols: dict[str, pa.Array] = {}
-    for name in ids.columns:
-        cols[name] = pa.array(ids[name].to_numpy(), from_pandas=True) if n else pa.array([], pa.string())
+    cols: dict[str, pa.Array | pa.ChunkedArray] = {}
+    if isinstance(ids, pa.Table):
+        for name in ids.column_names:
+            cols[name] = ids.column(name)
+    else:
+        for name in ids.columns:
+            cols[name] = pa.array(ids[name].to_numpy(), from_pandas=True)
     for name in outputs.columns:
         values = outputs[name].to_numpy()
         if values.dtype == object:

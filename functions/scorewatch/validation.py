@@ -135,9 +135,10 @@ def validate_batch(
     Returns
     -------
     ValidatedChunk
-        ``features`` (float64 numeric, object categorical with NaN for missing, boolean as
-        float64 1/0/NaN, datetime as ``datetime64[us, UTC]``), ``ids``, ``rejected`` (one entry per rejected
-        row: the first failing column in schema order), ``rows_in``.
+        ``features`` (float64 numeric, categorical as pandas' default string dtype with NaN for
+        missing, boolean as float64 1/0/NaN, datetime as ``datetime64[us, UTC]``), ``ids``,
+        ``rejected`` (one entry per rejected row: the first failing column in schema order),
+        ``rows_in``.
 
     Raises
     ------
@@ -244,8 +245,7 @@ def _numeric(raw: pa.Array) -> tuple[pa.Array, pa.Array | None]:
     if pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t) or pa.types.is_boolean(t):
         values = raw.cast(pa.float64())
         # NaN from a typed float column is pandas' missing value; infinity is not a value
-        values = pc.if_else(pc.is_nan(values), pa.scalar(None, pa.float64()), values)
-        return _reject_infinite(values, None)
+        return _reject_infinite(_nan_to_null(values), None)
     if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)):
         return pa.nulls(len(raw), pa.float64()), pc.if_else(
             raw.is_null(), pa.scalar(None, pa.string()), pa.scalar(f"not numeric (type {t})")
@@ -257,8 +257,7 @@ def _numeric(raw: pa.Array) -> tuple[pa.Array, pa.Array | None]:
     except pa.ArrowInvalid:
         pass
     else:
-        values = pc.if_else(pc.is_nan(values), pa.scalar(None, pa.float64()), values)
-        return _reject_infinite(values, None)
+        return _reject_infinite(_nan_to_null(values), None)
     stripped = pc.utf8_trim_whitespace(text)
     lower = pc.utf8_lower(stripped)
     is_null = pc.or_kleene(stripped.is_null(), pc.is_in(lower, value_set=_NULL_SET))
@@ -272,6 +271,13 @@ def _numeric(raw: pa.Array) -> tuple[pa.Array, pa.Array | None]:
         pc.if_else(is_inf, pa.scalar("infinite value not allowed"), pa.scalar("not a number")),
     )
     return _reject_infinite(values, reasons)
+
+
+def _nan_to_null(values: pa.Array) -> pa.Array:
+    nan = pc.is_nan(values)
+    if not pc.any(nan).as_py():
+        return values
+    return pc.if_else(nan, pa.scalar(None, pa.float64()), values)
 
 
 def _reject_infinite(values: pa.Array, reasons: pa.Array | None) -> tuple[pa.Array, pa.Array | None]:
@@ -396,20 +402,13 @@ def _strict_reasons(values: pa.Array, spec: FeatureSpec, reasons: pa.Array | Non
 
 
 def _to_pandas(coerced: dict[str, pa.Array], schema: FeatureSchema) -> pd.DataFrame:
-    cols: dict[str, object] = {}
+    # One Arrow -> pandas conversion for the whole chunk: numeric float64 (null -> NaN),
+    # categorical pandas' default string dtype (null -> NaN, as pandas.read_csv gives them),
+    # boolean float64 1/0/NaN (what scikit-learn's numeric transformers accept), datetime UTC.
+    arrays = []
     for spec in schema.features:
         arr = coerced[spec.name]
-        if spec.type == "numeric":
-            cols[spec.name] = arr.to_numpy(zero_copy_only=False)
-        elif spec.type == "categorical":
-            # object dtype with NaN for missing: what scikit-learn encoders were fitted on
-            obj = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
-            if arr.null_count:
-                obj[arr.is_null().to_numpy(zero_copy_only=False)] = np.nan
-            cols[spec.name] = pd.Series(obj, dtype=object)
-        elif spec.type == "boolean":
-            # float 1.0/0.0/NaN: what scikit-learn's numeric transformers accept with missing values
-            cols[spec.name] = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        else:
-            cols[spec.name] = arr.to_pandas()
-    return pd.DataFrame(cols, columns=schema.names)
+        if spec.type in ("numeric", "boolean"):
+            arr = arr.cast(pa.float64())
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, names=schema.names).to_pandas()
