@@ -341,3 +341,29 @@ def test_handlers_run_the_workflow_as_step_functions_calls_them(resources, monke
     result = retrain.promote({"input": state, "execution_id": execution}, Ctx())
     assert result["version"] == state["candidate_version"]
     assert world.registry.get(MODEL, "champion").promoted_by == execution
+
+
+def test_cli_joins_labels_retrains_and_renders_the_card(resources, monkeypatch, tmp_path, capsys) -> None:
+    from scorewatch.cli import main
+
+    registry_mod.clear_cache()
+    world = World(resources, monkeypatch, config=_config(), now=datetime.now(UTC))
+    world.champion()
+    world.score_batches(concept="new", batches=3, rows=250)
+    world.drop_labels("all.csv", world.all_labels(unknown=2))
+    assert main(["labels", "join", "--model", MODEL]) == 0
+    out = capsys.readouterr().out
+    assert "unknown ids 2" in out and "BELOW FLOOR" in out
+    assert main(["retrain", "--model", MODEL, "--execution-id", "cli-run", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["promoted_by"] == "cli-run"
+    # a second trigger while a run holds the lock is refused with a clear message
+    assert world.registry.acquire_lock(
+        MODEL, "retraining", owner="someone", now=datetime.now(UTC), ttl_seconds=600
+    )
+    assert main(["retrain", "--model", MODEL]) == 10
+    assert "RetrainingInProgressError" in capsys.readouterr().err
+    page = tmp_path / "card.html"
+    assert main(["card", "--model", MODEL, "--output", str(page)]) == 0
+    html = page.read_text()
+    assert "cli-run" in html and "Challenger vs champion" in html and "roc_auc" in html
