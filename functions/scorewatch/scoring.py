@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 #: Rejected rows kept in a ScoreResult (the count is always exact).
 REJECTED_SAMPLE = 1000
+#: Chunks read ahead in a background thread while the current chunk is scored.
+PREFETCH_BATCHES = 2
 LINEAGE_COLUMNS = ("model_name", "model_version", "batch_id", "source_uri", "scored_at")
 
 
@@ -275,9 +279,61 @@ def _batches(
     row_groups: list[int] | None,
     byte_range: tuple[int, int] | None,
 ) -> Iterator[pa.RecordBatch]:
-    return storage.open_batches(
+    batches = storage.open_batches(
         uri, chunk_rows=chunk_rows, columns=columns, row_groups=row_groups, byte_range=byte_range
     )
+    return _prefetch(batches, depth=PREFETCH_BATCHES)
+
+
+def _prefetch(source: Iterator[Any], *, depth: int) -> Iterator[Any]:
+    """Iterate ``source`` in a background thread, at most ``depth`` items ahead.
+
+    Reading and parsing (Arrow, GIL released) then overlaps with validation and prediction;
+    memory grows by at most ``depth`` chunks. Exceptions are re-raised in the consumer, and
+    the producer stops when the consumer goes away.
+    """
+    if depth <= 0:
+        yield from source
+        return
+    items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in source:
+                while not stop.is_set():
+                    try:
+                        items.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(("done", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            items.put(("error", exc))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()  # releases the input stream when the consumer stopped early
+
+    worker = threading.Thread(target=produce, name="scorewatch-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = items.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
 
 
 def _known_rows(uri: str, row_groups: list[int] | None, byte_range: tuple[int, int] | None) -> int | None:
