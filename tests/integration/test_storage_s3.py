@@ -337,3 +337,89 @@ def test_missing_column_on_s3_names_the_column_and_file(bucket: str) -> None:
             max_reject_fraction=0.05,
             scored_at=NOW,
         )
+
+
+def _strict_model() -> _Loaded:
+    base = _model()
+    schema = FeatureSchema(
+        features=(
+            FeatureSpec(name="x", type="numeric", nullable=False),
+            FeatureSpec(name="c", type="categorical", categories=("a", "b", "c"), strict=True),
+        ),
+        id_columns=("id",),
+    )
+    return _Loaded(card=base.card.model_copy(update={"feature_schema": schema}), estimator=base.estimator)
+
+
+def _scoring_cases() -> list[tuple[str, Any, str | None]]:
+    """(case, dataframe mutation, expected error fragment or None when the batch scores)."""
+
+    def non_numeric(df: pd.DataFrame) -> pd.DataFrame:
+        df = df.astype({"x": object})
+        df.loc[10:40, "x"] = "twelve"
+        return df
+
+    def all_null(df: pd.DataFrame) -> pd.DataFrame:
+        return df.assign(x="")
+
+    def unseen(df: pd.DataFrame) -> pd.DataFrame:
+        df.loc[5, "c"] = "zzz"
+        return df
+
+    def unseen_many(df: pd.DataFrame) -> pd.DataFrame:
+        df.loc[:49, "c"] = "zzz"
+        return df
+
+    return [
+        ("non_numeric", non_numeric, "row 11, column 'x', value 'twelve': not a number"),
+        ("all_null_non_nullable", all_null, "column 'x', value '': null in non-nullable column"),
+        ("unseen_category_one_row", unseen, None),
+        ("unseen_category_many_rows", unseen_many, "column 'c', value 'zzz': category not in the allowed"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("case", "mutate", "fragment"), _scoring_cases(), ids=[c[0] for c in _scoring_cases()]
+)
+def test_bad_values_are_reported_by_row_and_column_and_input_is_untouched(
+    bucket: str, case: str, mutate: Any, fragment: str | None
+) -> None:
+    key = f"incoming/m/{case}.csv"
+    uri = _put(bucket, key, _encode(mutate(_frame(300)), "csv"))
+    before = _snapshot(bucket, key)
+    out = f"s3://{bucket}/scored/model=m/date=2026-01-02/{case}.parquet"
+    run = {"model": _strict_model(), "output_uri": out, "batch_id": case, "chunk_rows": 100, "scored_at": NOW}
+    if fragment is None:
+        result = score_source(uri, max_reject_fraction=0.05, **run)
+        assert (result.rows_scored, result.rows_rejected) == (299, 1)
+        assert result.rejected[0].row == 6 and result.rejected[0].value == "zzz"
+        assert storage.exists(out)
+    else:
+        with pytest.raises(TooManyRejectedRowsError) as err:
+            score_source(uri, max_reject_fraction=0.05, **run)
+        assert uri in str(err.value) and fragment in str(err.value)
+        assert not storage.exists(out)
+    assert _snapshot(bucket, key) == before
+
+
+def test_nullable_all_null_column_and_unseen_category_score_without_strict_spec(bucket: str) -> None:
+    df = _frame(200).assign(x="")
+    df.loc[:9, "c"] = "never-seen"
+    key = "incoming/m/lenient.csv"
+    uri = _put(bucket, key, _encode(df, "csv"))
+    before = _snapshot(bucket, key)
+
+    class _Constant:
+        classes_ = np.array([0, 1])
+
+        def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+            assert frame["x"].isna().all()  # missing values reach the model as NaN, not as text
+            return np.tile([0.25, 0.75], (len(frame), 1))
+
+    model = _Loaded(card=_model().card, estimator=_Constant())
+    out = f"s3://{bucket}/scored/lenient.parquet"
+    result = score_source(
+        uri, model=model, output_uri=out, batch_id="l", chunk_rows=64, max_reject_fraction=0.05, scored_at=NOW
+    )
+    assert result.rows_scored == 200 and result.rows_rejected == 0
+    assert _snapshot(bucket, key) == before
