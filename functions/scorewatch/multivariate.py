@@ -1,4 +1,5 @@
-"""Multivariate drift: a domain classifier that tries to tell reference rows from current rows.
+"""Multivariate drift: a domain classifier (a small seeded random forest) that tries to tell
+reference rows from current rows.
 
 If the joint distribution is unchanged no classifier can separate the two samples and the
 cross-validated ROC AUC stays near 0.5; a change in the relationship between features (e.g. a
@@ -67,7 +68,7 @@ def _encode(
         both = pd.concat([ref[name], cur[name]], ignore_index=True)
         if name in categorical:
             codes = pd.Series(both.astype("string")).astype("category").cat.codes.to_numpy()
-            out[:, j] = np.where(codes < 0, np.nan, codes)
+            out[:, j] = codes
         else:
             # Every row must keep its place (unlike profiling, which drops non-finite values).
             col = both
@@ -90,7 +91,7 @@ def domain_classifier_drift(
     random_state: int = 0,
     cv: int = 3,
 ) -> MultivariateResult:
-    """Train a small gradient-boosting classifier to separate ``reference`` from ``current`` rows.
+    """Train a small random forest to separate ``reference`` from ``current`` rows.
 
     Parameters
     ----------
@@ -99,7 +100,7 @@ def domain_classifier_drift(
     columns : sequence of str
         Feature columns to use; each must be in both frames.
     categorical : sequence of str
-        Which of ``columns`` are categorical (ordinal-encoded, treated as categories by the model).
+        Which of ``columns`` are categorical (ordinal-encoded; missing values encoded as -1).
     threshold : float
         Drift when the cross-validated ROC AUC is ``> threshold`` (0.6, see module docstring).
     max_rows : int
@@ -126,9 +127,10 @@ def domain_classifier_drift(
     >>> domain_classifier_drift(a, b, columns=["x"]).drifted
     True
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.ensemble import RandomForestClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.tree import DecisionTreeClassifier
 
     cols = tuple(columns)
     for side, frame in (("reference", reference), ("current", current)):
@@ -148,13 +150,14 @@ def domain_classifier_drift(
     cat = set(categorical) & set(cols)
     x = _encode(ref, cur, cols, cat)
     y = np.concatenate([np.zeros(n_ref, dtype=int), np.ones(n_cur, dtype=int)])
-    model = HistGradientBoostingClassifier(
-        max_iter=60,
-        learning_rate=0.1,
-        max_leaf_nodes=15,
+    # A random forest rather than gradient boosting: on a few thousand rows it is as accurate for
+    # this job and an order of magnitude faster (no per-node OpenMP overhead on a busy 2-vCPU Lambda).
+    model = RandomForestClassifier(
+        n_estimators=60,
+        max_depth=10,
         min_samples_leaf=10,
-        categorical_features=np.array([c in cat for c in cols]) if cat else None,
-        early_stopping=False,
+        max_features="sqrt",
+        n_jobs=1,
         random_state=random_state,
     )
     folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
@@ -166,13 +169,7 @@ def domain_classifier_drift(
         singles = []
         for j, name in enumerate(cols):
             xs = x[:, [j]]
-            m = HistGradientBoostingClassifier(
-                max_iter=30,
-                max_leaf_nodes=7,
-                categorical_features=np.array([name in cat]) if name in cat else None,
-                early_stopping=False,
-                random_state=random_state,
-            )
+            m = DecisionTreeClassifier(max_depth=4, min_samples_leaf=20, random_state=random_state)
             p = cross_val_predict(m, xs, y, cv=folds, method="predict_proba")[:, 1]
             singles.append((name, round(float(roc_auc_score(y, p)), 4)))
         top = tuple(sorted(singles, key=lambda t: -t[1])[:5])

@@ -1,0 +1,141 @@
+"""Notebook API: compare two DataFrames, profile one.
+
+>>> import numpy as np, pandas as pd
+>>> from scorewatch.api import compare
+>>> rng = np.random.default_rng(0)
+>>> ref = pd.DataFrame({"age": rng.normal(40, 10, 2000), "plan": rng.choice(["a", "b", "c"], 2000)})
+>>> cur = pd.DataFrame({"age": rng.normal(48, 10, 2000), "plan": rng.choice(["a", "b", "c"], 2000)})
+>>> report = compare(ref, cur)
+>>> report.drifted_features
+('age',)
+>>> html = report.to_html()  # or open(...).write(html); report.to_dict() for JSON
+
+Everything runs in memory on the frames given: KS and Wasserstein use all rows (not the bounded
+sample the Lambda path keeps), so results equal Evidently's on the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from scorewatch.config import DriftSettings
+from scorewatch.errors import MonitoringInputError
+from scorewatch.monitoring import MonitoringReport, evaluate
+from scorewatch.profiles import DEFAULT_BINS, DEFAULT_TOP_N, Profile, build_profile
+from scorewatch.schema import FeatureSchema, FeatureSpec
+
+
+def _is_score_column(name: str) -> bool:
+    return name == "prediction" or name.startswith("score_")
+
+
+def infer_schema(df: pd.DataFrame, *, exclude: Sequence[str] = ()) -> FeatureSchema:
+    """A feature schema from dtypes: bool -> boolean, numbers -> numeric, datetimes -> datetime,
+    everything else -> categorical.
+
+    Raises
+    ------
+    MonitoringInputError
+        A column name is not a non-empty string, or no column is left.
+    """
+    specs = []
+    for name in df.columns:
+        if not isinstance(name, str) or not name:
+            raise MonitoringInputError(f"column names must be non-empty strings, got {name!r}")
+        if name in exclude:
+            continue
+        dtype = df[name].dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            kind = "boolean"
+        elif pd.api.types.is_datetime64_any_dtype(dtype):
+            kind = "datetime"
+        elif pd.api.types.is_numeric_dtype(dtype):
+            kind = "numeric"
+        else:
+            kind = "categorical"
+        specs.append(FeatureSpec(name=name, type=kind))
+    if not specs:
+        raise MonitoringInputError(f"no feature columns to profile among {list(df.columns)}")
+    return FeatureSchema(features=tuple(specs))
+
+
+def _split(
+    df: pd.DataFrame, schema: FeatureSchema | None, score_columns: Sequence[str] | None
+) -> tuple[FeatureSchema, tuple[str, ...]]:
+    scores = (
+        tuple(score_columns)
+        if score_columns is not None
+        else tuple(c for c in df.columns if isinstance(c, str) and _is_score_column(c))
+    )
+    missing = [c for c in scores if c not in df.columns]
+    if missing:
+        raise MonitoringInputError(f"score columns {missing} are not in the frame")
+    return (schema or infer_schema(df, exclude=scores)), scores
+
+
+def profile(
+    df: pd.DataFrame,
+    *,
+    schema: FeatureSchema | None = None,
+    score_columns: Sequence[str] | None = None,
+    top_n: int = DEFAULT_TOP_N,
+    n_bins: int = DEFAULT_BINS,
+) -> Profile:
+    """Profile ``df`` (schema inferred from dtypes unless given; ``prediction``/``score_*`` columns
+    are profiled as predictions unless ``score_columns`` says otherwise).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> profile(pd.DataFrame({"x": [1.0, 2.0], "score_1": [0.1, 0.9]})).column("score_1").role
+    'prediction'
+    """
+    schema, scores = _split(df, schema, score_columns)
+    return build_profile(df, schema, score_columns=scores, top_n=top_n, n_bins=n_bins)
+
+
+def compare(
+    reference_df: pd.DataFrame,
+    current_df: pd.DataFrame,
+    *,
+    schema: FeatureSchema | None = None,
+    settings: DriftSettings | None = None,
+    score_columns: Sequence[str] | None = None,
+    random_state: int = 0,
+) -> MonitoringReport:
+    """Drift, prediction drift, multivariate drift and data quality of ``current_df`` vs ``reference_df``.
+
+    Parameters
+    ----------
+    reference_df, current_df : DataFrame
+        Neither is modified.
+    schema : FeatureSchema, optional
+        Inferred from ``reference_df``'s dtypes when omitted.
+    settings : DriftSettings, optional
+        Per-column tests/thresholds etc. (defaults: Evidently-compatible test choice).
+    score_columns : sequence of str, optional
+        Prediction columns; default: ``prediction`` and ``score_*`` columns of the reference.
+    random_state : int
+        Seeds the domain classifier.
+
+    Returns
+    -------
+    MonitoringReport
+    """
+    schema, scores = _split(reference_df, schema, score_columns)
+    scores = tuple(c for c in scores if c in current_df.columns)
+    ref = build_profile(reference_df, schema, score_columns=scores)
+    cur_present = [c for c in scores if c in current_df.columns]
+    cur = build_profile(current_df, schema, score_columns=cur_present, edges_from=ref)
+    return evaluate(
+        ref,
+        cur,
+        settings=settings or DriftSettings(),
+        reference_sample=reference_df,
+        current_sample=current_df,
+        input_columns=[c for c in current_df.columns if c not in scores],
+        id_columns=schema.id_columns,
+        random_state=random_state,
+    )
