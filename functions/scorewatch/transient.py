@@ -39,6 +39,20 @@ _TRANSIENT_CODES = frozenset(
         "TransactionInProgressException",
     }
 )
+# How pyarrow's S3 filesystem (AWS SDK for C++) names retryable failures in its OSError text.
+_ARROW_TRANSIENT = (
+    "SLOW_DOWN",
+    "SlowDown",
+    "SERVICE_UNAVAILABLE",
+    "ServiceUnavailable",
+    "INTERNAL_FAILURE",
+    "InternalError",
+    "THROTTLING",
+    "NETWORK_CONNECTION",
+    "REQUEST_TIMEOUT",
+    "HTTP response code: 5",
+    "curlCode: 28",
+)
 _NETWORK = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
 
 
@@ -61,7 +75,7 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError | PermissionError):
         # pyarrow's S3 filesystem reports AWS errors as OSError with the AWS error text.
         text = str(exc)
-        return any(code in text for code in ("SlowDown", "ServiceUnavailable", "InternalError", "HTTP 5"))
+        return any(code in text for code in _ARROW_TRANSIENT)
     return False
 
 

@@ -6,9 +6,10 @@ import copy
 import gzip
 import io
 import json
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -206,3 +207,86 @@ def log_lines(stdout: str) -> list[dict[str, Any]]:
         if line.startswith("{") and '"_aws"' not in line:
             out.append(json.loads(line))
     return out
+
+
+class FaultProxy:
+    """An HTTP proxy in front of the emulator that answers matching requests with S3 503 SlowDown.
+
+    Used to inject transient S3 failures over real HTTP (boto3 and pyarrow both go through it).
+    """
+
+    def __init__(self, target: str, fail: Callable[[str, str], bool]):
+        import http.client
+        import http.server
+        import socketserver
+        from urllib.parse import urlparse
+
+        self.fail = fail
+        self.enabled = True
+        self.failures = 0
+        up = urlparse(target)
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    out = b""
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            self.rfile.readline()
+                            return out
+                        out += self.rfile.read(size)
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _handle(self):
+                body = self._body()
+                if proxy.enabled and proxy.fail(self.command, self.path):
+                    proxy.failures += 1
+                    msg = b"<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>"
+                    self.send_response(503)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(msg)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(msg)
+                    return
+                conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "transfer-encoding"}
+                headers["Content-Length"] = str(len(body))
+                conn.request(self.command, self.path, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                self.send_response(resp.status)
+                # HEAD answers carry the object's length without a body: pass it through.
+                skip = ("transfer-encoding", "connection", "server", "date")
+                if self.command != "HEAD":
+                    skip += ("content-length",)
+                    self.send_header("Content-Length", str(len(data)))
+                for k, v in resp.getheaders():
+                    if k.lower() not in skip:
+                        self.send_header(k, v)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _handle
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -232,3 +232,36 @@ def test_missing_champion_fails_the_invocation_for_replay(resources, monkeypatch
     with pytest.raises(ModelNotFoundError):
         score.handler(st.s3_event(key, st.put(key, encode(frame(5), "csv"))), Ctx())
     assert st.keys("scored/") == [] and json.dumps(st.events()) == "[]"
+
+
+def test_transient_s3_error_raises_typed_error_writes_nothing_and_a_retry_succeeds(stack, monkeypatch):
+    from handler_kit import FaultProxy
+
+    from scorewatch.errors import TransientError
+
+    key = f"incoming/{MODEL}/flaky.csv"
+    event = stack.s3_event(key, stack.put(key, encode(frame(30), "csv")))
+    # HEAD (stat) passes; every GET of the input answers 503 SlowDown.
+    proxy = FaultProxy(stack_endpoint(), fail=lambda method, path: method == "GET" and "/incoming/" in path)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    try:
+        with pytest.raises(TransientError, match="flaky.csv"):
+            score.handler(event, Ctx())
+        assert proxy.failures >= 1
+        assert (
+            stack.keys("scored/") == [] and stack.keys("monitoring/") == [] and stack.keys("rejected/") == []
+        )
+        assert stack.events() == []
+        proxy.enabled = False  # the fault clears; the retried event is not blocked by idempotency
+        out = score.handler(event, Ctx())
+        events = stack.events(wait=0.3)
+    finally:
+        proxy.close()
+    assert out["status"] == "scored" and out["rows_scored"] == 30
+    assert [e["detail-type"] for e in events] == ["Batch Scored"]
+
+
+def stack_endpoint() -> str:
+    import os
+
+    return os.environ["AWS_ENDPOINT_URL"]
