@@ -14,9 +14,9 @@ from scorewatch.contract import EVENT_SOURCE, DetailType, Prefix
 from scorewatch_infra.events import EventRouting, object_created_pattern
 from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
 from scorewatch_infra.permissions import grant_data_writes, grant_registry_control
-from scorewatch_infra.scoring import scheduled_input
 
-SCHEDULED_MONITORING = "Scheduled Monitoring"
+# Named <prefix>-monitor-<model>: the monitor handler reads the model from the rule name.
+MONITOR_SCHEDULE_RULE = "{prefix}-monitor-{model}"
 
 
 class Monitoring(Construct):
@@ -66,18 +66,11 @@ class Monitoring(Construct):
         for model in config.models:
             if model.schedules.monitoring is None:
                 continue
-            detail = {"model_name": model.name, "window_hours": model.drift.window_hours}
             self.schedules[model.name] = events.Rule(
                 self,
                 f"schedule-{model.name}",
-                rule_name=f"{factory.prefix}-monitor-{model.name}",
+                rule_name=MONITOR_SCHEDULE_RULE.format(prefix=factory.prefix, model=model.name),
                 description=f"Window monitoring of {model.name} (last {model.drift.window_hours} h)",
                 schedule=events.Schedule.expression(model.schedules.monitoring),
-                targets=[
-                    targets.LambdaFunction(
-                        self.monitor.function,
-                        event=scheduled_input(SCHEDULED_MONITORING, detail),
-                        **routing.target_options(),
-                    )
-                ],
+                targets=[targets.LambdaFunction(self.monitor.function, **routing.target_options())],
             )

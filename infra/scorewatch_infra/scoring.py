@@ -15,25 +15,9 @@ from scorewatch_infra.events import EventRouting, object_created_pattern
 from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
 from scorewatch_infra.permissions import grant_data_writes
 
-SCHEDULED_SCORING = "Scheduled Scoring"
-SCHEDULE_SOURCE = "scorewatch.schedule"
-
-
-def scheduled_input(detail_type: str, detail: dict) -> events.RuleTargetInput:
-    """A schedule's target input shaped like an EventBridge event (parses as one in the handler)."""
-    return events.RuleTargetInput.from_object(
-        {
-            "version": "0",
-            "id": events.EventField.event_id,
-            "source": SCHEDULE_SOURCE,
-            "account": events.EventField.account,
-            "time": events.EventField.time,
-            "region": events.EventField.region,
-            "resources": [],
-            "detail-type": detail_type,
-            "detail": detail,
-        }
-    )
+# The handlers find the model of a plain Scheduled Event from the rule name's suffix
+# (scorewatch.handlers.scheduled_models): rules are named <prefix>-score-<model>.
+SCORE_SCHEDULE_RULE = "{prefix}-score-{model}"
 
 
 class Scoring(Construct):
@@ -79,16 +63,8 @@ class Scoring(Construct):
             self.schedules[model.name] = events.Rule(
                 self,
                 f"schedule-{model.name}",
-                rule_name=f"{factory.prefix}-score-{model.name}",
+                rule_name=SCORE_SCHEDULE_RULE.format(prefix=factory.prefix, model=model.name),
                 description=f"Scheduled scoring of {model.name} (s3://<data>/{key_prefix})",
                 schedule=events.Schedule.expression(model.schedules.scoring),
-                targets=[
-                    targets.LambdaFunction(
-                        fn,
-                        event=scheduled_input(
-                            SCHEDULED_SCORING, {"model_name": model.name, "prefix": key_prefix}
-                        ),
-                        **routing.target_options(),
-                    )
-                ],
+                targets=[targets.LambdaFunction(fn, **routing.target_options())],
             )

@@ -1,0 +1,277 @@
+"""The synthesized template's wiring: rules, schedules, workflows, functions, storage, analytics."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from infra_helpers import CONFIG, Synthesized, as_list, fn_id, statements_of_role
+
+from scorewatch.config import load_config
+from scorewatch.contract import EVENT_SOURCE, HANDLERS, DetailType, ErrorName, Prefix, Table
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+TRANSIENT = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    ErrorName.TRANSIENT,
+}
+
+
+def rule_by_name(synth: Synthesized, name: str) -> dict[str, Any]:
+    for rule in synth.of_type("AWS::Events::Rule").values():
+        if rule["Properties"].get("Name") == name:
+            return rule["Properties"]
+    raise AssertionError(f"no rule named {name}")
+
+
+def target_arn_ref(target: dict[str, Any]) -> str:
+    arn = target["Arn"]
+    return arn["Fn::GetAtt"][0] if "Fn::GetAtt" in arn else arn["Ref"]
+
+
+def definition(synth: Synthesized, machine: Any) -> dict[str, Any]:
+    """A state machine's ASL with CloudFormation references replaced by placeholders."""
+    body = synth.props(synth.logical_id(machine))["DefinitionString"]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    # References sit inside JSON string literals: a bare placeholder keeps the document valid.
+    return json.loads("".join(p if isinstance(p, str) else "REF" for p in parts))
+
+
+def test_incoming_object_created_rule_targets_score_on_default_bus(synth):
+    rule = rule_by_name(synth, "scorewatch-incoming-to-score")
+    pattern = rule["EventPattern"]
+    assert "EventBusName" not in rule  # S3 delivers to the default bus
+    assert pattern["source"] == ["aws.s3"] and pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": Prefix.INCOMING}]
+    assert pattern["detail"]["bucket"]["name"] == [{"Ref": synth.logical_id(synth.stack.storage.data)}]
+    assert [target_arn_ref(t) for t in rule["Targets"]] == [fn_id(synth, "score")]
+
+
+def test_labels_rule_sends_labels_prefix_to_labels_function(synth):
+    rule = rule_by_name(synth, "scorewatch-labels-to-labels")
+    assert rule["EventPattern"]["detail"]["object"]["key"] == [{"prefix": Prefix.LABELS}]
+    assert [target_arn_ref(t) for t in rule["Targets"]] == [fn_id(synth, "labels")]
+
+
+def test_batch_scored_on_scorewatch_bus_triggers_monitor(synth):
+    rule = rule_by_name(synth, "scorewatch-batch-scored-to-monitor")
+    assert rule["EventBusName"] == {"Ref": synth.logical_id(synth.stack.routing.bus)}
+    assert rule["EventPattern"] == {"source": [EVENT_SOURCE], "detail-type": [DetailType.BATCH_SCORED]}
+    assert [target_arn_ref(t) for t in rule["Targets"]] == [fn_id(synth, "monitor")]
+
+
+def test_drift_detected_starts_the_retraining_state_machine(synth):
+    rule = rule_by_name(synth, "scorewatch-drift-detected-to-retraining")
+    assert rule["EventPattern"]["detail-type"] == [DetailType.DRIFT_DETECTED]
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Ref": synth.logical_id(synth.stack.retraining.state_machine)}
+    assert "RoleArn" in target
+
+
+def test_every_rule_target_has_a_dead_letter_queue_and_retry_policy(synth):
+    dlq = synth.logical_id(synth.stack.routing.target_dlq)
+    targets = [t for r in synth.of_type("AWS::Events::Rule").values() for t in r["Properties"]["Targets"]]
+    assert len(targets) >= 6
+    for t in targets:
+        assert t["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [dlq, "Arn"]}, t["Id"]
+        assert t["RetryPolicy"]["MaximumRetryAttempts"] > 0
+        assert t["RetryPolicy"]["MaximumEventAgeInSeconds"] > 0
+
+
+def test_schedules_come_from_the_models_configuration(synth):
+    config = load_config(CONFIG)
+    assert config.models, "the example configuration declares at least one model"
+    for model in config.models:
+        if model.schedules.scoring:
+            rule = rule_by_name(synth, f"scorewatch-score-{model.name}")
+            assert rule["ScheduleExpression"] == model.schedules.scoring
+            assert [target_arn_ref(t) for t in rule["Targets"]] == [fn_id(synth, "score")]
+        if model.schedules.monitoring:
+            rule = rule_by_name(synth, f"scorewatch-monitor-{model.name}")
+            assert rule["ScheduleExpression"] == model.schedules.monitoring
+            assert [target_arn_ref(t) for t in rule["Targets"]] == [fn_id(synth, "monitor")]
+
+
+def test_retraining_workflow_shape_retries_timeouts_and_catches(synth):
+    asl = definition(synth, synth.stack.retraining.state_machine)
+    states = asl["States"]
+    assert asl["StartAt"] == "Assemble"
+    assert {"Assemble", "Train", "Evaluate", "Gate", "Promote", "Reject", "NotifyFailure", "Skipped"} <= set(
+        states
+    )
+    for name in ("Assemble", "Train", "Evaluate", "Promote", "Reject", "NotifyFailure"):
+        state = states[name]
+        assert state["Type"] == "Task" and state["Resource"].endswith(":lambda:invoke"), name
+        assert state["TimeoutSeconds"] > 0, name
+        assert state["OutputPath"] == "$.Payload", name
+        assert state["Parameters"]["Payload"] == {"input.$": "$", "execution_id.$": "$$.Execution.Id"}
+        (retry,) = state["Retry"]
+        assert (
+            set(retry["ErrorEquals"]) == TRANSIENT and retry["MaxAttempts"] == 3 and retry["BackoffRate"] == 2
+        )
+        if name != "NotifyFailure":
+            catch_all = state["Catch"][-1]
+            assert catch_all == {
+                "ErrorEquals": ["States.ALL"],
+                "ResultPath": "$.error",
+                "Next": "NotifyFailure",
+            }
+    assert states["Assemble"]["Catch"][0]["ErrorEquals"] == [ErrorName.RETRAINING_IN_PROGRESS]
+    assert states["Assemble"]["Catch"][0]["Next"] == "Skipped" and states["Skipped"]["Type"] == "Succeed"
+    gate = states["Gate"]
+    assert gate["Type"] == "Choice"
+    assert gate["Choices"] == [{"Variable": "$.passed", "BooleanEquals": True, "Next": "Promote"}]
+    assert gate["Default"] == "Reject"
+    assert states["NotifyFailure"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
+
+
+def test_large_file_workflow_fans_out_parts_with_a_distributed_map(synth):
+    asl = definition(synth, synth.stack.large_file.state_machine)
+    states = asl["States"]
+    assert asl["StartAt"] == "Split" and states["Split"]["Next"] == "ScoreParts"
+    fan = states["ScoreParts"]
+    assert fan["Type"] == "Map" and fan["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert fan["ItemReader"]["Resource"].endswith(":s3:getObject")
+    assert fan["ItemReader"]["ReaderConfig"]["InputType"] == "JSON"
+    assert fan["ItemReader"]["Parameters"]["Key.$"] == "$.manifest_key"
+    # Absent means 0 (the ASL default): one failed part fails the file.
+    assert fan["MaxConcurrency"] > 0 and fan.get("ToleratedFailurePercentage", 0) == 0
+    assert fan["ResultWriter"]["Parameters"]["Prefix"].startswith(Prefix.PARTS)
+    assert fan["ResultPath"] == "$.map_result" and fan["Next"] == "Finalize"
+    part = fan["ItemProcessor"]["States"]["ScorePart"]
+    assert set(part["Retry"][0]["ErrorEquals"]) == TRANSIENT and part["TimeoutSeconds"] > 0
+    assert states["Finalize"]["End"] is True
+
+
+def test_score_function_knows_and_may_start_the_large_file_workflow(synth):
+    score = synth.props(fn_id(synth, "score"))
+    arn = json.dumps(score["Environment"]["Variables"]["SCOREWATCH_LARGE_FILE_STATE_MACHINE_ARN"])
+    assert "stateMachine:scorewatch-large-file" in arn
+    role = synth.stack.factory.functions["score"].function.role
+    statements = statements_of_role(synth, synth.logical_id(role))
+    starts = [s for s in statements if "states:StartExecution" in as_list(s["Action"])]
+    assert starts and all("stateMachine:scorewatch-large-file" in json.dumps(s["Resource"]) for s in starts)
+    assert synth.props(synth.logical_id(synth.stack.large_file.state_machine))["StateMachineName"] == (
+        "scorewatch-large-file"
+    )
+
+
+def test_backfill_workflow_lists_a_prefix_and_scores_each_object(synth):
+    asl = definition(synth, synth.stack.backfill.state_machine)
+    fan = asl["States"][asl["StartAt"]]
+    assert fan["ItemReader"]["Resource"].endswith(":s3:listObjectsV2")
+    assert fan["ItemReader"]["Parameters"]["Prefix.$"] == "$.prefix"
+    assert fan["ItemSelector"]["key.$"] == "$$.Map.Item.Value.Key"
+    assert 0 < fan["ToleratedFailurePercentage"] < 100 and fan["MaxConcurrency"] > 0
+    assert fan["ResultWriter"]["Parameters"]["Prefix"].startswith(Prefix.BACKFILL)
+
+
+def test_state_machines_trace_and_log(synth):
+    machines = synth.of_type("AWS::StepFunctions::StateMachine")
+    assert len(machines) == 3
+    for m in machines.values():
+        assert m["Properties"]["TracingConfiguration"] == {"Enabled": True}
+        assert m["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
+
+
+def test_one_function_per_handler_from_one_image_with_the_defaults(synth):
+    functions = synth.of_type("AWS::Lambda::Function")
+    assert len(functions) == len(HANDLERS)
+    images = set()
+    for fid, handler in HANDLERS.items():
+        props = synth.props(fn_id(synth, fid))
+        assert props["PackageType"] == "Image"
+        assert props["ImageConfig"]["Command"] == [handler]
+        assert props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["LoggingConfig"]["LogFormat"] == "JSON"
+        assert props["MemorySize"] >= 512 and props["Timeout"] <= 900
+        images.add(json.dumps(props["Code"]["ImageUri"]))
+        log_group = synth.props(synth.logical_id(synth.stack.factory.functions[fid].log_group))
+        assert log_group["RetentionInDays"] > 0
+    assert len(images) == 1, "every function runs the same image"
+
+
+def test_async_functions_retry_and_dead_letter_to_an_sqs_destination(synth):
+    configs = {
+        json.dumps(c["Properties"]["FunctionName"]): c["Properties"]
+        for c in synth.of_type("AWS::Lambda::EventInvokeConfig").values()
+    }
+    for fid in ("score", "monitor", "labels"):
+        created = synth.stack.factory.functions[fid]
+        cfg = configs[json.dumps({"Ref": fn_id(synth, fid)})]
+        assert cfg["MaximumRetryAttempts"] == 2 and cfg["MaximumEventAgeInSeconds"] > 0
+        dest = cfg["DestinationConfig"]["OnFailure"]["Destination"]
+        assert dest == {"Fn::GetAtt": [synth.logical_id(created.dlq), "Arn"]}
+    assert len(configs) == 3, "only the asynchronously invoked functions get an invoke config"
+
+
+def test_buckets_are_kms_encrypted_versioned_tls_only_and_logged(synth):
+    key = synth.logical_id(synth.stack.storage.key)
+    for bucket in (synth.stack.storage.data, synth.stack.storage.models):
+        logical = synth.logical_id(bucket)
+        props = synth.props(logical)
+        rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+        assert rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"] == {"Fn::GetAtt": [key, "Arn"]}
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+        assert props["LoggingConfiguration"]["DestinationBucketName"] == {
+            "Ref": synth.logical_id(synth.stack.storage.access_logs)
+        }
+        assert props["LifecycleConfiguration"]["Rules"]
+        assert all(props["PublicAccessBlockConfiguration"].values())
+        policies = [
+            p["Properties"]["PolicyDocument"]
+            for p in synth.of_type("AWS::S3::BucketPolicy").values()
+            if p["Properties"]["Bucket"] == {"Ref": logical}
+        ]
+        denies = [s for p in policies for s in p["Statement"] if s["Effect"] == "Deny"]
+        assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
+    data = synth.props(synth.logical_id(synth.stack.storage.data))
+    assert data["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+
+
+def test_tables_use_contract_keys_pitr_encryption_and_ttl(synth):
+    registry = synth.props(synth.logical_id(synth.stack.tables.registry))
+    assert registry["KeySchema"] == [
+        {"AttributeName": Table.REGISTRY_PK, "KeyType": "HASH"},
+        {"AttributeName": Table.REGISTRY_SK, "KeyType": "RANGE"},
+    ]
+    idem = synth.props(synth.logical_id(synth.stack.tables.idempotency))
+    assert idem["KeySchema"] == [{"AttributeName": Table.IDEMPOTENCY_PK, "KeyType": "HASH"}]
+    assert idem["TimeToLiveSpecification"] == {"AttributeName": Table.IDEMPOTENCY_TTL, "Enabled": True}
+    for props in (registry, idem):
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert props["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_glue_tables_project_model_and_date_partitions(synth):
+    tables = {
+        t["Properties"]["TableInput"]["Name"]: t["Properties"]
+        for t in synth.of_type("AWS::Glue::Table").values()
+    }
+    assert set(tables) == {"scored", "monitoring_history"}
+    models = ",".join(m.name for m in load_config(CONFIG).models)
+    for name, props in tables.items():
+        params = props["TableInput"]["Parameters"]
+        assert params["projection.enabled"] == "true"
+        assert params["projection.model.values"] == models
+        assert params["projection.date.format"] == "yyyy-MM-dd"
+        assert "model=${model}" in json.dumps(params["storage.location.template"]), name
+        keys = [k["Name"] for k in props["TableInput"]["PartitionKeys"]]
+        assert keys == ["model", "date"]
+
+
+def test_template_has_no_custom_resources(synth):
+    """The local cloud deploys the template on moto: only plain CloudFormation types."""
+    custom = [
+        k
+        for k, v in synth.resources.items()
+        if v["Type"].startswith(("Custom::", "AWS::CloudFormation::Custom"))
+    ]
+    assert custom == []
