@@ -7,7 +7,8 @@ charges, seniors without dependants). Scenarios:
 
 - ``reference``: the training population (with labels);
 - ``stable``: a later batch from the same population (no labels: scoring input);
-- ``drifted``: a 12% price increase, a NEW contract type ``"Flex monthly"`` taken by a third of
+- ``drifted``: a 12% price increase that makes customers price sensitive (the churn model
+  itself changes), a NEW contract type ``"Flex monthly"`` taken by a third of
   customers (it behaves like month-to-month, only more so), a shift towards fiber and electronic
   checks, and a missing-value spike (``total_charges`` and ``tech_support`` 15% missing);
 - ``later``: after the drift, the new normal (price level and Flex contracts persist);
@@ -52,19 +53,44 @@ FEATURES = (
 ID_COLUMN = "customer_id"
 TARGET = "churn"
 
-# Scenario knobs: contract mix, internet mix, payment mix, price factor, missing share.
+# Scenario knobs: contract/internet mix, e-check share, price factor, missing share, and the churn
+# model's price sensitivity and Flex-contract effect (which change after the price increase).
 _MIX = {
     "reference": dict(
-        contract=(0.55, 0.21, 0.24, 0.0), internet=(0.34, 0.44, 0.22), echeck=0.34, price=1.0, missing=0.0
+        contract=(0.55, 0.21, 0.24, 0.0),
+        internet=(0.34, 0.44, 0.22),
+        echeck=0.34,
+        price=1.0,
+        missing=0.0,
+        sensitivity=0.012,
+        flex=1.7,
     ),
     "stable": dict(
-        contract=(0.55, 0.21, 0.24, 0.0), internet=(0.34, 0.44, 0.22), echeck=0.34, price=1.0, missing=0.0
+        contract=(0.55, 0.21, 0.24, 0.0),
+        internet=(0.34, 0.44, 0.22),
+        echeck=0.34,
+        price=1.0,
+        missing=0.0,
+        sensitivity=0.012,
+        flex=1.7,
     ),
     "drifted": dict(
-        contract=(0.30, 0.14, 0.20, 0.36), internet=(0.22, 0.62, 0.16), echeck=0.48, price=1.12, missing=0.15
+        contract=(0.30, 0.14, 0.20, 0.36),
+        internet=(0.22, 0.62, 0.16),
+        echeck=0.48,
+        price=1.12,
+        missing=0.15,
+        sensitivity=0.045,
+        flex=2.4,
     ),
     "later": dict(
-        contract=(0.32, 0.15, 0.20, 0.33), internet=(0.23, 0.60, 0.17), echeck=0.46, price=1.12, missing=0.02
+        contract=(0.32, 0.15, 0.20, 0.33),
+        internet=(0.23, 0.60, 0.17),
+        echeck=0.46,
+        price=1.12,
+        missing=0.02,
+        sensitivity=0.045,
+        flex=2.4,
     ),
 }
 # Offsets so customer ids never collide across scenarios of one seed.
@@ -153,13 +179,15 @@ def generate(
         -1.6
         + np.select(
             [contract == "Month-to-month", contract == NEW_CONTRACT, contract == "One year"],
-            [1.3, 1.7, 0.0],
+            [1.3, mix["flex"], 0.0],
             -1.2,
         )
         - 0.035 * tenure
         + np.where(fiber & (tech_support != "Yes"), 0.6, 0.0)
         + np.where(payment == PAYMENTS[0], 0.5, 0.0)
-        + 0.012 * (monthly - 65.0)
+        # After the price increase customers become price sensitive: concept drift, not just
+        # covariate shift, so a model retrained on recent outcomes really does better.
+        + mix["sensitivity"] * (monthly - 65.0)
         + np.where((senior == 1) & (dependents == "No"), 0.35, 0.0)
         + np.where(security == "Yes", -0.4, 0.0)
     )

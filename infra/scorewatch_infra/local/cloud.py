@@ -202,6 +202,9 @@ class LocalCloud:
                 "state-machine executions need the embedded emulator: an external emulator's Step "
                 "Functions cannot reach the local cloud's in-process Lambda handlers"
             )
+        for logical_id, reason in self.report.unavailable.items():
+            if self.report.deployed[logical_id].ref == state_machine_arn:
+                raise TemplateError(f"state machine {logical_id} cannot run locally: {reason}")
         resp = self.client("stepfunctions").start_execution(
             stateMachineArn=state_machine_arn, input=json.dumps(payload)
         )

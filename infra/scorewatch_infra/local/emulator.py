@@ -64,6 +64,8 @@ def start_embedded(*, ip: str = "127.0.0.1", port: int = 0) -> Emulator:
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     default_user_config["lambda"]["use_docker"] = False
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # Execution failures are in the execution history; the interpreter also logs them as errors.
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
     server = ThreadedMotoServer(ip_address=ip, port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()

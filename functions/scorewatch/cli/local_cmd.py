@@ -1,0 +1,221 @@
+"""``scorewatch demo`` and ``scorewatch local up|status|tick``: the stack on the local cloud.
+
+The local cloud lives in ``scorewatch_infra.local`` (installed with the project); it needs the
+``[cdk]`` and ``[dev]`` extras (aws-cdk-lib, moto[server]).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from scorewatch.errors import ScorewatchError
+
+STATE_FILE = ".scorewatch-local.json"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    demo = sub.add_parser("demo", help="run the scorewatch scenario end to end on the local cloud")
+    demo.add_argument("--output", type=Path, default=Path("demo-output"), help="folder for the results")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the synthetic data (deterministic)")
+    demo.add_argument("--rows", type=int, default=4000, help="customers per batch")
+    demo.add_argument(
+        "--config", type=Path, default=None, help="model configuration (default examples/models.json)"
+    )
+    demo.set_defaults(func=_demo)
+
+    local = sub.add_parser("local", help="the stack on an embedded AWS emulator (no account, no Docker)")
+    lsub = local.add_subparsers(dest="local_command", required=True)
+    up = lsub.add_parser("up", help="deploy the stack locally and watch <folder>/incoming/<model>/")
+    up.add_argument("folder", type=Path, nargs="?", default=Path("scorewatch-local"))
+    up.add_argument(
+        "--endpoint-url", default=None, help="use an emulator you run instead of the embedded one"
+    )
+    up.add_argument("--config", type=Path, default=None)
+    up.add_argument("--poll-seconds", type=float, default=1.0)
+    up.add_argument("--clock", action="store_true", help="fire rate(...) schedules on the wall clock")
+    up.set_defaults(func=_up)
+    status = lsub.add_parser("status", help="recent batches, drift verdicts, executions, alarm states")
+    status.add_argument("folder", type=Path, nargs="?", default=Path("scorewatch-local"))
+    status.set_defaults(func=_status)
+    tick = lsub.add_parser("tick", help="fire every schedule of the running local cloud once")
+    tick.add_argument("folder", type=Path, nargs="?", default=Path("scorewatch-local"))
+    tick.set_defaults(func=_tick)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from scorewatch_infra.local.demo import DEFAULT_CONFIG, run_demo
+
+    result = run_demo(
+        args.output.resolve(),
+        seed=args.seed,
+        rows=args.rows,
+        config_path=(args.config or DEFAULT_CONFIG).resolve(),
+    )
+    print()
+    print("summary")
+    for step in result.steps:
+        print(f"  {step.seconds:6.1f}s  {step.name}: {step.summary}")
+    print(f"  champion: v{result.champion_before} -> v{result.champion_after}; versions {result.versions}")
+    for e in result.executions:
+        name = e.state_machine.split("statemachine")[0] or e.state_machine
+        print(f"  execution {name} {e.status}: {' → '.join(e.states)}")
+    print(f"outputs in {result.output} (drift reports under data/monitoring/, model cards under cards/)")
+    print(f"total {result.seconds:.1f}s")
+    return 0
+
+
+# -- local up / status / tick -------------------------------------------------------------------
+# ``up`` serves a small control endpoint on 127.0.0.1 so ``status``/``tick`` reach the running cloud.
+
+
+def _up(args: argparse.Namespace) -> int:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from scorewatch.contract import Env
+    from scorewatch_infra.local.cloud import LocalCloud
+    from scorewatch_infra.local.demo import CONFIG_CONTEXT_KEY, DEFAULT_CONFIG
+    from scorewatch_infra.local.synth import synth
+
+    folder: Path = args.folder.resolve()
+    incoming = folder / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    stacks, _ = synth(context={CONFIG_CONTEXT_KEY: str((args.config or DEFAULT_CONFIG).resolve())})
+    stack_name, template = next(iter(stacks.items()))
+    cloud = LocalCloud(template, stack_name=stack_name, endpoint_url=args.endpoint_url).start()
+    data_bucket = cloud.environment_value(Env.DATA_BUCKET)
+
+    class Control(BaseHTTPRequestHandler):
+        def log_message(self, *a: Any) -> None:
+            pass
+
+        def _send(self, body: Any) -> None:
+            raw = json.dumps(body, default=str).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def do_GET(self) -> None:
+            self._send(status_document(cloud))
+
+        def do_POST(self) -> None:
+            self._send({"fired": cloud.tick()})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Control)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state = {"control": f"http://127.0.0.1:{server.server_address[1]}", "emulator": cloud.emulator.url}
+    (folder / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
+    if args.clock:
+        cloud.start_clock()
+    print(f"local cloud up: emulator {cloud.emulator.url}, data bucket {data_bucket}")
+    print(f"copy files into {incoming}/<model>/ (or labels into {folder}/labels/<model>/); Ctrl-C to stop")
+    seen: dict[Path, float] = {}
+    try:
+        while True:
+            for sub in ("incoming", "labels", "labeled"):
+                for path in sorted((folder / sub).rglob("*")):
+                    if not path.is_file() or path.name.startswith("."):
+                        continue
+                    mtime = path.stat().st_mtime
+                    if seen.get(path) == mtime or time.time() - mtime < 0.5:  # still being copied
+                        continue
+                    seen[path] = mtime
+                    key = path.relative_to(folder).as_posix()
+                    cloud.upload(data_bucket, key, path)
+                    print(f"uploaded s3://{data_bucket}/{key}")
+            time.sleep(args.poll_seconds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        (folder / STATE_FILE).unlink(missing_ok=True)
+        cloud.stop()
+    return 0
+
+
+def _control(folder: Path) -> str:
+    path = folder.resolve() / STATE_FILE
+    if not path.is_file():
+        raise ScorewatchError(
+            f"no running local cloud for {folder} (start one with `scorewatch local up {folder}`)"
+        )
+    return json.loads(path.read_text(encoding="utf-8"))["control"]
+
+
+def _status(args: argparse.Namespace) -> int:
+    import urllib.request
+
+    with urllib.request.urlopen(_control(args.folder), timeout=30) as resp:  # noqa: S310 - 127.0.0.1
+        doc = json.loads(resp.read())
+    print_status(doc)
+    return 0
+
+
+def _tick(args: argparse.Namespace) -> int:
+    import urllib.request
+
+    req = urllib.request.Request(_control(args.folder), method="POST", data=b"")  # noqa: S310 - 127.0.0.1
+    with urllib.request.urlopen(req, timeout=600) as resp:  # noqa: S310 - 127.0.0.1
+        print(f"fired: {', '.join(json.loads(resp.read())['fired']) or 'no schedules'}")
+    return 0
+
+
+def status_document(cloud: Any) -> dict[str, Any]:
+    """What ``scorewatch local status`` shows, from the running cloud."""
+    events = [e for _, e in cloud.router.events if e.get("source") != "aws.s3"]
+    batches = [e["detail"] for e in events if e["detail-type"] in ("Batch Scored", "Batch Rejected")][-10:]
+    drift = [e["detail"] for e in events if e["detail-type"] == "Drift Detected"][-10:]
+    return {
+        "batches": batches,
+        "drift": drift,
+        "events": [{"time": e["time"], "detail-type": e["detail-type"]} for e in events[-20:]],
+        "executions": [
+            {
+                "state_machine": x.state_machine,
+                "status": x.status,
+                "states": list(x.states),
+                "started": x.started,
+            }
+            for x in cloud.executions()[-10:]
+        ],
+        "alarms": [
+            {"name": a.name, "state": a.state, "metric": a.metric, "reason": a.reason}
+            for a in cloud.alarm_states()
+        ],
+        "errors": list(cloud.router.errors[-10:]),
+    }
+
+
+def print_status(doc: dict[str, Any], out: Any = None) -> None:
+    out = out or sys.stdout
+    print("recent batches:", file=out)
+    for b in doc["batches"] or [{}]:
+        if b:
+            print(
+                f"  {b.get('batch_id', '?')[:12]} {b.get('model_name')} v{b.get('model_version')} "
+                f"rows={b.get('rows_scored', b.get('rows_in'))} rejected={b.get('rows_rejected')}",
+                file=out,
+            )
+    print("drift verdicts:", file=out)
+    for d in doc["drift"]:
+        print(
+            f"  {d.get('model_name')} share={d.get('drift_share')} features={d.get('drifted_features')}",
+            file=out,
+        )
+    print("executions:", file=out)
+    for x in doc["executions"]:
+        print(f"  {x['state_machine']} {x['status']}: {' -> '.join(x['states'])}", file=out)
+    print("alarms:", file=out)
+    for a in doc["alarms"]:
+        if a["state"] != "INSUFFICIENT_DATA":
+            print(f"  {a['state']:5s} {a['name']} ({a['metric']}): {a['reason']}", file=out)
+    quiet = sum(1 for a in doc["alarms"] if a["state"] == "INSUFFICIENT_DATA")
+    print(f"  ({quiet} alarms without data)", file=out)
+    for err in doc["errors"]:
+        print(f"error: {err}", file=out)
