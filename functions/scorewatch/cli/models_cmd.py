@@ -1,0 +1,351 @@
+"""``scorewatch models list|show|register|promote|rollback|archive``: the model registry from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from scorewatch.cli.registry_args import (
+    add_registry_args,
+    registry_from_args,
+    unsafe_pickle,
+    utcnow,
+    version_mismatch,
+)
+from scorewatch.errors import ConfigError
+
+_SAMPLE_ROWS = 1000
+_REFERENCE_CHUNK = 65_536
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("models", help="list, show, register, promote and roll back model versions")
+    sub = p.add_subparsers(dest="models_command", required=True)
+
+    ls = sub.add_parser("list", help="models with their champion and number of versions")
+    ls.add_argument("--json", action="store_true")
+    add_registry_args(ls)
+    ls.set_defaults(func=run_list)
+
+    show = sub.add_parser("show", help="a version's card (default: the champion)")
+    show.add_argument("model", metavar="NAME[@REF]", help="churn, churn@champion or churn@3")
+    show.add_argument("--json", action="store_true", help="the card as JSON")
+    show.add_argument("--versions", action="store_true", help="list every version instead of one card")
+    add_registry_args(show)
+    show.set_defaults(func=run_show)
+
+    reg = sub.add_parser(
+        "register",
+        help="register a local model file as a new candidate version",
+        description=(
+            "Register a fitted scikit-learn model file (.skops; .joblib/.pkl with "
+            "--allow-unsafe-pickle). The feature schema is inferred from the estimator and the "
+            "reference data; with --reference, the reference is scored and profiled as the baseline."
+        ),
+    )
+    reg.add_argument("--name", required=True)
+    reg.add_argument("--model-file", required=True, metavar="PATH_OR_URI")
+    reg.add_argument("--task", required=True, choices=("binary", "multiclass", "regression"))
+    reg.add_argument("--reference", metavar="URI", help="reference/training data for the baseline profile")
+    reg.add_argument("--target", help="target column (excluded from features)")
+    reg.add_argument("--id-columns", default="", help="comma-separated id columns passed through to outputs")
+    reg.add_argument("--description")
+    reg.add_argument("--promote", action="store_true", help="also make it the champion")
+    reg.add_argument("--json", action="store_true", help="print the new card as JSON")
+    add_registry_args(reg)
+    reg.set_defaults(func=run_register)
+
+    pr = sub.add_parser("promote", help="make a version the champion (the current one is archived)")
+    pr.add_argument("name")
+    pr.add_argument("version")
+    pr.add_argument("--by", default="cli", help="recorded as promoted_by")
+    pr.add_argument(
+        "--expect-champion",
+        metavar="VERSION|none",
+        help="only promote if this is still the champion ('none': only if there is no champion)",
+    )
+    add_registry_args(pr)
+    pr.set_defaults(func=run_promote)
+
+    rb = sub.add_parser("rollback", help="restore the previous champion")
+    rb.add_argument("name")
+    rb.add_argument("--by", default="cli")
+    add_registry_args(rb)
+    rb.set_defaults(func=run_rollback)
+
+    ar = sub.add_parser("archive", help="archive a version that is not the champion")
+    ar.add_argument("name")
+    ar.add_argument("version")
+    add_registry_args(ar)
+    ar.set_defaults(func=run_archive)
+
+
+# ---------------------------------------------------------------------------------------- read
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(soft_wrap=False, width=max(100, Console().width))
+
+
+def run_list(args: argparse.Namespace) -> int:
+    reg = registry_from_args(args)
+    rows = []
+    for name in reg.list_models():
+        cards = reg.list_versions(name)
+        champion = next((c.version for c in cards if c.status == "champion"), None)
+        rows.append(
+            {
+                "model": name,
+                "champion": champion,
+                "versions": len(cards),
+                "latest": cards[-1].version if cards else None,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    if not rows:
+        print("no models registered")
+        return 0
+    from rich.table import Table
+
+    table = Table("model", "champion", "versions", "latest")
+    for r in rows:
+        table.add_row(r["model"], r["champion"] or "-", str(r["versions"]), r["latest"] or "-")
+    _console().print(table)
+    return 0
+
+
+def _split_ref(text: str) -> tuple[str, str]:
+    name, sep, ref = text.partition("@")
+    return name, (ref if sep and ref else "champion")
+
+
+def render_card(card) -> list[Any]:
+    """Rich renderables for a card: a field table and a feature table."""
+    from rich.table import Table
+
+    fields = Table(title=f"{card.model_name}@{card.version}", show_header=False)
+    fields.add_column("field", style="bold")
+    fields.add_column("value")
+
+    def add(label: str, value: Any) -> None:
+        if value not in (None, "", (), {}, []):
+            fields.add_row(label, value if isinstance(value, str) else json.dumps(value, default=str))
+
+    add("status", card.status)
+    add("task", card.task)
+    add("target", card.target)
+    add("classes", list(card.classes) if card.classes else None)
+    add("created", card.created_at.isoformat())
+    add("promoted", f"{card.promoted_at.isoformat()} by {card.promoted_by}" if card.promoted_at else None)
+    add("previous champion", card.previous_champion)
+    add("parent version", card.parent_version)
+    add("artifact", f"{card.artifact.key} ({card.artifact.format}, {card.artifact.size_bytes} bytes)")
+    add("sha256", card.artifact.sha256)
+    add("metrics", {k: round(v, 6) for k, v in card.metrics.items()})
+    add("library versions", ", ".join(f"{k} {v}" for k, v in sorted(card.library_versions.items())))
+    add("training data", card.training_data.model_dump(exclude_none=True))
+    add("baseline", card.baseline.model_dump(exclude_none=True))
+    add("id columns", ", ".join(card.feature_schema.id_columns))
+    if card.comparison:
+        c = card.comparison
+        add(
+            "comparison", f"{c.metric}: challenger {c.challenger} vs champion {c.champion}, passed={c.passed}"
+        )
+    add("decision policy", card.decision_policy)
+    add("description", card.description)
+
+    features = Table("feature", "type", "nullable", "allowed", title="features")
+    for f in card.feature_schema.features:
+        if f.categories:
+            shown = ", ".join(f.categories[:8]) + (
+                f" ... (+{len(f.categories) - 8})" if len(f.categories) > 8 else ""
+            )
+        elif f.min is not None or f.max is not None:
+            shown = f"[{f.min}, {f.max}]"
+        else:
+            shown = ""
+        features.add_row(f.name, f.type, "yes" if f.nullable else "no", shown)
+    return [fields, features]
+
+
+def run_show(args: argparse.Namespace) -> int:
+    reg = registry_from_args(args)
+    name, ref = _split_ref(args.model)
+    if args.versions:
+        cards = reg.list_versions(name)
+        if args.json:
+            print(json.dumps([json.loads(c.model_dump_json()) for c in cards]))
+            return 0
+        from rich.table import Table
+
+        table = Table("version", "status", "created", "sha256", "metrics", title=name)
+        for c in cards:
+            metrics = ", ".join(f"{k}={v:.4g}" for k, v in c.metrics.items())
+            table.add_row(c.version, c.status, c.created_at.isoformat(), c.artifact.sha256[:12], metrics)
+        _console().print(table)
+        return 0
+    card = reg.get(name, ref)
+    if args.json:
+        print(card.model_dump_json(indent=2))
+        return 0
+    console = _console()
+    for renderable in render_card(card):
+        console.print(renderable)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- write
+
+
+def _baseline(reference: str, estimator: Any, schema, task: str, classes) -> tuple[Any, Any, int, int]:
+    """Stream the reference through validation and the model into a ProfileBuilder.
+
+    Returns (profile, sample DataFrame, rows_in, rows_rejected); raises ModuleNotFoundError when
+    the profiles module is not installed.
+    """
+    from scorewatch import storage
+    from scorewatch.profiles import ProfileBuilder
+    from scorewatch.scoring import predict_frame
+    from scorewatch.validation import validate_batch
+
+    builder = None
+    rows_in = rejected = 0
+    wanted = list(dict.fromkeys([*schema.names, *schema.id_columns]))
+    for batch in storage.open_batches(reference, chunk_rows=_REFERENCE_CHUNK, columns=wanted):
+        chunk = validate_batch(batch, schema, row_offset=rows_in, source_uri=reference)
+        rows_in += chunk.rows_in
+        rejected += len(chunk.rejected)
+        if chunk.features.empty:
+            continue
+        outputs = predict_frame(estimator, chunk.features, task=task, classes=classes)
+        if builder is None:
+            builder = ProfileBuilder(schema, score_columns=tuple(outputs.columns), random_state=0)
+        builder.update(chunk.features, outputs)
+    if builder is None:
+        raise ConfigError(f"--reference {reference}: no valid rows ({rejected} of {rows_in} rejected)")
+    profile, sample = builder.finish()
+    return profile, sample, rows_in, rejected
+
+
+def run_register(args: argparse.Namespace) -> int:
+    import pyarrow as pa
+
+    from scorewatch import artifacts, storage
+    from scorewatch.cards import DataRef
+    from scorewatch.errors import ModelNotFoundError
+    from scorewatch.inference import infer_schema, infer_task
+    from scorewatch.schema import check_model_name
+
+    check_model_name(args.name)
+    reg = registry_from_args(args)
+    fmt = artifacts.format_for_path(args.model_file)
+    try:
+        data = storage.read_bytes(args.model_file)
+    except FileNotFoundError as exc:
+        raise ModelNotFoundError(f"model file {args.model_file} does not exist") from exc
+    estimator = artifacts.load_artifact(
+        data,
+        fmt=fmt,
+        expected_sha256=None,
+        what=args.model_file,
+        allow_unsafe_pickle=unsafe_pickle(args),
+        allow_version_mismatch=version_mismatch(args),
+    )
+    task, _ = infer_task(estimator)
+    if task != args.task:
+        raise ConfigError(f"--task {args.task} but {args.model_file} holds a {task} model")
+    ids = [c.strip() for c in args.id_columns.split(",") if c.strip()]
+    sample = None
+    if args.reference:
+        for batch in storage.open_batches(args.reference, chunk_rows=_SAMPLE_ROWS):
+            sample = batch.to_pandas()
+            break
+        if sample is not None and args.target in sample.columns:
+            sample = sample.drop(columns=[args.target])
+    inferred = infer_schema(estimator, sample, id_columns=ids)
+    notes = [inferred.notice.replace("; no card", "")]
+
+    profile = baseline_sample = None
+    training = DataRef()
+    if args.reference:
+        try:
+            prof, frame, rows_in, rejected = _baseline(
+                args.reference, estimator, inferred.schema, task, inferred.classes
+            )
+        except ModuleNotFoundError as exc:
+            if exc.name != "scorewatch.profiles":
+                raise
+            notes.append("scorewatch.profiles is not installed: registered without a baseline")
+        else:
+            profile = prof.to_dict()
+            baseline_sample = pa.Table.from_pandas(frame, preserve_index=False) if len(frame) else None
+            training = DataRef(uri=args.reference, rows=rows_in)
+            if rejected:
+                notes.append(f"{rejected} of {rows_in} reference rows failed validation and were left out")
+    card = reg.register(
+        args.name,
+        estimator,
+        task=task,
+        feature_schema=inferred.schema,
+        now=utcnow(),
+        target=args.target,
+        classes=inferred.classes,
+        training_data=training,
+        baseline_profile=profile,
+        baseline_sample=baseline_sample,
+        description=args.description,
+        fmt=fmt,
+    )
+    if args.promote:
+        card = reg.promote(args.name, card.version, now=utcnow(), promoted_by="cli")
+    for note in notes:
+        print(f"scorewatch: note: {note}", file=sys.stderr)
+    if args.json:
+        print(card.model_dump_json(indent=2))
+    else:
+        baseline = "with baseline" if card.baseline.profile_key else "without baseline"
+        what = f"{card.model_name}@{card.version}"
+        print(f"registered {what} ({card.status}, {baseline}) sha256 {card.artifact.sha256}")
+    return 0
+
+
+def _expected(text: str | None) -> Any:
+    if text is None:
+        return ...
+    return None if text.lower() == "none" else text
+
+
+def run_promote(args: argparse.Namespace) -> int:
+    reg = registry_from_args(args)
+    card = reg.promote(
+        args.name,
+        args.version,
+        now=utcnow(),
+        promoted_by=args.by,
+        expected_champion=_expected(args.expect_champion),
+    )
+    previous = f" (was {card.previous_champion})" if card.previous_champion else ""
+    print(f"promoted {card.model_name}@{card.version} to champion{previous}")
+    return 0
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    reg = registry_from_args(args)
+    card = reg.rollback(args.name, now=utcnow(), promoted_by=args.by)
+    print(
+        f"rolled back {card.model_name}: champion is {card.version} again (archived {card.previous_champion})"
+    )
+    return 0
+
+
+def run_archive(args: argparse.Namespace) -> int:
+    reg = registry_from_args(args)
+    card = reg.archive(args.name, args.version, now=utcnow())
+    print(f"archived {card.model_name}@{card.version}")
+    return 0

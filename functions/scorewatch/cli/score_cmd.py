@@ -1,0 +1,274 @@
+"""``scorewatch score``: score one file (local or s3://) with a registered model or a local model file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import ExitStack
+from typing import Any
+
+from scorewatch.cli.registry_args import (
+    add_registry_args,
+    local_model_name,
+    parse_model_ref,
+    registry_from_args,
+    unsafe_pickle,
+    utcnow,
+    version_mismatch,
+)
+from scorewatch.errors import InputRejectedError, ModelNotFoundError, ScorewatchError
+
+_SAMPLE_ROWS = 1000
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "score",
+        help="score a file with a model",
+        description=(
+            "Score one input (.csv, .csv.gz, .parquet, .jsonl; a path or s3:// URI) into one Parquet "
+            "output. --model is name@champion, name@<version>, or a local .skops file (its feature "
+            "schema is then inferred from the estimator and the input)."
+        ),
+        epilog=(
+            "exit codes: 0 scored; 2 usage; 3 input rejected; 4 model error (not found, integrity, "
+            "incompatible); 5 configuration; 10 unexpected"
+        ),
+    )
+    p.add_argument(
+        "--model",
+        required=True,
+        metavar="REF",
+        type=_model_ref,
+        help="name@champion, name@<version> or a model file",
+    )
+    p.add_argument("--input", required=True, metavar="URI")
+    p.add_argument(
+        "--output",
+        required=True,
+        metavar="URI",
+        help="output .parquet (a URI ending in / gets <batch_id>.parquet)",
+    )
+    p.add_argument("--chunk-rows", type=_positive_int, default=65_536, metavar="N")
+    p.add_argument("--max-reject-fraction", type=_fraction, default=0.05, metavar="F")
+    p.add_argument(
+        "--rejected",
+        metavar="URI",
+        help="write rejected rows (.parquet) or the rejection report (.json) here",
+    )
+    p.add_argument("--id-columns", default="", help="comma-separated id columns (local model files)")
+    p.add_argument(
+        "--progress",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="progress bar on stderr (auto: on a terminal, for inputs over one chunk)",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON instead of a summary line")
+    add_registry_args(p)
+    p.set_defaults(func=run)
+
+
+def _model_ref(text: str):
+    try:
+        return parse_model_ref(text)
+    except ScorewatchError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def load_model_file(
+    path: str,
+    *,
+    input_uri: str,
+    id_columns: list[str],
+    allow_unsafe_pickle: bool,
+    allow_version_mismatch: bool,
+):
+    """Load a local/S3 model file without a card; infer its schema from the estimator and the input.
+
+    Returns
+    -------
+    (LoadedModel, str)
+        The model (card version ``local-<sha256 prefix>``) and the notice to show the user.
+    """
+    from scorewatch import artifacts, storage
+    from scorewatch.cards import ArtifactRef, ModelCard
+    from scorewatch.inference import infer_schema
+    from scorewatch.registry import LoadedModel
+
+    fmt = artifacts.format_for_path(path)
+    try:
+        data = storage.read_bytes(path)
+    except FileNotFoundError as exc:
+        raise ModelNotFoundError(f"model file {path} does not exist") from exc
+    sha = artifacts.sha256_hex(data)
+    estimator = artifacts.load_artifact(
+        data,
+        fmt=fmt,
+        expected_sha256=None,  # no registry record to compare with; the type allowlist still applies
+        what=path,
+        allow_unsafe_pickle=allow_unsafe_pickle,
+        allow_version_mismatch=allow_version_mismatch,
+    )
+    sample = None
+    for batch in storage.open_batches(input_uri, chunk_rows=_SAMPLE_ROWS):
+        sample = batch.to_pandas()
+        break
+    inferred = infer_schema(estimator, sample, id_columns=id_columns)
+    card = ModelCard(
+        model_name=local_model_name(path),
+        version=f"local-{sha[:12]}",
+        task=inferred.task,
+        feature_schema=inferred.schema,
+        classes=inferred.classes,
+        artifact=ArtifactRef(key=path, format=fmt, sha256=sha, size_bytes=len(data)),
+        created_at=utcnow(),
+        library_versions={},
+        description=inferred.notice,
+    )
+    return LoadedModel(card=card, estimator=estimator), inferred.notice
+
+
+def _progress(args: argparse.Namespace, input_uri: str, stack: ExitStack):
+    """An observer advancing a rich progress bar, or None when no bar is wanted."""
+    if args.progress == "never" or (args.progress == "auto" and not sys.stderr.isatty()):
+        return None
+    from scorewatch import storage
+
+    try:
+        total = storage.estimate_work(input_uri).rows
+    except ScorewatchError:
+        total = None
+    if args.progress == "auto" and total is not None and total <= args.chunk_rows:
+        return None
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    progress = stack.enter_context(
+        Progress(
+            SpinnerColumn(),
+            TextColumn("scoring"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("rows"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+    )
+    task = progress.add_task("score", total=total)
+
+    def observe(features, outputs) -> None:
+        progress.advance(task, len(features))
+
+    return observe
+
+
+def run(args: argparse.Namespace) -> int:
+    from scorewatch import scoring, storage
+
+    ref = args.model
+    # Configuration problems first: they are the caller's to fix whatever the input is.
+    registry = None if ref.is_file else registry_from_args(args)
+    try:
+        info = storage.stat(args.input)
+    except FileNotFoundError as exc:
+        raise InputRejectedError(
+            f"{args.input}: no such file or object", source_uri=args.input, reason="not_found"
+        ) from exc
+    notice = None
+    if ref.is_file:
+        model, notice = load_model_file(
+            ref.path,
+            input_uri=args.input,
+            id_columns=[c.strip() for c in args.id_columns.split(",") if c.strip()],
+            allow_unsafe_pickle=unsafe_pickle(args),
+            allow_version_mismatch=version_mismatch(args),
+        )
+    else:
+        model = registry.load(ref.name, ref.ref)
+    if notice:
+        print(f"scorewatch: note: {notice}", file=sys.stderr)
+    card = model.card
+    batch_id = scoring.batch_id_for(storage.source_identity(info), card.version)
+    output = args.output
+    if output.endswith("/"):
+        output = storage.join(output, f"{batch_id}.parquet")
+    with ExitStack() as stack:
+        observer = _progress(args, args.input, stack)
+        try:
+            result = scoring.score_source(
+                args.input,
+                model=model,
+                output_uri=output,
+                batch_id=batch_id,
+                chunk_rows=args.chunk_rows,
+                max_reject_fraction=args.max_reject_fraction,
+                scored_at=utcnow(),
+                observers=(observer,) if observer else (),
+            )
+        except InputRejectedError as exc:
+            if args.rejected:
+                scoring.write_rejections(
+                    args.rejected,
+                    args.input,
+                    getattr(exc, "rejected", []),
+                    reason=exc.reason,
+                    message=str(exc),
+                    rows_in=getattr(exc, "rows_in", None),
+                    rows_rejected=getattr(exc, "rows_rejected", None),
+                )
+            raise
+    if args.rejected and result.rows_rejected:
+        scoring.write_rejections(
+            args.rejected,
+            args.input,
+            result.rejected,
+            reason="rejected_rows",
+            rows_in=result.rows_in,
+            rows_rejected=result.rows_rejected,
+        )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "model_name": card.model_name,
+                    "model_version": card.version,
+                    "source_uri": result.source_uri,
+                    "output_uri": result.output_uri,
+                    "batch_id": result.batch_id,
+                    "rows_in": result.rows_in,
+                    "rows_scored": result.rows_scored,
+                    "rows_rejected": result.rows_rejected,
+                    "seconds": round(result.seconds, 3),
+                }
+            )
+        )
+    else:
+        print(
+            f"scored {result.rows_scored} of {result.rows_in} rows ({result.rows_rejected} rejected) "
+            f"with {card.model_name}@{card.version} -> {result.output_uri} in {result.seconds:.1f}s "
+            f"(batch {result.batch_id})"
+        )
+    return 0

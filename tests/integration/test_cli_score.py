@@ -1,0 +1,307 @@
+"""`scorewatch models ...` and `scorewatch score` end to end against moto's server."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import boto3
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import skops.io as sio
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from scorewatch import registry as registry_mod
+from scorewatch.cli import EXIT_CONFIG_ERROR, EXIT_INPUT_REJECTED, EXIT_MODEL_ERROR, EXIT_OK, main
+from scorewatch.contract import Env
+
+FEATURES = ["tenure", "monthly_spend", "plan"]
+
+
+def _frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "customer_id": [f"c{seed}-{i}" for i in range(n)],
+            "tenure": rng.integers(1, 60, n).astype(float),
+            "monthly_spend": rng.normal(50, 10, n).round(2),
+            "plan": rng.choice(["basic", "pro", "max"], n),
+        }
+    )
+    df["churned"] = ((df["tenure"] < 12) | (df["plan"] == "basic")).astype(int)
+    return df
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory) -> str:
+    df = _frame(400, 0)
+    ct = ColumnTransformer(
+        [
+            ("num", "passthrough", ["tenure", "monthly_spend"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["plan"]),
+        ]
+    )
+    pipe = Pipeline([("ct", ct), ("model", HistGradientBoostingClassifier(max_iter=10, random_state=0))])
+    pipe.fit(df[FEATURES], df["churned"])
+    path = tmp_path_factory.mktemp("models") / "churn.skops"
+    sio.dump(pipe, path)
+    return str(path)
+
+
+@pytest.fixture
+def env(resources, monkeypatch):
+    registry_mod.clear_cache()
+    monkeypatch.setenv(Env.REGISTRY_TABLE, resources.registry_table)
+    monkeypatch.setenv(Env.MODELS_BUCKET, resources.models_bucket)
+    return resources
+
+
+def _put_csv(bucket: str, key: str, df: pd.DataFrame) -> str:
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=df.to_csv(index=False).encode())
+    return f"s3://{bucket}/{key}"
+
+
+def _read_parquet(bucket: str, key: str) -> pd.DataFrame:
+    body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    return pq.read_table(io.BytesIO(body)).to_pandas()
+
+
+def _keys(bucket: str, prefix: str = "") -> set[str]:
+    resp = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return {o["Key"] for o in resp.get("Contents", [])}
+
+
+def _register(env, model_file: str, capsys) -> dict:
+    ref = _put_csv(env.data_bucket, "reference/churn.csv", _frame(300, 1))
+    code = main(
+        [
+            "models", "register", "--name", "churn", "--model-file", model_file, "--task", "binary",
+            "--reference", ref, "--target", "churned", "--id-columns", "customer_id", "--promote", "--json",
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr()
+    assert code == EXIT_OK, out.err
+    return json.loads(out.out)
+
+
+def test_register_then_score_s3_to_s3(env, model_file, capsys):
+    card = _register(env, model_file, capsys)
+    assert card["status"] == "champion"
+    assert card["feature_schema"]["id_columns"] == ["customer_id"]
+    plan = next(f for f in card["feature_schema"]["features"] if f["name"] == "plan")
+    assert plan == {**plan, "type": "categorical", "categories": ["basic", "max", "pro"]}
+    assert card["baseline"]["profile_key"] == "churn/000001/baseline/profile.json"
+    assert card["training_data"]["rows"] == 300
+
+    batch = _frame(250, 2).drop(columns=["churned"])
+    src = _put_csv(env.data_bucket, "incoming/churn/day1.csv", batch)
+    out_uri = f"s3://{env.data_bucket}/scored/churn-day1.parquet"
+    code = main(
+        ["score", "--model", "churn@champion", "--input", src, "--output", out_uri, "--chunk-rows", "100"]
+    )
+    out = capsys.readouterr()
+    assert code == EXIT_OK, out.err
+    assert "scored 250 of 250 rows (0 rejected) with churn@000001" in out.out
+
+    scored = _read_parquet(env.data_bucket, "scored/churn-day1.parquet")
+    assert len(scored) == 250
+    assert {
+        "customer_id",
+        "prediction",
+        "score_0",
+        "score_1",
+        "model_name",
+        "model_version",
+        "batch_id",
+    } <= set(scored.columns)
+    assert set(scored["model_version"]) == {"000001"}
+    assert scored["customer_id"].tolist() == batch["customer_id"].tolist()
+    np.testing.assert_allclose(scored["score_0"] + scored["score_1"], 1.0)
+
+
+def test_score_by_version_and_json_output(env, model_file, capsys):
+    _register(env, model_file, capsys)
+    src = _put_csv(env.data_bucket, "incoming/churn/day2.csv", _frame(50, 3).drop(columns=["churned"]))
+    code = main(
+        [
+            "score",
+            "--model",
+            "churn@1",
+            "--input",
+            src,
+            "--output",
+            f"s3://{env.data_bucket}/scored/",
+            "--json",
+        ]
+    )
+    out = capsys.readouterr()
+    assert code == EXIT_OK, out.err
+    result = json.loads(out.out)
+    assert result["rows_scored"] == 50
+    assert result["output_uri"] == f"s3://{env.data_bucket}/scored/{result['batch_id']}.parquet"
+    assert f"scored/{result['batch_id']}.parquet" in _keys(env.data_bucket, "scored/")
+
+
+def test_rejected_input_exits_3_writes_report_and_leaves_input(env, model_file, capsys):
+    _register(env, model_file, capsys)
+    bad = _frame(40, 4).drop(columns=["churned"]).astype({"tenure": object})
+    bad.loc[:19, "tenure"] = "lots"
+    src = _put_csv(env.data_bucket, "incoming/churn/bad.csv", bad)
+    before = (
+        boto3.client("s3").get_object(Bucket=env.data_bucket, Key="incoming/churn/bad.csv")["Body"].read()
+    )
+    report = f"s3://{env.data_bucket}/rejected/bad.json"
+    code = main(
+        [
+            "score", "--model", "churn@champion", "--input", src,
+            "--output", f"s3://{env.data_bucket}/scored/bad.parquet", "--rejected", report,
+        ]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == EXIT_INPUT_REJECTED
+    assert err.startswith("scorewatch: input rejected:") and "bad.csv" in err
+    assert len(err.strip().splitlines()) == 1
+    assert "scored/bad.parquet" not in _keys(env.data_bucket, "scored/")
+    doc = json.loads(
+        boto3.client("s3").get_object(Bucket=env.data_bucket, Key="rejected/bad.json")["Body"].read()
+    )
+    assert doc["rows_rejected"] == 20 and doc["rejected_sample"][0]["column"] == "tenure"
+    after = boto3.client("s3").get_object(Bucket=env.data_bucket, Key="incoming/churn/bad.csv")["Body"].read()
+    assert after == before
+
+
+def test_missing_column_and_missing_input_exit_3(env, model_file, capsys):
+    _register(env, model_file, capsys)
+    src = _put_csv(env.data_bucket, "incoming/churn/nocol.csv", _frame(10, 5).drop(columns=["plan"]))
+    out = f"s3://{env.data_bucket}/scored/x.parquet"
+    assert (
+        main(["score", "--model", "churn@champion", "--input", src, "--output", out]) == EXIT_INPUT_REJECTED
+    )
+    assert "plan" in capsys.readouterr().err
+    missing = f"s3://{env.data_bucket}/incoming/churn/nope.csv"
+    assert (
+        main(["score", "--model", "churn@champion", "--input", missing, "--output", out])
+        == EXIT_INPUT_REJECTED
+    )
+    assert "nope.csv" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ref", ["nosuch@champion", "churn@000042"])
+def test_unknown_model_exits_4(env, model_file, capsys, ref):
+    _register(env, model_file, capsys)
+    src = _put_csv(env.data_bucket, "incoming/churn/day3.csv", _frame(10, 6))
+    code = main(["score", "--model", ref, "--input", src, "--output", f"s3://{env.data_bucket}/o.parquet"])
+    err = capsys.readouterr().err
+    assert code == EXIT_MODEL_ERROR
+    assert err.startswith("scorewatch: model error:")
+
+
+def test_tampered_artifact_exits_4(env, model_file, capsys):
+    _register(env, model_file, capsys)
+    s3 = boto3.client("s3")
+    key = "churn/000001/model.skops"
+    s3.put_object(
+        Bucket=env.models_bucket,
+        Key=key,
+        Body=s3.get_object(Bucket=env.models_bucket, Key=key)["Body"].read() + b"x",
+    )
+    src = _put_csv(env.data_bucket, "incoming/churn/day4.csv", _frame(10, 7))
+    code = main(
+        [
+            "score",
+            "--model",
+            "churn@champion",
+            "--input",
+            src,
+            "--output",
+            f"s3://{env.data_bucket}/o.parquet",
+        ]
+    )
+    assert code == EXIT_MODEL_ERROR
+    assert "sha256 mismatch" in capsys.readouterr().err
+
+
+def test_model_path_characters_exit_4(env, capsys):
+    code = main(["models", "show", "../x"])
+    assert code == EXIT_MODEL_ERROR
+    assert "invalid model name" in capsys.readouterr().err
+
+
+def test_no_registry_configured_exits_5(aws, monkeypatch, capsys):
+    monkeypatch.delenv(Env.REGISTRY_TABLE, raising=False)
+    monkeypatch.delenv(Env.MODELS_BUCKET, raising=False)
+    code = main(["score", "--model", "churn@champion", "--input", "x.csv", "--output", "y.parquet"])
+    assert code == EXIT_CONFIG_ERROR
+    assert main(["models", "list"]) == EXIT_CONFIG_ERROR
+    assert "SCOREWATCH_REGISTRY_TABLE" in capsys.readouterr().err
+
+
+def test_bad_model_ref_is_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["score", "--model", "churn", "--input", "a.csv", "--output", "b.parquet"])
+    assert info.value.code == 2
+    assert "name@champion" in capsys.readouterr().err
+
+
+def test_local_model_file_scores_with_inferred_schema(tmp_path, model_file, capsys):
+    src = tmp_path / "in.csv"
+    _frame(30, 8).drop(columns=["churned"]).to_csv(src, index=False)
+    out = tmp_path / "out.parquet"
+    code = main(
+        [
+            "score",
+            "--model",
+            model_file,
+            "--input",
+            str(src),
+            "--output",
+            str(out),
+            "--id-columns",
+            "customer_id",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == EXIT_OK, captured.err
+    assert "schema inferred from the estimator; no card" in captured.err
+    scored = pq.read_table(out).to_pandas()
+    assert len(scored) == 30 and scored["model_name"].iloc[0] == "churn"
+    assert scored["model_version"].iloc[0].startswith("local-")
+    assert "customer_id" in scored.columns
+
+
+def test_local_joblib_needs_unsafe_flag(tmp_path, model_file, capsys):
+    import joblib
+
+    pkl = tmp_path / "m.joblib"
+    joblib.dump(sio.load(model_file, trusted=sio.get_untrusted_types(file=model_file)), pkl)
+    src = tmp_path / "in.csv"
+    _frame(10, 9).drop(columns=["churned"]).to_csv(src, index=False)
+    args = ["score", "--model", str(pkl), "--input", str(src), "--output", str(tmp_path / "o.parquet")]
+    assert main(args) == EXIT_MODEL_ERROR
+    assert "joblib/pickle" in capsys.readouterr().err
+    assert main([*args, "--allow-unsafe-pickle"]) == EXIT_OK
+
+
+def test_models_list_show_promote_rollback(env, model_file, capsys):
+    _register(env, model_file, capsys)
+    _register(env, model_file, capsys)  # v2 becomes champion, v1 archived
+    assert main(["models", "list", "--json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out) == [
+        {"model": "churn", "champion": "000002", "versions": 2, "latest": "000002"}
+    ]
+    assert main(["models", "show", "churn"]) == EXIT_OK
+    shown = capsys.readouterr().out
+    assert "churn@000002" in shown and "TreePredictor" not in shown and "plan" in shown
+    assert main(["models", "rollback", "churn"]) == EXIT_OK
+    assert "champion is 000001 again" in capsys.readouterr().out
+    assert main(["models", "promote", "churn", "2", "--expect-champion", "none"]) == EXIT_MODEL_ERROR
+    assert "expected champion" in capsys.readouterr().err
+    assert main(["models", "promote", "churn", "2", "--expect-champion", "1"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["models", "show", "churn@1", "--json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["status"] == "archived"
