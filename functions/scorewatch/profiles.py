@@ -527,10 +527,15 @@ def _exact_quantiles(x: np.ndarray) -> tuple[tuple[float, float], ...]:
     return tuple((lv, float(v)) for lv, v in zip(QUANTILE_LEVELS, qs, strict=True))
 
 
-def _kind_of(dtype: Any) -> Literal["numeric", "categorical"]:
+def _kind_of(series: pd.Series) -> Literal["numeric", "categorical"]:
+    """Kind of an output column: text whose values all parse as numbers (CSV input) is numeric."""
+    dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return "categorical"
     if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+        return "numeric"
+    values = series.dropna()
+    if len(values) and pd.to_numeric(values.astype("object"), errors="coerce").notna().all():
         return "numeric"
     return "categorical"
 
@@ -621,7 +626,7 @@ class ProfileBuilder:
                 if outputs is None or name not in outputs.columns:
                     raise ProfileError(f"score column {name!r} is not in the outputs")
                 ref_has = self.edges_from is not None and self.edges_from.has(name)
-                kind = self.edges_from.column(name).kind if ref_has else _kind_of(outputs[name].dtype)
+                kind = self.edges_from.column(name).kind if ref_has else _kind_of(outputs[name])
                 self._add(name, "prediction", kind)
         for name in self._order:
             acc = self._accs[name]

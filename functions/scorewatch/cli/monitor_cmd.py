@@ -1,0 +1,224 @@
+"""``scorewatch profile`` and ``scorewatch drift``: baseline profiles and drift reports from files.
+
+``drift`` exits 0 when nothing drifted and 1 when dataset, prediction or multivariate drift was
+found, so it can gate a pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from scorewatch.errors import ConfigError
+
+_CHUNK_ROWS = 65_536
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "profile",
+        help="profile a file into a baseline profile (JSON)",
+        description="Stream a .csv/.csv.gz/.parquet/.jsonl (path or s3:// URI) into a scorewatch profile.",
+    )
+    p.add_argument("--input", required=True, metavar="URI")
+    p.add_argument("--output", required=True, metavar="URI", help="profile .json (path or s3:// URI)")
+    p.add_argument("--sample", metavar="URI", help="also write the reservoir sample as .parquet")
+    _common(p)
+    p.set_defaults(func=_profile_cmd)
+
+    d = subparsers.add_parser(
+        "drift",
+        help="drift and data quality of a file against a reference file or a stored baseline",
+        description=(
+            "Compare --current with --reference (a data file) or --baseline (a profile .json written "
+            "by `scorewatch profile`; add --reference-sample for KS/Wasserstein and the domain classifier)."
+        ),
+        epilog="exit codes: 0 no drift; 1 drift; 2 usage; 3 input rejected; 5 configuration; 10 unexpected",
+    )
+    src = d.add_mutually_exclusive_group(required=True)
+    src.add_argument("--reference", metavar="URI", help="reference data file")
+    src.add_argument("--baseline", metavar="URI", help="reference profile .json")
+    d.add_argument("--reference-sample", metavar="URI", help="reference sample .parquet (with --baseline)")
+    d.add_argument("--current", required=True, metavar="URI")
+    d.add_argument("--json", metavar="URI", help="write the JSON report here")
+    d.add_argument("--html", metavar="URI", help="write the HTML report here")
+    d.add_argument("--settings", metavar="FILE", help="DriftSettings as JSON (per-column tests/thresholds)")
+    d.add_argument("--title", default=None, help="HTML report title")
+    _common(d)
+    d.set_defaults(func=_drift_cmd)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--schema", metavar="FILE", help="FeatureSchema JSON (default: inferred from the data)")
+    p.add_argument(
+        "--score-columns",
+        default=None,
+        help="comma-separated prediction columns (default: 'prediction' and 'score_*' columns)",
+    )
+    p.add_argument("--sample-rows", type=int, default=50_000, metavar="N")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--chunk-rows", type=int, default=_CHUNK_ROWS, metavar="N")
+
+
+def _load_json_file(path: str, what: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc}") from exc
+
+
+def _schema_arg(args: argparse.Namespace) -> Any:
+    if not args.schema:
+        return None
+    from pydantic import ValidationError
+
+    from scorewatch.schema import FeatureSchema
+
+    doc = _load_json_file(args.schema, "schema")
+    doc = doc.get("feature_schema", doc) if isinstance(doc, dict) else doc  # a model card works too
+    try:
+        return FeatureSchema.model_validate(doc)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid feature schema {args.schema}: {exc}") from exc
+
+
+def _looks_numeric(s: pd.Series) -> bool:
+    vals = s.dropna()
+    if vals.empty or pd.api.types.is_bool_dtype(vals.dtype):
+        return False
+    if pd.api.types.is_numeric_dtype(vals.dtype):
+        return True
+    return bool(pd.to_numeric(vals.astype("object"), errors="coerce").notna().all())
+
+
+def _infer(frame: pd.DataFrame, scores: tuple[str, ...]) -> Any:
+    """Schema from the first chunk; CSV text columns whose values all parse as numbers are numeric."""
+    from scorewatch.api import infer_schema
+    from scorewatch.schema import FeatureSchema, FeatureSpec
+
+    base = infer_schema(frame, exclude=scores)
+    specs = []
+    for f in base.features:
+        if f.type == "categorical" and _looks_numeric(frame[f.name]):
+            specs.append(FeatureSpec(name=f.name, type="numeric"))
+        else:
+            specs.append(f)
+    return FeatureSchema(features=tuple(specs))
+
+
+def _scores(args: argparse.Namespace, columns: list[str]) -> tuple[str, ...]:
+    if args.score_columns is not None:
+        return tuple(c for c in args.score_columns.split(",") if c)
+    return tuple(c for c in columns if c == "prediction" or c.startswith("score_"))
+
+
+def _stream_profile(
+    uri: str, args: argparse.Namespace, *, schema: Any, edges_from: Any, scores: Any
+) -> tuple[Any, pd.DataFrame, Any, tuple[str, ...], list[str]]:
+    """Profile ``uri`` chunk by chunk; returns (profile, sample, schema, score columns, input columns)."""
+    from scorewatch import storage
+    from scorewatch.profiles import ProfileBuilder
+
+    builder = None
+    columns: list[str] = []
+    for batch in storage.open_batches(uri, chunk_rows=args.chunk_rows):
+        frame = batch.to_pandas()
+        if builder is None:
+            columns = [str(c) for c in frame.columns]
+            if scores is None:
+                scores = _scores(args, columns)
+            scores = tuple(c for c in scores if c in frame.columns)
+            if schema is None:
+                schema = _infer(frame, scores)
+            builder = ProfileBuilder(
+                schema,
+                edges_from=edges_from,
+                score_columns=scores,
+                sample_rows=args.sample_rows,
+                random_state=args.seed,
+            )
+        builder.update(frame, frame[list(scores)] if scores else None)
+    if builder is None:
+        from scorewatch.errors import InputRejectedError
+
+        raise InputRejectedError(f"{uri}: no rows to profile", source_uri=uri, reason="empty_input")
+    profile, sample = builder.finish()
+    return profile, sample, schema, scores, columns
+
+
+def _profile_cmd(args: argparse.Namespace) -> int:
+    import pyarrow as pa
+
+    from scorewatch import storage
+
+    profile, sample, _, _, _ = _stream_profile(
+        args.input, args, schema=_schema_arg(args), edges_from=None, scores=None
+    )
+    storage.write_json(args.output, profile.to_dict())
+    if args.sample:
+        storage.write_table(args.sample, pa.Table.from_pandas(sample, preserve_index=False))
+    print(f"profiled {profile.rows:,} rows, {len(profile.columns)} columns -> {args.output}")
+    return 0
+
+
+def _schema_from_profile(profile: Any) -> Any:
+    from scorewatch.schema import FeatureSchema, FeatureSpec
+
+    return FeatureSchema(features=tuple(FeatureSpec(name=c.name, type=c.kind) for c in profile.features))
+
+
+def _drift_cmd(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from scorewatch import storage
+    from scorewatch.config import DriftSettings
+    from scorewatch.monitoring import evaluate
+    from scorewatch.profiles import Profile
+
+    settings = DriftSettings()
+    if args.settings:
+        try:
+            settings = DriftSettings.model_validate(_load_json_file(args.settings, "drift settings"))
+        except ValidationError as exc:
+            raise ConfigError(f"invalid drift settings {args.settings}: {exc}") from exc
+    schema = _schema_arg(args)
+    if args.baseline:
+        reference = Profile.from_dict(storage.read_json(args.baseline))
+        ref_sample = storage.read_table(args.reference_sample).to_pandas() if args.reference_sample else None
+        schema = schema or _schema_from_profile(reference)
+        scores: Any = tuple(c.name for c in reference.predictions)
+    else:
+        reference, ref_sample, schema, scores, _ = _stream_profile(
+            args.reference, args, schema=schema, edges_from=None, scores=None
+        )
+    current, cur_sample, _, _, columns = _stream_profile(
+        args.current, args, schema=schema, edges_from=reference, scores=scores
+    )
+    report = evaluate(
+        reference,
+        current,
+        settings=settings,
+        reference_sample=ref_sample,
+        current_sample=cur_sample if ref_sample is not None else None,
+        input_columns=[c for c in columns if c not in set(scores)],
+        random_state=args.seed,
+    )
+    if args.json:
+        storage.write_json(args.json, report.to_dict())
+    if args.html:
+        title = args.title or f"drift: {args.current}"
+        storage.write_bytes(args.html, report.to_html(title=title).encode("utf-8"), content_type="text/html")
+    n = len(report.features)
+    mv = report.multivariate
+    print(
+        f"dataset drift: {'yes' if report.dataset_drift else 'no'} "
+        f"({len(report.drifted_features)}/{n} features: {', '.join(report.drifted_features) or '-'}); "
+        f"prediction drift: {'yes' if report.prediction_drift else 'no'}; "
+        f"multivariate AUC: {f'{mv.auc:.3f}' if mv and mv.auc is not None else '-'}; "
+        f"quality violations: {len(report.quality_violations)}"
+    )
+    return 1 if report.drifted else 0
