@@ -73,3 +73,23 @@ def test_the_image_installs_exactly_the_requirements_file():
     ]
     assert args == [], args
     assert "compileall" in text, "the image compiles .pyc at build time"
+
+
+def test_pins_cover_the_whole_runtime_dependency_closure():
+    """Every dependency (for Python 3.12, with the pinned extras) of a pinned package is pinned."""
+    from importlib.metadata import distribution
+
+    from packaging.markers import default_environment
+
+    env = {**default_environment(), "python_version": "3.12", "python_full_version": "3.12.1"}
+    env.update({"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"})
+    pins = pinned()
+    missing = set()
+    for name, req in pins.items():
+        extras = ["", *sorted(req.extras)]
+        for dep in distribution(name).requires or []:
+            d = Requirement(dep)
+            if d.marker is None or any(d.marker.evaluate({**env, "extra": e}) for e in extras):
+                if d.name.lower().replace("_", "-") not in pins:
+                    missing.add(f"{d.name} (needed by {name})")
+    assert missing == set()
