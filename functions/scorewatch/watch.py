@@ -89,10 +89,17 @@ class Watcher:
         """
         return self._guard(lambda: self._on_batch(detail), what=f"monitoring batch {detail.batch_id}")
 
-    def on_schedule(self, models: list[str] | None = None) -> list[WatchOutcome]:
-        """Evaluate the window of every configured model (or of ``models``)."""
+    def on_schedule(
+        self, models: list[str] | None = None, *, at: datetime | None = None
+    ) -> list[WatchOutcome]:
+        """Evaluate the window ending ``at`` (default now) of every configured model (or of ``models``).
+
+        Passing the schedule event's time makes a redelivered event rewrite the same report.
+        """
         names = models if models is not None else [m.name for m in self.config.models]
-        return [self._guard(lambda n=n: self._on_window(n), what=f"monitoring window of {n}") for n in names]
+        return [
+            self._guard(lambda n=n: self._on_window(n, at), what=f"monitoring window of {n}") for n in names
+        ]
 
     # ------------------------------------------------------------------------------------------
     def _guard(self, fn: Callable[[], WatchOutcome], *, what: str) -> WatchOutcome:
@@ -132,12 +139,12 @@ class Watcher:
         d = m.group(1) if m else layout.day(detail.scored_at)
         return self._evaluate(card, current, sample, scope="batch", report_id=detail.batch_id, d=d, batches=1)
 
-    def _on_window(self, model: str) -> WatchOutcome:
+    def _on_window(self, model: str, at: datetime | None) -> WatchOutcome:
         from scorewatch.errors import ProfileError
         from scorewatch.profiles import Profile, merge_profiles
 
         mc = self.config.model(model)
-        now = self.now()
+        now = at or self.now()
         start = now - timedelta(hours=mc.drift.window_hours)
         card = self.registry.get(model, "champion")
         if not card.baseline.profile_key:

@@ -6,6 +6,7 @@ import copy
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -114,6 +115,7 @@ def test_scheduled_window_merges_the_batches_of_the_window(stack):
     _scored_events(stack, [frame(200, seed=11, shift=1.0), frame(150, seed=12, shift=1.0, start_id=5000)])
     event = copy.deepcopy(fixture("scheduled_event.json"))
     event["resources"] = ["arn:aws:events:us-east-1:123456789012:rule/sw-monitor-churn"]
+    event["time"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     out = monitor.handler(event, Ctx(function_name="monitor"))
 
@@ -123,6 +125,20 @@ def test_scheduled_window_merges_the_batches_of_the_window(stack):
     assert doc["report"]["summary"]["current_rows"] == 350
     assert window["drift_event"] is True
     assert [e["detail"]["scope"] for e in stack.events()] == ["window"]
+    # The redelivered schedule event rewrites the same report; the cooldown holds the event back.
+    again = monitor.handler(event, Ctx(function_name="monitor"))["outcomes"][0]
+    assert again["report_uri"] == window["report_uri"] and again["drift_event"] is False
+    assert stack.events() == []
+
+
+def test_window_excludes_batches_older_than_the_window(stack):
+    _scored_events(stack, [frame(100, seed=13)])
+    later = datetime.now(UTC) + timedelta(hours=25)  # the default window is 24 h
+    out = monitor.handler(
+        dict(fixture("scheduled_event.json"), time=later.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        Ctx(function_name="monitor"),
+    )
+    assert out["outcomes"][0]["status"] == "no_data"
 
 
 def test_window_without_batches_reports_no_data(stack):

@@ -34,11 +34,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         outcome = service.on_batch_scored(detail)
         logger.info("batch evaluated", **_fields(outcome))
         return outcome.model_dump(mode="json")
+    at = None
     if is_eventbridge(event):
-        models = scheduled_models(EventBridgeModel.model_validate(event), settings.models, kind="monitor")
+        scheduled = EventBridgeModel.model_validate(event)
+        models, at = scheduled_models(scheduled, settings.models, kind="monitor"), scheduled.time
     else:
         models = [event["model_name"]] if event.get("model_name") else None
-    outcomes = service.on_schedule(models)
+    outcomes = service.on_schedule(models, at=at)
     for o in outcomes:
         logger.info("window evaluated", **_fields(o))
     return {"outcomes": [o.model_dump(mode="json") for o in outcomes], "count": len(outcomes)}
