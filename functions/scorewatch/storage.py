@@ -638,6 +638,13 @@ def _parse_header(uri: str, head: bytes) -> CsvHeader:
         bom = 0
     newline = head.find(b"\n")
     line = head if newline < 0 else head[:newline]
+    if b"\x00" in line:
+        # valid UTF-8 but NUL bytes: UTF-16/32 text, which would otherwise surface as "missing columns"
+        raise _reject(
+            uri,
+            "header line contains NUL bytes: the file looks UTF-16/UTF-32 encoded; re-encode it as UTF-8",
+            "encoding",
+        )
     try:
         text = line.decode("utf-8").rstrip("\r")
     except UnicodeDecodeError as exc:

@@ -43,6 +43,7 @@ _INF_SET = pa.array(_INFINITE, pa.string())
 _TRUE_SET = pa.array(_TRUE, pa.string())
 _FALSE_SET = pa.array(_FALSE, pa.string())
 _TS = pa.timestamp("us", tz="UTC")
+_TARGET = {"numeric": pa.float64(), "categorical": pa.string(), "boolean": pa.bool_(), "datetime": _TS}
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,11 @@ def _text(raw: pa.Array) -> pa.Array:
 
 def _coerce(raw: pa.Array, spec: FeatureSpec) -> tuple[pa.Array, pa.Array | None]:
     """(coerced values with nulls, reason per row or None when every row is fine)."""
+    if pa.types.is_nested(raw.type):
+        # struct/list/map values (Parquet) have no scalar reading: reject them, don't crash on a cast
+        return pa.nulls(len(raw), _TARGET[spec.type]), pc.if_else(
+            raw.is_null(), pa.scalar(None, pa.string()), pa.scalar(f"nested value (type {raw.type})")
+        )
     if spec.type == "numeric":
         return _numeric(raw)
     if spec.type == "categorical":
