@@ -25,16 +25,28 @@ SCORED_COLUMNS = (
     ("scored_at", "timestamp"),
     ("decision", "string"),
 )
-# One row per feature per batch (monitoring history, scorewatch.monitoring).
+# One row per evaluated column per batch: MonitoringReport.history_rows (scorewatch.monitoring);
+# tests/infra checks this list against that schema.
+_STRINGS = ("batch_id", "model_name", "model_version")
+_DOUBLES = ("statistic", "pvalue", "distance", "threshold", "severity", "psi", "jensenshannon")
+_RATES = ("reference_missing_rate", "current_missing_rate", "reference_mean", "current_mean", "current_std")
 HISTORY_COLUMNS = (
-    ("batch_id", "string"),
-    ("model_name", "string"),
-    ("model_version", "string"),
-    ("feature", "string"),
-    ("stattest", "string"),
-    ("drift_score", "double"),
-    ("threshold", "double"),
+    *((c, "string") for c in _STRINGS),
+    ("evaluated_at", "timestamp"),
+    ("column", "string"),
+    ("role", "string"),
+    ("kind", "string"),
+    ("test", "string"),
+    *((c, "double") for c in _DOUBLES),
     ("drifted", "boolean"),
+    ("reference_count", "bigint"),
+    ("current_count", "bigint"),
+    *((c, "double") for c in _RATES),
+    ("current_min", "double"),
+    ("current_max", "double"),
+    ("quality_violations", "bigint"),
+    ("dataset_drift", "boolean"),
+    ("drift_share", "double"),
 )
 
 

@@ -275,3 +275,21 @@ def test_template_has_no_custom_resources(synth):
         if v["Type"].startswith(("Custom::", "AWS::CloudFormation::Custom"))
     ]
     assert custom == []
+
+
+def test_history_table_columns_match_the_monitoring_history_schema():
+    from scorewatch import monitoring
+    from scorewatch_infra.analytics import HISTORY_COLUMNS
+
+    glue_types = {"string": "string", "Float64": "double", "Int64": "bigint", "boolean": "boolean"}
+    expected = {name: glue_types[t] for name, t in monitoring._HISTORY_TYPES.items()}
+    expected["evaluated_at"] = "timestamp"
+    assert dict(HISTORY_COLUMNS) == expected
+
+
+def test_scored_table_declares_the_lineage_columns_of_scored_files():
+    from scorewatch.scoring import LINEAGE_COLUMNS
+    from scorewatch_infra.analytics import SCORED_COLUMNS
+
+    assert set(LINEAGE_COLUMNS) <= {name for name, _ in SCORED_COLUMNS}
+    assert dict(SCORED_COLUMNS)["scored_at"] == "timestamp"
