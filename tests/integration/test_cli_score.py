@@ -305,3 +305,15 @@ def test_models_list_show_promote_rollback(env, model_file, capsys):
     capsys.readouterr()
     assert main(["models", "show", "churn@1", "--json"]) == EXIT_OK
     assert json.loads(capsys.readouterr().out)["status"] == "archived"
+
+
+def test_progress_bar_path_scores_every_chunk(tmp_path, model_file, capsys):
+    src = tmp_path / "in.csv"
+    _frame(95, 10).drop(columns=["churned"]).to_csv(src, index=False)
+    out = tmp_path / "out.parquet"
+    args = ["score", "--model", model_file, "--input", str(src), "--output", str(out), "--chunk-rows", "10"]
+    code = main([*args, "--progress", "always", "--json"])
+    captured = capsys.readouterr()
+    assert code == EXIT_OK, captured.err
+    assert json.loads(captured.out.strip().splitlines()[-1])["rows_scored"] == 95
+    assert pq.read_table(out).num_rows == 95
