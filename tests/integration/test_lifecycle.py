@@ -367,3 +367,85 @@ def test_cli_joins_labels_retrains_and_renders_the_card(resources, monkeypatch, 
     assert main(["card", "--model", MODEL, "--output", str(page)]) == 0
     html = page.read_text()
     assert "cli-run" in html and "Challenger vs champion" in html and "roc_auc" in html
+
+
+def _churn_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "churn.py"
+    spec = importlib.util.spec_from_file_location("sw_example_churn", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_example_churn_config_retrains_on_the_drifted_scenario(resources, monkeypatch) -> None:
+    """The shipped examples/models.json and churn generator: mixed types, missing values, a new category."""
+    from threadpoolctl import threadpool_limits
+
+    # gradient boosting's OpenMP threads thrash on a shared 2-core runner; one thread is faster
+    with threadpool_limits(limits=1):
+        _example_churn_flow(resources, monkeypatch)
+
+
+def _example_churn_flow(resources, monkeypatch) -> None:
+    churn = _churn_module()
+    config = json.loads((churn.Path(churn.__file__).parent / "models.json").read_text())
+    # the shipped config as is, with fewer boosting rounds so the test stays fast
+    config["models"][0]["retraining"]["spec"]["params"]["max_iter"] = 40
+    registry_mod.clear_cache()
+    world = World(resources, monkeypatch, config=config)
+    numeric = ("tenure_months", "monthly_charges", "total_charges")
+    schema = FeatureSchema(
+        features=tuple(
+            FeatureSpec(
+                name=f,
+                type="numeric" if f in numeric else "boolean" if f == "senior_citizen" else "categorical",
+            )
+            for f in churn.FEATURES
+        ),
+        id_columns=(churn.ID_COLUMN,),
+    )
+    ref = churn.generate(2000, scenario="reference", seed=3)
+    trained = train_model(
+        EstimatorSpec(estimator="HistGradientBoostingClassifier", params={"max_iter": 40}),
+        ref,
+        ref["churn"],
+        task="binary",
+        schema=schema,
+        random_state=0,
+    )
+    card = world.registry.register(
+        "churn",
+        trained.estimator,
+        task="binary",
+        feature_schema=schema,
+        now=NOW - timedelta(days=20),
+        target="churn",
+    )
+    world.registry.promote("churn", card.version, now=NOW - timedelta(days=20), promoted_by="test")
+    model = world.registry.load("churn")
+    for b in range(3):
+        df = churn.generate(1000, scenario="drifted", seed=10 + b)
+        key = f"incoming/churn/drifted-{b}.csv"
+        world.s3.put_object(Bucket=world.res.data_bucket, Key=key, Body=_csv(df.drop(columns="churn")))
+        when = NOW - timedelta(days=3 - b)
+        score_source(
+            f"s3://{world.res.data_bucket}/{key}",
+            model=model,
+            output_uri=f"s3://{world.res.data_bucket}/scored/model=churn/date={when:%Y-%m-%d}/d{b}.parquet",
+            batch_id=f"d{b}",
+            chunk_rows=1000,
+            max_reject_fraction=0.2,
+            scored_at=when,
+        )
+        world.drop_labels(f"drifted-{b}.csv", churn.labels_for(df))
+    result = world.steps.run(RetrainRequest(model_name="churn", reason="drift"), execution_id="example")
+    new = world.registry.get("churn", result.version)
+    assert new.comparison is not None and new.training_data.rows + new.training_data.holdout_rows == 3000
+    assert new.params["estimator"] == "HistGradientBoostingClassifier" and new.params["max_iter"] == 40
+    # the challenger has seen the new "Flex monthly" contract; the champion has not
+    assert new.comparison.challenger > new.comparison.champion
+    assert isinstance(result, PromoteResult) == new.comparison.passed
+    assert new.decision_policy["positive_action"] == "retention_offer"
