@@ -54,6 +54,7 @@ MIN_ROWS = 20
 TIME_COLUMN = "_time"
 ROW_ORDER = "_order"
 _CHUNK_ROWS = 65_536
+_EPOCH = pd.Timestamp(0, tz="UTC")
 
 
 # ---------------------------------------------------------------------------------- payloads
@@ -375,7 +376,10 @@ class RetrainingSteps:
             if tcol and tcol in rest.columns:
                 frame[TIME_COLUMN] = pd.to_datetime(rest[tcol], errors="coerce", utc=True)
             else:
-                frame[TIME_COLUMN] = pd.Timestamp(info.last_modified or datetime(1970, 1, 1, tzinfo=UTC))
+                # Without a time column a labeled set counts as older than any labeled scored row
+                # (its upload time says nothing about when the rows happened), so the holdout is
+                # the most recent production data when there is some, else the set's last rows.
+                frame[TIME_COLUMN] = _EPOCH
             frames.append(frame)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

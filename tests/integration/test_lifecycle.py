@@ -449,3 +449,35 @@ def _example_churn_flow(resources, monkeypatch) -> None:
     assert new.comparison.challenger > new.comparison.champion
     assert isinstance(result, PromoteResult) == new.comparison.passed
     assert new.decision_policy["positive_action"] == "retention_offer"
+
+
+def test_labeled_prefix_in_any_format_with_a_time_column(resources, monkeypatch) -> None:
+    registry_mod.clear_cache()
+    world = World(
+        resources,
+        monkeypatch,
+        config=_config(
+            labeled_prefix="labeled/churn/", use_scored_with_labels=False, time_column="event_time"
+        ),
+    )
+    world.champion()
+    data = generate(800, seed=5, concept="new", start_id=0)
+    data["event_time"] = pd.date_range("2026-01-01", periods=800, freq="h", tz="UTC")
+    shuffled = data.sample(frac=1.0, random_state=0)
+    buf = io.BytesIO()
+    shuffled.iloc[:400].to_parquet(buf, index=False)
+    world.s3.put_object(Bucket=world.res.data_bucket, Key="labeled/churn/a.parquet", Body=buf.getvalue())
+    lines = (
+        shuffled.iloc[400:]
+        .assign(event_time=lambda f: f["event_time"].astype(str))
+        .to_json(orient="records", lines=True)
+    )
+    world.s3.put_object(Bucket=world.res.data_bucket, Key="labeled/churn/b.jsonl", Body=lines.encode())
+    assembled = world.steps.assemble(RetrainRequest(model_name=MODEL), execution_id="prefix")
+    assert (assembled.rows, assembled.holdout_rows) == (600, 200)
+    hold = world.stack.read_parquet(f"training/model={MODEL}/run=prefix/holdout.parquet")
+    # the holdout is the last 200 hours by event time, whatever the file order
+    assert set(hold["customer_id"]) == set(data["customer_id"].iloc[600:])
+    trained = world.steps.train(assembled)
+    evaluated = world.steps.evaluate(trained)
+    assert evaluated.passed and evaluated.challenger_score > 0.8
