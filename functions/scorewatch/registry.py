@@ -498,19 +498,29 @@ class Registry:
             See artifacts.load_artifact.
         """
         card = self.get(model_name, ref)
+        what = f"{card.model_name}@{card.version}"
+        # Policy checks come before the cache: an estimator cached by a registry that allows
+        # pickle or version mismatches must not reach one that does not.
+        if card.artifact.format == "joblib" and not self.allow_unsafe_pickle:
+            raise UnsafeModelFormatError(
+                f"{what}: joblib/pickle artifacts can execute code when loaded; refused "
+                "(enable allow_unsafe_pickle only for artifacts you produced yourself)"
+            )
+        artifacts.check_library_versions(
+            card.library_versions, what=what, allow_version_mismatch=self.allow_version_mismatch
+        )
         cache_key = (card.model_name, card.version, card.artifact.sha256)
         with _LOADED_LOCK:
             if cache_key in _LOADED:
                 _LOADED.move_to_end(cache_key)
                 return LoadedModel(card=card, estimator=_LOADED[cache_key])
-        what = f"{card.model_name}@{card.version}"
         data = self._get_object(card.artifact.key, what=what)
         estimator = artifacts.load_artifact(
             data,
             fmt=card.artifact.format,
             expected_sha256=card.artifact.sha256,
             what=what,
-            library_versions_recorded=card.library_versions,
+            library_versions_recorded=None,  # checked above
             allow_unsafe_pickle=self.allow_unsafe_pickle,
             allow_version_mismatch=self.allow_version_mismatch,
         )

@@ -20,10 +20,14 @@ from sklearn.preprocessing import OneHotEncoder
 from scorewatch import registry as registry_mod
 from scorewatch.cards import Comparison
 from scorewatch.errors import (
+    ConfigError,
+    IncompatibleModelError,
     InvalidModelNameError,
     ModelIntegrityError,
     ModelNotFoundError,
     PromotionConflictError,
+    TransientError,
+    UnsafeModelFormatError,
 )
 from scorewatch.registry import Registry
 from scorewatch.schema import FeatureSchema, FeatureSpec
@@ -308,3 +312,53 @@ def test_update_card_records_fields_but_not_status(reg, logreg):
     reg.promote("churn", card.version, now=NOW, promoted_by="a")
     with pytest.raises(PromotionConflictError):
         reg.update_card(updated)  # stale status 'candidate'
+
+
+def test_card_from_other_sklearn_minor_is_refused_unless_overridden(reg, logreg, resources):
+    card = _register(reg, logreg)
+    major, minor = card.library_versions["scikit-learn"].split(".")[:2]
+    other = f"{major}.{int(minor) + 1}.0"
+    reg.update_card(
+        card.model_copy(update={"library_versions": {**card.library_versions, "scikit-learn": other}})
+    )
+    lenient = Registry(
+        table_name=resources.registry_table,
+        models_bucket=resources.models_bucket,
+        allow_version_mismatch=True,
+    )
+    assert hasattr(lenient.load("churn", card.version).estimator, "predict")
+    # the lenient registry's cached estimator does not leak to a strict one
+    with pytest.raises(IncompatibleModelError, match=other):
+        reg.load("churn", card.version)
+
+
+def test_joblib_registration_needs_opt_in_and_loads_hash_checked(reg, logreg, resources):
+    with pytest.raises(UnsafeModelFormatError):
+        _register(reg, logreg, fmt="joblib")
+    unsafe = Registry(
+        table_name=resources.registry_table, models_bucket=resources.models_bucket, allow_unsafe_pickle=True
+    )
+    card = _register(unsafe, logreg, fmt="joblib")
+    assert card.artifact.key.endswith("/model.joblib")
+    assert unsafe.load("churn", card.version).estimator.predict(pd.DataFrame({"tenure": [1.0]})).shape == (1,)
+    with pytest.raises(UnsafeModelFormatError):
+        reg.load("churn", card.version)  # a registry without the opt-in refuses it, cached or not
+
+
+def test_throttling_becomes_transient_error(reg, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    def throttled(**kwargs):
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "GetItem"
+        )
+
+    monkeypatch.setattr(reg._ddb, "get_item", throttled)
+    with pytest.raises(TransientError, match="churn"):
+        reg.get("churn", "1")
+
+
+def test_missing_table_is_a_config_error(resources):
+    missing = Registry(table_name="no-such-table", models_bucket=resources.models_bucket)
+    with pytest.raises(ConfigError, match="no-such-table"):
+        missing.get("churn", "1")
