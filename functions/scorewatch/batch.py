@@ -37,7 +37,7 @@ from scorewatch.events import BatchRejected, BatchScored, EventPublisher
 from scorewatch.metrics import record
 from scorewatch.transient import is_transient, transient
 
-Status = Literal["scored", "part_scored", "rejected", "split", "superseded", "missing"]
+Status = Literal["scored", "part_scored", "rejected", "split", "superseded", "missing", "ignored"]
 
 
 class PartSpec(BaseModel):
@@ -158,6 +158,9 @@ class BatchScorer:
     def _score(self, req: ScoreRequest) -> ScoreOutcome:
         started = time.monotonic()
         scored_at = self.now()
+        if req.key.endswith("/"):
+            # A "folder" placeholder (the S3 console creates these): nothing to score, nothing to report.
+            return ScoreOutcome(status="ignored", source_uri=req.uri, message=f"{req.key} is a folder marker")
         try:
             model = req.model_name or layout.model_from_key(req.key)
         except InputRejectedError as exc:

@@ -279,6 +279,7 @@ class Watcher:
                     window_start=window[0] if window else None,
                     window_end=window[1] if window else None,
                     batches=batches,
+                    rows=current.rows,
                     dataset_drift=bool(report.dataset_drift),
                     drift_share=float(report.drift_share),
                     drifted_features=tuple(report.drifted_features),

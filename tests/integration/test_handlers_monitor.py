@@ -55,6 +55,7 @@ def test_drifted_batch_writes_reports_metrics_and_one_drift_detected(stack, caps
     (drift,) = stack.events()
     assert drift["detail-type"] == "Drift Detected"
     assert drift["detail"]["batch_id"] == bid and drift["detail"]["report_uri"].endswith(drift_keys[1])
+    assert drift["detail"]["rows"] == 400 and drift["detail"]["scope"] == "batch"
     blobs = [b for b in emf_blobs(capsys.readouterr().out) if "DriftShare" in b]
     assert len(blobs) == 1 and blobs[0]["Model"] == MODEL
     assert blobs[0]["DriftShare"] == [pytest.approx(out["drift_share"])]

@@ -169,6 +169,13 @@ def test_key_outside_incoming_model_prefix_is_rejected_with_a_report(stack):
     assert [e["detail"]["reason"] for e in stack.events()] == ["unrouted_key"]
 
 
+def test_folder_marker_object_is_ignored_without_a_report(stack):
+    key = f"incoming/{MODEL}/2026/"
+    out = score.handler(stack.s3_event(key, stack.put(key, b"")), Ctx())
+    assert out["status"] == "ignored"
+    assert stack.keys("rejected/") == [] and stack.events() == []
+
+
 def test_too_large_input_without_split_workflow_is_reported_up_front(resources, monkeypatch):
     cfg = {"models": [{"name": MODEL, "max_input_bytes": 500}]}
     st = make_stack(resources, monkeypatch, config=cfg)

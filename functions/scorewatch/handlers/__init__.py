@@ -127,6 +127,8 @@ def score_requests(event: dict[str, Any], settings: ScoreSettings) -> Iterator[S
             prefix = settings.models.model(model).schedules.scoring_prefix or f"{Prefix.INCOMING}{model}/"
             for info in storage.list_uris(layout.s3_uri(settings.data_bucket, prefix)):
                 key = info.uri.split("/", 3)[3]
+                if key.endswith("/"):
+                    continue  # folder marker
                 yield _pinned(ScoreRequest(bucket=settings.data_bucket, key=key, model_name=model))
         return
     yield _pinned(ScoreRequest.model_validate(event.get("input", event)))
