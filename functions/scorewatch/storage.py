@@ -1078,7 +1078,8 @@ def estimate_work(uri: str, info: ObjectInfo | None = None) -> WorkEstimate:
         ratio = len(sample) / len(compressed) if sample and len(compressed) >= _SNIFF_BYTES else 0.0
         if not d.eof and ratio <= 0:
             ratio = GZIP_RATIO_FALLBACK
-        total = len(sample) if d.eof else int(info.size * (ratio or GZIP_RATIO_FALLBACK))
+        # never below what the sample already inflated to (a small bomb stops the sample at its cap)
+        total = len(sample) if d.eof else max(len(sample), int(info.size * (ratio or GZIP_RATIO_FALLBACK)))
     else:
         sample = read_head(uri, _SNIFF_BYTES)
         total = info.size
