@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 
 DEFAULT_ECE_LIMIT = 0.05
@@ -351,3 +352,44 @@ def estimate_multiclass_accuracy(proba: np.ndarray) -> float | None:
     if m.ndim != 2 or m.shape[0] == 0:
         return None
     return float(np.mean(m.max(axis=1)))
+
+
+def estimate_scored(
+    outputs: pd.DataFrame,
+    *,
+    task: str,
+    classes: Sequence[Any] | None,
+    positive_class: Any = None,
+    calibrator: Calibrator | Mapping[str, Any] | None = None,
+) -> EstimatedPerformance | None:
+    """CBPE for a scored-output frame (``score_<class>`` columns), as stored for a batch.
+
+    Binary: ``estimate_binary`` on the positive class's score (default the last class) with the
+    card's calibrator. Multiclass: expected accuracy only. Regression, or no usable score column:
+    ``None`` (nothing to estimate from).
+
+    Examples
+    --------
+    >>> out = pd.DataFrame({"score_0": [0.1, 0.8], "score_1": [0.9, 0.2]})
+    >>> round(estimate_scored(out, task="binary", classes=[0, 1]).metrics["accuracy"], 2)
+    0.85
+    """
+    if task == "regression" or not classes or len(outputs) == 0:
+        return None
+    if task == "multiclass":
+        cols = [f"score_{c}" for c in classes]
+        if not all(c in outputs.columns for c in cols):
+            return None
+        m = outputs[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        m = m[np.isfinite(m).all(axis=1)]
+        acc = estimate_multiclass_accuracy(m) if len(m) else None
+        return EstimatedPerformance(len(m), {"accuracy": acc}, {}, False)
+    pos = classes[-1] if positive_class is None else positive_class
+    col = f"score_{pos}"
+    if col not in outputs.columns:
+        return None
+    p = pd.to_numeric(outputs[col], errors="coerce").to_numpy(dtype=float)
+    p = np.clip(p[np.isfinite(p)], 0.0, 1.0)
+    if p.size == 0:
+        return None
+    return estimate_binary(p, calibrator=calibrator)

@@ -274,18 +274,14 @@ class LabelJoinResult(BaseModel):
 
 
 def _estimate(outputs: pd.DataFrame, card: ModelCard, positive_class: Any) -> dict[str, float | None]:
-    if card.task != "binary" or not card.classes or len(outputs) == 0:
-        return {}
-    pos = positive_class if positive_class is not None else card.classes[-1]
-    col = f"{performance.SCORE_PREFIX}{pos}"
-    if col not in outputs.columns:
-        return {}
-    p = pd.to_numeric(outputs[col], errors="coerce").to_numpy(dtype=float)
-    p = p[np.isfinite(p)]
-    if p.size == 0:
-        return {}
-    p = np.clip(p, 0.0, 1.0)
-    return estimation.estimate_binary(p, calibrator=card.calibrator).metrics
+    est = estimation.estimate_scored(
+        outputs,
+        task=card.task,
+        classes=card.classes,
+        positive_class=positive_class,
+        calibrator=card.calibrator,
+    )
+    return est.metrics if est is not None else {}
 
 
 def evaluate_joined(

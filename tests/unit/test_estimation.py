@@ -110,3 +110,18 @@ def test_estimates_are_probabilities(p: list[float]) -> None:
         assert v is None or -1e-9 <= v <= 1 + 1e-9
     cm = e.confusion
     assert sum(cm.values()) == pytest.approx(len(p))
+
+
+def test_estimate_scored_reads_the_positive_class_column_and_skips_what_it_cannot_estimate() -> None:
+    out = pd.DataFrame({"prediction": ["no", "yes"], "score_no": [0.8, 0.3], "score_yes": [0.2, 0.7]})
+    assert est.estimate_scored(out, task="binary", classes=["no", "yes"]).metrics[
+        "accuracy"
+    ] == pytest.approx(0.75)
+    flipped = est.estimate_scored(out, task="binary", classes=["no", "yes"], positive_class="no")
+    assert flipped.confusion["tp"] == pytest.approx(0.8)
+    multi = pd.DataFrame({"score_a": [0.6, 0.2], "score_b": [0.3, 0.7], "score_c": [0.1, 0.1]})
+    assert est.estimate_scored(multi, task="multiclass", classes=["a", "b", "c"]).metrics[
+        "accuracy"
+    ] == pytest.approx(0.65)
+    assert est.estimate_scored(pd.DataFrame({"prediction": [1.0]}), task="regression", classes=None) is None
+    assert est.estimate_scored(out, task="binary", classes=["no", "maybe"]) is None
