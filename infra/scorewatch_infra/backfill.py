@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -27,6 +28,7 @@ class Backfill(Construct):
         factory: FunctionFactory,
         score: ScorewatchFunction,
         data_bucket: s3.IBucket,
+        key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         score_object = lambda_task(
@@ -62,3 +64,5 @@ class Backfill(Construct):
             tracing_enabled=True,
             logs=workflow_logs(self, "logs", name),
         )
+        # The reader/result writer touch SSE-KMS objects; CDK's S3 grants for them omit the key.
+        key.grant_encrypt_decrypt(self.state_machine)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -30,6 +31,7 @@ class LargeFile(Construct):
         factory: FunctionFactory,
         score: ScorewatchFunction,
         data_bucket: s3.IBucket,
+        key: kms.IKey,
         routing: EventRouting,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -68,6 +70,8 @@ class LargeFile(Construct):
             tracing_enabled=True,
             logs=workflow_logs(self, "logs", name),
         )
+        # The reader/result writer touch SSE-KMS objects; CDK's S3 grants for them omit the key.
+        key.grant_encrypt_decrypt(self.state_machine)
         # The score function starts this workflow, which invokes the score function: referring to
         # the machine's ARN attribute would be a dependency cycle, so use its (fixed) name instead.
         arn = Stack.of(self).format_arn(

@@ -70,10 +70,15 @@ class ScorewatchStack(Stack):
             **common,
         )
         self.large_file = LargeFile(
-            self, "large-file", factory=self.factory, score=self.scoring.score, **common
+            self, "large-file", factory=self.factory, score=self.scoring.score, key=self.storage.key, **common
         )
         self.backfill = Backfill(
-            self, "backfill", factory=self.factory, score=self.scoring.score, data_bucket=self.storage.data
+            self,
+            "backfill",
+            factory=self.factory,
+            score=self.scoring.score,
+            data_bucket=self.storage.data,
+            key=self.storage.key,
         )
         self.retraining = Retraining(
             self,

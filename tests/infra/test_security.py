@@ -202,3 +202,12 @@ def test_cfn_lint_finds_no_errors(synth):
     matches = lint_file(synth.template_path)
     errors = [f"{m.rule.id} {m.message} ({m.path})" for m in matches if m.rule.severity.lower() == "error"]
     assert errors == []
+
+
+def test_workflows_reading_or_writing_the_data_bucket_may_use_its_key(synth):
+    key = synth.logical_id(synth.stack.storage.key)
+    for machine in (synth.stack.large_file.state_machine, synth.stack.backfill.state_machine):
+        statements = statements_of_role(synth, synth.logical_id(machine.role))
+        kms = [s for s in statements if key in json.dumps(s["Resource"])]
+        actions = {a for s in kms for a in as_list(s["Action"])}
+        assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= actions, machine.node.path
