@@ -218,6 +218,14 @@ class BatchScorer:
             )
         return info
 
+    @staticmethod
+    def _replaced(req: ScoreRequest, before: storage.ObjectInfo) -> bool:
+        try:
+            after = storage.stat(req.uri)
+        except FileNotFoundError:
+            return True
+        return (after.version_id, after.etag) != (before.version_id, before.etag)
+
     def _too_large(self, info: storage.ObjectInfo, mc: ModelConfig) -> str | None:
         """A message when the object exceeds one invocation's limits, else None.
 
@@ -257,6 +265,19 @@ class BatchScorer:
             row_groups=req.part.row_groups if req.part else None,
             byte_range=tuple(req.part.byte_range) if req.part and req.part.byte_range else None,
         )
+        if self._replaced(req, info):
+            # The object was overwritten while it was read: the rows may be the new upload's, under
+            # the old upload's batch_id. Drop the output; the new upload's own event scores it.
+            _discard(output_uri)
+            return ScoreOutcome(
+                status="superseded",
+                source_uri=req.uri,
+                model=card.model_name,
+                version=card.version,
+                batch_id=batch_id,
+                part=part,
+                message=f"{req.uri} was replaced while it was being scored; output discarded",
+            )
         profile, sample = builder.finish()
         if part is None:
             profile_uri = layout.s3_uri(bucket, layout.profile_key(card.model_name, d, batch_id))
@@ -526,6 +547,13 @@ class BatchScorer:
             profile_uri=profile_uri,
             sample_uri=sample_uri,
         )
+
+
+def _discard(uri: str) -> None:
+    """Delete one of our own outputs (never an input)."""
+    loc = storage.parse_uri(uri)
+    if loc.scheme == "s3":
+        storage.s3_client().delete_object(Bucket=loc.bucket, Key=loc.key)
 
 
 def _strip(etag: str) -> str:

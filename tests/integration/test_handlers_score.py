@@ -272,3 +272,27 @@ def stack_endpoint() -> str:
     import os
 
     return os.environ["AWS_ENDPOINT_URL"]
+
+
+def test_upload_replaced_while_scoring_discards_the_output(stack):
+    """The object is overwritten after stat but before its rows are read (a racing upload)."""
+    from scorewatch.handlers import scorer
+    from scorewatch.settings import ScoreSettings, load
+
+    key = f"incoming/{MODEL}/racing.csv"
+    put = stack.put(key, encode(frame(30, seed=1), "csv"))
+    service = scorer(load(ScoreSettings))
+    real_load = service.registry.load
+
+    def load_then_overwrite(*args, **kwargs):
+        stack.put(key, encode(frame(45, seed=2), "csv"))
+        return real_load(*args, **kwargs)
+
+    service.registry.load = load_then_overwrite
+    try:
+        out = score.handler(stack.s3_event(key, put), Ctx())
+    finally:
+        service.registry.load = real_load
+    assert out["status"] == "superseded" and "replaced while" in out["message"]
+    assert stack.keys("scored/") == [] and stack.keys("monitoring/") == []
+    assert stack.events() == []
