@@ -1,0 +1,240 @@
+"""Shared set-up for the reliability suite: a champion, handler env, S3 events and bus capture.
+
+Kept apart from tests/integration/handler_kit.py on purpose: this suite must keep meaning the
+same thing while the handler tests evolve. Everything talks to moto's server over HTTP.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import io
+import json
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from scorewatch.cards import ArtifactRef, ModelCard
+from scorewatch.contract import EVENT_SOURCE, Env
+from scorewatch.schema import FeatureSchema, FeatureSpec
+
+TESTS = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+MODEL = "churn"
+SCHEMA = FeatureSchema(
+    features=(
+        FeatureSpec(name="tenure", type="numeric"),
+        FeatureSpec(name="charges", type="numeric"),
+        FeatureSpec(name="plan", type="categorical", categories=("basic", "max", "pro")),
+    ),
+    id_columns=("customer_id",),
+)
+
+
+@lru_cache(maxsize=1)
+def corpus_module() -> Any:
+    """tests/data/bad/generate.py, imported by path (tests/ is not a package)."""
+    name = "bad_corpus_generate"
+    spec = importlib.util.spec_from_file_location(name, TESTS / "data" / "bad" / "generate.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@lru_cache(maxsize=1)
+def estimator() -> Any:
+    """A seeded churn pipeline that imputes missing numbers and ignores unseen categories."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    n = 300
+    x = pd.DataFrame(
+        {
+            "tenure": rng.normal(20, 8, n),
+            "charges": rng.normal(60, 15, n),
+            "plan": rng.choice(["basic", "pro", "max"], n),
+        }
+    )
+    y = ((x["tenure"] < 20) | (x["plan"] == "basic")).astype(int)
+    ct = ColumnTransformer(
+        [
+            ("num", SimpleImputer(), ["tenure", "charges"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["plan"]),
+        ]
+    )
+    return Pipeline([("ct", ct), ("model", LogisticRegression(max_iter=500))]).fit(x, y)
+
+
+def local_model() -> Any:
+    """A LoadedModel for scoring local files without a registry."""
+    from scorewatch.registry import LoadedModel
+
+    card = ModelCard(
+        model_name=MODEL,
+        version="000001",
+        task="binary",
+        feature_schema=SCHEMA,
+        classes=(0, 1),
+        artifact=ArtifactRef(key=f"{MODEL}/000001/model.skops", sha256="0" * 64, size_bytes=1),
+        created_at=NOW,
+    )
+    return LoadedModel(card=card, estimator=estimator())
+
+
+def frame(n: int, *, seed: int = 0, start_id: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{start_id + i:07d}" for i in range(n)],
+            "tenure": rng.normal(20, 8, n).round(2),
+            "charges": rng.normal(60, 15, n).round(2),
+            "plan": rng.choice(["basic", "pro", "max"], n),
+        }
+    )
+
+
+@dataclass
+class Ctx:
+    """The parts of the Lambda context Powertools reads."""
+
+    function_name: str = "score"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:score"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+@dataclass
+class Stack:
+    res: Any
+    queue_url: str
+
+    @property
+    def s3(self) -> Any:
+        return boto3.client("s3")
+
+    def put(self, key: str, data: bytes) -> dict[str, Any]:
+        return self.s3.put_object(Bucket=self.res.data_bucket, Key=key, Body=data)
+
+    def keys(self, prefix: str, bucket: str | None = None) -> list[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket or self.res.data_bucket, Prefix=prefix
+        )
+        return sorted(o["Key"] for p in pages for o in p.get("Contents", []))
+
+    def versions(self, key: str) -> list[dict[str, Any]]:
+        out = self.s3.list_object_versions(Bucket=self.res.data_bucket, Prefix=key)
+        return [v for v in out.get("Versions", []) if v["Key"] == key]
+
+    def body(self, key: str, bucket: str | None = None) -> bytes:
+        return self.s3.get_object(Bucket=bucket or self.res.data_bucket, Key=key)["Body"].read()
+
+    def read_parquet(self, key: str) -> pd.DataFrame:
+        return pq.read_table(io.BytesIO(self.body(key))).to_pandas()
+
+    def read_json(self, key: str) -> dict[str, Any]:
+        return json.loads(self.body(key))
+
+    def s3_event(self, key: str, put: dict[str, Any]) -> dict[str, Any]:
+        ev = copy.deepcopy(json.loads((TESTS / "events" / "s3_object_created.json").read_text("utf-8")))
+        ev["id"] = str(uuid.uuid4())
+        ev["detail"]["bucket"]["name"] = self.res.data_bucket
+        ev["detail"]["object"].update(
+            {"key": key, "etag": put["ETag"].strip('"'), "version-id": put.get("VersionId")}
+        )
+        return ev
+
+    def events(self, wait: float = 0.0) -> list[dict[str, Any]]:
+        """Every event published on the bus so far (drains the capture queue)."""
+        sqs = boto3.client("sqs")
+        out: list[dict[str, Any]] = []
+        deadline = time.monotonic() + wait
+        while True:
+            msgs = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            for m in msgs:
+                out.append(json.loads(m["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+            if not msgs and time.monotonic() >= deadline:
+                return out
+
+
+def model_config(name: str = MODEL, **overrides: Any) -> dict[str, Any]:
+    return {"name": name, "chunk_rows": 100, "max_reject_fraction": 0.5, **overrides}
+
+
+def make_stack(resources: Any, monkeypatch: Any, *, models: list[dict[str, Any]] | None = None) -> Stack:
+    """Handler env for ``resources`` + an SQS queue capturing everything published on the bus."""
+    from scorewatch import registry as registry_mod
+
+    cfg = {"models": models or [model_config()]}
+    env = {
+        Env.DATA_BUCKET: resources.data_bucket,
+        Env.MODELS_BUCKET: resources.models_bucket,
+        Env.REGISTRY_TABLE: resources.registry_table,
+        Env.IDEMPOTENCY_TABLE: resources.idempotency_table,
+        Env.EVENT_BUS: resources.event_bus,
+        Env.MODELS_CONFIG: json.dumps(cfg),
+        "POWERTOOLS_SERVICE_NAME": "scorewatch",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"capture-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    ev = boto3.client("events")
+    ev.put_rule(
+        Name="capture", EventBusName=resources.event_bus, EventPattern=json.dumps({"source": [EVENT_SOURCE]})
+    )
+    ev.put_targets(Rule="capture", EventBusName=resources.event_bus, Targets=[{"Id": "q", "Arn": arn}])
+    registry_mod.clear_cache()
+    return Stack(res=resources, queue_url=url)
+
+
+def registry(resources: Any) -> Any:
+    from scorewatch.registry import Registry
+
+    return Registry(table_name=resources.registry_table, models_bucket=resources.models_bucket)
+
+
+def register_champion(resources: Any, name: str = MODEL, *, baseline: bool = True) -> ModelCard:
+    """Register :func:`estimator` for ``name`` (with a baseline profile) and promote it."""
+    import pyarrow as pa
+
+    from scorewatch.profiles import build_profile
+    from scorewatch.scoring import predict_frame
+
+    reg = registry(resources)
+    kw: dict[str, Any] = {}
+    if baseline:
+        train = frame(300, seed=1)[SCHEMA.names]
+        both = pd.concat([train, predict_frame(estimator(), train, task="binary", classes=(0, 1))], axis=1)
+        kw["baseline_profile"] = build_profile(
+            both, SCHEMA, score_columns=("prediction", "score_0", "score_1")
+        ).to_dict()
+        kw["baseline_sample"] = pa.Table.from_pandas(both, preserve_index=False)
+    card = reg.register(
+        name, estimator(), task="binary", feature_schema=SCHEMA, now=NOW, classes=(0, 1), **kw
+    )
+    return reg.promote(name, card.version, now=NOW, promoted_by="test")
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    return df.to_csv(index=False).encode()
