@@ -13,6 +13,8 @@ from scorewatch_infra.local.resources import NO_LOCAL_EFFECT, Deployer
 from scorewatch_infra.local.router import Target, matches, transform_input
 from scorewatch_infra.local.template import Template, TemplateError, UnsupportedResourceError
 
+pytestmark = pytest.mark.xdist_group("local-cloud")
+
 S3_EVENT = {
     "version": "0",
     "id": "e1",

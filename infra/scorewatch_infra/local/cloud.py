@@ -89,6 +89,16 @@ class LocalCloud:
 
     def start(self) -> LocalCloud:
         """Start (or connect to) the emulator, deploy the template, start routing."""
+        for k in (
+            "AWS_ENDPOINT_URL",
+            "AWS_DEFAULT_REGION",
+            "AWS_REGION",
+            "MOTO_PORT",
+            "POWERTOOLS_TRACE_DISABLED",
+        ):
+            self._saved_env.setdefault(k, os.environ.get(k))
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            self._saved_env.setdefault(k, os.environ.get(k))
         if self.endpoint_url:
             self.emulator = emu.Emulator(url=self.endpoint_url, port=None, embedded=False)
         else:

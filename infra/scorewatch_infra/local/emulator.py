@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import threading
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,11 +50,20 @@ class Emulator:
     port: int | None
     embedded: bool
     _server: Any = None
+    _saved_config: dict[str, Any] | None = None
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._saved_config is not None:
+            from moto.core.config import default_user_config
+
+            default_user_config["stepfunctions"]["execute_state_machine"] = self._saved_config[
+                "execute_state_machine"
+            ]
+            default_user_config["lambda"]["use_docker"] = self._saved_config["use_docker"]
+            self._saved_config = None
 
 
 def start_embedded(*, ip: str = "127.0.0.1", port: int = 0) -> Emulator:
@@ -61,6 +71,10 @@ def start_embedded(*, ip: str = "127.0.0.1", port: int = 0) -> Emulator:
     from moto.core.config import default_user_config
     from moto.server import ThreadedMotoServer
 
+    saved = {
+        "execute_state_machine": default_user_config["stepfunctions"]["execute_state_machine"],
+        "use_docker": default_user_config["lambda"]["use_docker"],
+    }
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     default_user_config["lambda"]["use_docker"] = False
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -71,7 +85,12 @@ def start_embedded(*, ip: str = "127.0.0.1", port: int = 0) -> Emulator:
     host, bound = server.get_host_and_port()
     # moto's Step Functions interpreter calls services at http://localhost:$MOTO_PORT.
     os.environ["MOTO_PORT"] = str(bound)
-    return Emulator(url=f"http://{host}:{bound}", port=bound, embedded=True, _server=server)
+    url = f"http://{host}:{bound}"
+    # moto's backends are process-wide: start from an empty account, as a fresh AWS account would.
+    req = urllib.request.Request(f"{url}/moto-api/reset", method="POST")  # noqa: S310 - 127.0.0.1
+    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - our own 127.0.0.1 server
+        resp.read()
+    return Emulator(url=url, port=bound, embedded=True, _server=server, _saved_config=saved)
 
 
 def install(*, on_event: EventSink, on_invoke: InvokeSink) -> None:

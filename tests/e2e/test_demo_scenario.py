@@ -1,0 +1,91 @@
+"""The issue-7 scenario end to end on the local cloud: the synthesized stack on the emulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scorewatch_infra.local.demo import DEFAULT_CONFIG, run_demo
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-cloud")]
+
+ROWS = 800
+
+
+@pytest.fixture(scope="module")
+def promoted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    return run_demo(out, seed=3, rows=ROWS, printer=lambda _: None)
+
+
+@pytest.fixture(scope="module")
+def rejected(tmp_path_factory):
+    """Same scenario with an unreachable gate floor: the challenger must be rejected."""
+    cfg = json.loads(DEFAULT_CONFIG.read_text())
+    cfg["models"][0]["retraining"]["floor"] = 0.999
+    path = tmp_path_factory.mktemp("cfg") / "models.json"
+    path.write_text(json.dumps(cfg))
+    out = tmp_path_factory.mktemp("demo-reject")
+    return run_demo(out, seed=3, rows=ROWS, config_path=path, printer=lambda _: None)
+
+
+def test_stable_batch_is_scored_without_drift_and_drifted_batch_raises_drift(promoted):
+    scored = promoted.of_type("Batch Scored")
+    assert [e["detail"]["rows_scored"] for e in scored] == [ROWS, ROWS, ROWS]
+    drift = promoted.of_type("Drift Detected")
+    assert len(drift) == 1
+    detail = drift[0]["detail"]
+    assert detail["batch_id"] == scored[1]["detail"]["batch_id"]  # the drifted batch, not the stable one
+    assert detail["dataset_drift"] is True
+    assert {"contract", "monthly_charges"} <= set(detail["drifted_features"])
+
+
+def test_retraining_runs_on_the_emulator_and_promotes_the_challenger(promoted):
+    (run,) = promoted.executions
+    assert run.status == "SUCCEEDED"
+    assert run.states == ("Assemble", "Train", "Evaluate", "Gate", "Promote", "Promoted")
+    assert run.input["detail-type"] == "Drift Detected"  # started by the template's rule
+    (event,) = promoted.of_type("Model Promoted")
+    assert event["detail"]["version"] == "000002" and event["detail"]["previous_champion"] == "000001"
+    assert event["detail"]["challenger_score"] > event["detail"]["champion_score"]
+    assert promoted.champion_before == "000001" and promoted.champion_after == "000002"
+    assert promoted.versions == {"000001": "archived", "000002": "champion"}
+
+
+def test_later_batch_is_scored_by_the_new_champion(promoted):
+    versions = [e["detail"]["version"] for e in promoted.of_type("Batch Scored")]
+    assert versions == ["000001", "000001", "000002"]
+
+
+def test_outputs_reports_cards_and_histories_are_written(promoted):
+    out: Path = promoted.output
+    scored = sorted((out / "data" / "scored").rglob("*.parquet"))
+    assert len(scored) == 3
+    reports = sorted((out / "data" / "monitoring").rglob("*.html"))
+    assert len(reports) == 3 and all(r.with_suffix(".json").is_file() for r in reports)
+    cards = {p.name: json.loads(p.read_text()) for p in (out / "cards").glob("*.json")}
+    assert set(cards) == {"churn-000001.json", "churn-000002.json"}
+    assert cards["churn-000002.json"]["parent_version"] == "000001"
+    history = json.loads((out / "executions.json").read_text())
+    assert history[0]["states"][-1] == "Promoted"
+    assert (out / "events.jsonl").read_text().count('"Drift Detected"') == 1
+    assert any((out / "logs").glob("*score*.log"))
+
+
+def test_labels_produce_realized_performance(promoted):
+    labels_step = next(s for s in promoted.steps if s.name.startswith("labels"))
+    assert "RealizedPerformance" in labels_step.summary
+
+
+def test_unreachable_floor_routes_the_workflow_to_reject(rejected):
+    (run,) = rejected.executions
+    assert run.status == "SUCCEEDED"
+    assert run.states == ("Assemble", "Train", "Evaluate", "Gate", "Reject", "Rejected")
+    (event,) = rejected.of_type("Model Rejected")
+    assert any("floor 0.999" in r and r.endswith("fail") for r in event["detail"]["reasons"])
+    assert rejected.of_type("Model Promoted") == []
+    assert rejected.champion_after == "000001"
+    assert rejected.versions == {"000001": "champion", "000002": "rejected"}
+    assert [e["detail"]["version"] for e in rejected.of_type("Batch Scored")] == ["000001"] * 3
