@@ -158,8 +158,7 @@ def read_scored(infos: Sequence[storage.ObjectInfo], *, id_columns: Sequence[str
     """Concatenate scored outputs: id columns, lineage columns and every ``score_*`` column."""
     frames = []
     for info in infos:
-        table = storage.read_table(info.uri)
-        names = table.column_names
+        names = storage.read_schema(info.uri).names
         keep = [c for c in (*id_columns, *SCORED_COLUMNS) if c in names] + [
             c for c in names if c.startswith(performance.SCORE_PREFIX)
         ]
@@ -167,7 +166,7 @@ def read_scored(infos: Sequence[storage.ObjectInfo], *, id_columns: Sequence[str
         if missing:
             logger.warning("scored output lacks id columns", extra={"uri": info.uri, "missing": missing})
             continue
-        frames.append(table.select(keep).to_pandas())
+        frames.append(storage.read_table(info.uri, columns=keep).to_pandas())
     if not frames:
         return pd.DataFrame(columns=[*id_columns, *SCORED_COLUMNS])
     return pd.concat(frames, ignore_index=True)

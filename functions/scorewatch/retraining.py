@@ -238,9 +238,13 @@ class RetrainingSteps:
         from scorewatch.validation import validate_batch
 
         chunk = validate_batch(table, card.feature_schema, row_offset=0, source_uri=source_uri)
-        rejected = {r.row - 1 for r in chunk.rejected}
-        keep = np.array([i for i in range(table.num_rows) if i not in rejected], dtype=int)
-        rest = table.to_pandas().iloc[keep].reset_index(drop=True)
+        keep = np.ones(table.num_rows, dtype=bool)
+        keep[[r.row - 1 for r in chunk.rejected]] = False
+        if chunk.rejected:
+            logger.warning(
+                "rows failing validation left out", extra={"uri": source_uri, "rows": len(chunk.rejected)}
+            )
+        rest = table.to_pandas()[keep].reset_index(drop=True)
         return chunk.features.reset_index(drop=True), rest
 
     # ------------------------------------------------------------------ assemble
@@ -404,14 +408,14 @@ class RetrainingSteps:
         tcol = mc.retraining.time_column
         for source_uri, rows in scored.groupby("source_uri", sort=True):
             try:
-                table = pa.Table.from_batches(
-                    list(storage.open_batches(str(source_uri), chunk_rows=_CHUNK_ROWS))
-                )
+                table = self._rows_with_ids(str(source_uri), id_columns, set(rows["_k"]))
             except (FileNotFoundError, InputRejectedError) as exc:
                 logger.warning(
                     "scored source unavailable; its labels are not used",
                     extra={"uri": source_uri, "problem": str(exc)},
                 )
+                continue
+            if table is None:
                 continue
             features, rest = self._validated(table, card, source_uri=str(source_uri))
             features = features.copy()
@@ -431,6 +435,17 @@ class RetrainingSteps:
         data = pd.concat(frames, ignore_index=True)
         data = data.merge(labels[["_k", LABEL_COLUMN, LABELED_AT]], on="_k", how="inner")
         return data.drop(columns=["_k", LABELED_AT])
+
+    @staticmethod
+    def _rows_with_ids(uri: str, id_columns: list[str], wanted: set[str]) -> pa.Table | None:
+        """Stream ``uri`` and keep only rows whose canonical id is in ``wanted`` (bounded memory)."""
+        parts = []
+        for batch in storage.open_batches(uri, chunk_rows=_CHUNK_ROWS):
+            keys = canonical_ids(batch.select(id_columns).to_pandas(), id_columns)
+            mask = keys.isin(wanted).to_numpy()
+            if mask.any():
+                parts.append(pa.Table.from_batches([batch]).filter(pa.array(mask)))
+        return pa.concat_tables(parts) if parts else None
 
     # ------------------------------------------------------------------ train
     def _read_split(self, uri: str, card: ModelCard) -> tuple[pd.DataFrame, pd.Series]:
