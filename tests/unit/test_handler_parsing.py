@@ -8,6 +8,8 @@ from pathlib import Path
 
 import jmespath
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from scorewatch import layout
@@ -149,3 +151,15 @@ def test_drift_detected_fixture_parses():
     ev = _event("drift_detected.json")
     detail = parse_detail(ev["detail-type"], ev["detail"])
     assert isinstance(detail, DriftDetected) and detail.scope == "batch" and detail.dataset_drift
+
+
+@given(
+    model=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,20}", fullmatch=True),
+    dirs=st.lists(
+        st.text(st.characters(blacklist_characters="/", blacklist_categories=("Cs",)), min_size=1), max_size=3
+    ),
+    name=st.text(st.characters(blacklist_characters="/", blacklist_categories=("Cs",)), min_size=1),
+)
+def test_model_from_key_reads_the_first_segment_under_incoming(model, dirs, name):
+    key = "/".join(["incoming", model, *dirs, name])
+    assert layout.model_from_key(key) == model
