@@ -413,6 +413,8 @@ class _NumericAcc:
         self.max = max(self.max, float(x.max()))
         assert self.counts is not None
         self.counts += bin_counts(x, self.edges)
+        if self.values is not None and np.unique(x[:4096]).size > DISCRETE_CAP:
+            self.values = None  # cheap early exit: a continuous column needs no full sort here
         if self.values is not None:
             u, c = np.unique(x, return_counts=True)
             if u.size + len(self.values) > 4 * DISCRETE_CAP and u.size > DISCRETE_CAP:

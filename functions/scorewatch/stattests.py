@@ -8,7 +8,8 @@ categories, so they run on stored profiles without re-reading the reference data
 Definitions follow Evidently's stattests (0.7.x) so results compare one to one:
 
 - ``ks``: ``scipy.stats.ks_2samp`` p-value; drift when ``p <= threshold`` (0.05).
-- ``wasserstein``: ``scipy.stats.wasserstein_distance / max(std(reference), 0.001)`` (population
+- ``wasserstein``: Wasserstein-1 distance (same value as ``scipy.stats.wasserstein_distance``)
+  ``/ max(std(reference), 0.001)`` (population
   std); drift when ``>= threshold`` (0.1).
 - ``psi``: ``sum((p - q) * ln(p / q))``; an empty bin's share is replaced by
   ``min(non-zero share) / 1e6`` when the smallest non-zero share is <= 1e-4, else by ``1e-4``
@@ -165,6 +166,33 @@ def fill_zero_shares(shares: np.ndarray) -> np.ndarray:
 # sample tests
 
 
+def wasserstein_distance(u: np.ndarray, v: np.ndarray) -> float:
+    """Wasserstein-1 distance of two samples via their quantile functions (equals
+    ``scipy.stats.wasserstein_distance`` up to rounding, about 3x faster: two sorts and a merge of the
+    breakpoints ``i/n`` and ``j/m`` instead of sorting the pooled sample and two searches).
+
+    ``W = integral over t in (0, 1] of |Q_u(t) - Q_v(t)|``; between consecutive breakpoints both
+    quantile functions are constant.
+    """
+    us, vs = np.sort(u), np.sort(v)
+    n, m = us.size, vs.size
+    if n == m:
+        return float(np.mean(np.abs(us - vs)))
+    # Breakpoints scaled by n*m are the integers i*m (i=1..n) and j*n (j=1..m): merge them.
+    a = np.arange(1, n + 1, dtype=np.int64) * m
+    b = np.arange(1, m + 1, dtype=np.int64) * n
+    merged = np.empty(n + m, dtype=np.int64)
+    pos_a = np.arange(n) + np.searchsorted(b, a, side="left")
+    mask = np.ones(n + m, dtype=bool)
+    mask[pos_a] = False
+    merged[pos_a] = a
+    merged[mask] = b
+    widths = np.diff(merged, prepend=0)
+    idx_u = (merged + m - 1) // m - 1  # Q_u on (t_{k-1}, t_k] is us[ceil(t_k * n) - 1]
+    idx_v = (merged + n - 1) // n - 1
+    return float(np.dot(widths, np.abs(us[idx_u] - vs[idx_v])) / (n * m))
+
+
 def ks_test(reference: Any, current: Any, *, threshold: float = 0.05) -> TestResult:
     """Two-sample Kolmogorov-Smirnov test (``scipy.stats.ks_2samp``, two-sided, method ``auto``).
 
@@ -205,7 +233,7 @@ def wasserstein_test(reference: Any, current: Any, *, threshold: float = 0.1) ->
     if reason := _empty_sample_reason(ref, cur):
         return _skipped("wasserstein", threshold, reason)
     norm = max(float(np.std(ref)), 0.001)
-    d = float(stats.wasserstein_distance(ref, cur)) / norm
+    d = wasserstein_distance(ref, cur) / norm
     return TestResult("wasserstein", d, None, d, threshold, d >= threshold)
 
 

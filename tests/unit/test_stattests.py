@@ -210,3 +210,15 @@ def test_sample_tests_give_probabilities_and_non_negative_distances(a, b):
     assert 0.0 <= ks_test(a, b).pvalue <= 1.0
     assert wasserstein_test(a, b).distance >= 0.0
     assert ks_test(a, a).pvalue == pytest.approx(1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=60),
+    st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=60),
+)
+def test_wasserstein_distance_equals_scipy(a, b):
+    from scorewatch.stattests import wasserstein_distance
+
+    expected = stats.wasserstein_distance(a, b)
+    assert wasserstein_distance(np.array(a), np.array(b)) == pytest.approx(expected, rel=1e-9, abs=1e-9)
