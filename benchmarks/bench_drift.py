@@ -282,8 +282,9 @@ def _line(row: dict) -> str:
 
 def _table(rows: list[dict]) -> str:
     head = (
-        "| rows | scorewatch compare (s) | peak MiB | Evidently DataDriftPreset (s) | peak MiB | speed-up "
-        "| same test / within 1e-6 / max abs diff | drift verdicts agree | stored-baseline path (s) | peak MiB |\n"
+        "| rows | scorewatch compare (s) | peak MiB | Evidently DataDriftPreset (s) | peak MiB "
+        "| speed-up | same test / within 1e-6 / max abs diff | drift verdicts agree "
+        "| stored-baseline path (s) | peak MiB |\n"
         "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
     )
     lines = [head]
@@ -291,11 +292,15 @@ def _table(rows: list[dict]) -> str:
         o, e, b = r["ours"], r["evidently"], r["baseline"]
         if e:
             s, c, w, v = r["agreement"]
-            ev = f"{e['seconds']:.3f} | {e['peak_mib']:.0f} | {e['seconds'] / o['seconds']:.1f}x | {s}/20 / {c}/{s} / {w:.1e} | {v}/20"
+            ev = (
+                f"{e['seconds']:.3f} | {e['peak_mib']:.0f} | {e['seconds'] / o['seconds']:.1f}x "
+                f"| {s}/20 / {c}/{s} / {w:.1e} | {v}/20"
+            )
         else:
             ev = "— | — | — | — | —"
         lines.append(
-            f"| {r['rows']:,} | {o['seconds']:.3f} | {o['peak_mib']:.0f} | {ev} | {b['seconds']:.2f} | {b['peak_mib']:.0f} |"
+            f"| {r['rows']:,} | {o['seconds']:.3f} | {o['peak_mib']:.0f} | {ev} "
+            f"| {b['seconds']:.2f} | {b['peak_mib']:.0f} |"
         )
     return "\n".join(lines)
 
