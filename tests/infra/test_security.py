@@ -6,9 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from infra_helpers import CONFIG, Synthesized, as_list, fn_id, statements_of_role
+from infra_helpers import Synthesized, as_list, fn_id, statements_of_role
 
-from scorewatch.config import load_config
 from scorewatch.contract import HANDLERS, Env, Metric
 
 pytestmark = pytest.mark.xdist_group("infra")
@@ -84,7 +83,7 @@ def test_every_function_environment_matches_its_settings_model(synth):
     from scorewatch.settings import SETTINGS_BY_FUNCTION, env_keys, required_env
 
     assert set(SETTINGS_BY_FUNCTION) == set(HANDLERS)
-    config_json = load_config(CONFIG).to_env()
+    config_json = synth.config.to_env()
     for fid, settings_cls in SETTINGS_BY_FUNCTION.items():
         env = synth.props(fn_id(synth, fid))["Environment"]["Variables"]
         keys = set(env) - POWERTOOLS_KEYS
@@ -103,12 +102,12 @@ def test_every_alarm_notifies_the_ops_topic(synth):
     topic_props = synth.props(topic)
     assert "KmsMasterKeyId" in topic_props
     subs = [s["Properties"] for s in synth.of_type("AWS::SNS::Subscription").values()]
-    assert [s["Endpoint"] for s in subs if s["Protocol"] == "email"] == [load_config(CONFIG).ops_email]
+    assert [s["Endpoint"] for s in subs if s["Protocol"] == "email"] == [synth.config.ops_email]
 
 
 def test_per_model_alarms_use_the_configured_thresholds(synth):
     alarms = [a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
-    for model in load_config(CONFIG).models:
+    for model in synth.config.models:
         mine = {
             a["MetricName"]: a
             for a in alarms
@@ -161,7 +160,7 @@ def test_every_dead_letter_queue_and_workflow_has_an_alarm(synth):
 def test_dashboard_has_widgets_for_each_model(synth):
     (dashboard,) = synth.of_type("AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    for model in load_config(CONFIG).models:
+    for model in synth.config.models:
         assert f"{model.name} {Metric.DRIFT_SHARE}" in body
 
 

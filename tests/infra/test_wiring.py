@@ -6,9 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from infra_helpers import CONFIG, Synthesized, as_list, fn_id, statements_of_role
+from infra_helpers import Synthesized, as_list, fn_id, statements_of_role
 
-from scorewatch.config import load_config
 from scorewatch.contract import EVENT_SOURCE, HANDLERS, DetailType, ErrorName, Prefix, Table
 
 pytestmark = pytest.mark.xdist_group("infra")
@@ -84,7 +83,7 @@ def test_every_rule_target_has_a_dead_letter_queue_and_retry_policy(synth):
 
 
 def test_schedules_come_from_the_models_configuration(synth):
-    config = load_config(CONFIG)
+    config = synth.config
     assert config.models, "the example configuration declares at least one model"
     for model in config.models:
         if model.schedules.scoring:
@@ -256,7 +255,7 @@ def test_glue_tables_project_model_and_date_partitions(synth):
         for t in synth.of_type("AWS::Glue::Table").values()
     }
     assert set(tables) == {"scored", "monitoring_history"}
-    models = ",".join(m.name for m in load_config(CONFIG).models)
+    models = ",".join(m.name for m in synth.config.models)
     for name, props in tables.items():
         params = props["TableInput"]["Parameters"]
         assert params["projection.enabled"] == "true"
@@ -293,3 +292,10 @@ def test_scored_table_declares_the_lineage_columns_of_scored_files():
 
     assert set(LINEAGE_COLUMNS) <= {name for name, _ in SCORED_COLUMNS}
     assert dict(SCORED_COLUMNS)["scored_at"] == "timestamp"
+
+
+def test_config_without_a_scoring_schedule_gets_no_scoring_rule(synth):
+    names = {r["Properties"].get("Name") for r in synth.of_type("AWS::Events::Rule").values()}
+    for model in synth.config.models:
+        assert (f"scorewatch-score-{model.name}" in names) == (model.schedules.scoring is not None)
+    assert any(m.schedules.scoring for m in synth.config.models), "the test config schedules scoring"
