@@ -64,6 +64,9 @@ bench-scoring: $(STAMP)
 
 bench-drift: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e '.[bench]'
+	# Evidently 0.7.23 does not import under pandas 3: it gets its own venv (pandas 2.3) for the comparison.
+	test -x benchmarks/.evidently-venv/bin/python || ( $(PYTHON) -m venv benchmarks/.evidently-venv && \
+		benchmarks/.evidently-venv/bin/pip install --quiet 'evidently==0.7.23' 'pandas==2.3.*' )
 	$(BIN)/python benchmarks/bench_drift.py
 
 bench-coldstart: $(STAMP)
