@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scorewatch.cards import Comparison
 from scorewatch.gate import evaluate_gate
@@ -65,3 +67,21 @@ def test_undefined_challenger_metric_fails_and_round_trips_through_json() -> Non
 def test_undefined_champion_metric_does_not_block_a_valid_challenger() -> None:
     c = evaluate_gate(metric="roc_auc", challenger={"roc_auc": 0.7}, champion={"roc_auc": None})
     assert c.passed and c.champion is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["roc_auc", "rmse"]),
+    st.floats(0, 1),
+    st.floats(0, 1),
+    st.floats(0, 0.2),
+)
+def test_a_passing_gate_always_means_the_margin_was_met(metric, chal, champ, margin) -> None:
+    c = evaluate_gate(
+        metric=metric, challenger={metric: chal}, champion={metric: champ}, min_improvement=margin
+    )
+    if metric == "roc_auc":
+        assert c.passed == (chal >= champ + margin)
+    else:
+        assert c.passed == (chal <= champ - margin)
+    assert len(c.reasons) == 1
