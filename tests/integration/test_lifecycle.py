@@ -481,3 +481,55 @@ def test_labeled_prefix_in_any_format_with_a_time_column(resources, monkeypatch)
     trained = world.steps.train(assembled)
     evaluated = world.steps.evaluate(trained)
     assert evaluated.passed and evaluated.challenger_score > 0.8
+
+
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
+def test_retraining_other_tasks_uses_their_default_metric(resources, monkeypatch, task) -> None:
+    registry_mod.clear_cache()
+    spec = {"estimator": "Ridge" if task == "regression" else "LogisticRegression", "params": {}}
+    world = World(
+        resources,
+        monkeypatch,
+        config={
+            "models": [
+                {
+                    "name": MODEL,
+                    "task": task,
+                    "target": "y",
+                    "id_columns": ["customer_id"],
+                    "retraining": {
+                        "spec": spec,
+                        "labeled_prefix": "labeled/",
+                        "use_scored_with_labels": False,
+                    },
+                }
+            ]
+        },
+    )
+    rng = np.random.default_rng(0)
+    data = generate(600, seed=9, concept="new", start_id=0).drop(columns="churn")
+    signal = 3 * data["x2"] - 2 * data["x1"]
+    if task == "regression":
+        data["y"] = signal + rng.normal(0, 0.5, len(data))
+    else:
+        data["y"] = np.where(signal > 1, "high", np.where(signal < -1, "low", "mid"))
+    old = data.assign(y=data["y"].sample(frac=1.0, random_state=1).to_numpy())  # champion learns noise
+    trained = train_model(EstimatorSpec(**spec), old, old["y"], task=task, schema=SCHEMA, random_state=0)
+    card = world.registry.register(
+        MODEL, trained.estimator, task=task, feature_schema=SCHEMA, now=NOW, target="y"
+    )
+    world.registry.promote(MODEL, card.version, now=NOW, promoted_by="test")
+    world.s3.put_object(Bucket=world.res.data_bucket, Key="labeled/set.csv", Body=_csv(data))
+    result = world.steps.run(RetrainRequest(model_name=MODEL), execution_id=f"other-{task}")
+    new = world.registry.get(MODEL, result.version)
+    expected = "rmse" if task == "regression" else "f1_macro"
+    assert new.comparison.metric == expected and isinstance(result, PromoteResult)
+    if task == "regression":
+        assert new.comparison.challenger < new.comparison.champion and new.classes is None
+    else:
+        assert new.comparison.challenger > new.comparison.champion and set(new.classes) == {
+            "high",
+            "low",
+            "mid",
+        }
+    assert world.registry.read_baseline_profile(new)["rows"] == new.training_data.rows
