@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -57,3 +60,17 @@ def test_env_size_counts_deploy_time_values_generously():
     big = {Env.MODELS_CONFIG: "x" * ENV_LIMIT_BYTES}
     with pytest.raises(ConfigError, match="SCOREWATCH_MODELS_CONFIG alone is 4096 bytes"):
         check_env_size("monitor", big)
+
+
+def test_make_synth_entry_point_exits_nonzero_naming_the_field(tmp_path):
+    """`infra/app.py` as the CDK CLI runs it (context in CDK_CONTEXT_JSON): message, exit 1."""
+    from infra_helpers import REPO
+
+    bad = tmp_path / "models.json"
+    bad.write_text(json.dumps({"models": [{"name": "churn", "alarms": {"rejected_row_rate": 2}}]}))
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps({"scorewatch:config": str(bad)})}
+    env["CDK_OUTDIR"] = str(tmp_path / "out")
+    cmd = [sys.executable, str(REPO / "infra" / "app.py")]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 1
+    assert "models.0.alarms.rejected_row_rate" in proc.stderr
