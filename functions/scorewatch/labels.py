@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
-from scorewatch import estimation, performance, storage
+from scorewatch import decisions, estimation, performance, storage
 from scorewatch.cards import ModelCard
 from scorewatch.config import ModelConfig
 from scorewatch.contract import Prefix
@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 LABEL_COLUMN = "label"
 LABELED_AT = "labeled_at"
 LABEL_URI = "_label_uri"
-SCORED_COLUMNS = ("batch_id", "model_version", "source_uri", "scored_at", "prediction")
+SCORED_COLUMNS = ("batch_id", "model_version", "source_uri", "scored_at", "prediction", "decision")
 UNKNOWN_SAMPLE = 20
 _KEY = "_id_key"
 # "7.0" (a CSV tool's rendering of an integer id) -> "7"; no float parsing, so long ids stay exact
@@ -283,6 +283,39 @@ def _estimate(outputs: pd.DataFrame, card: ModelCard, positive_class: Any) -> di
     return est.metrics if est is not None else {}
 
 
+def decision_values(
+    rows: pd.DataFrame, *, card: ModelCard, config: ModelConfig
+) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    """Value per row of the decisions taken: realized on the labeled rows, expected on all rows.
+
+    Only for binary models whose policy has a cost matrix and whose outputs carry ``decision``.
+    Returns ``({"decision_value_per_row": realized}, {"decision_value_per_row": expected})``.
+    """
+    policy = decisions.policy_from_card(card.decision_policy) or config.decision
+    if policy is None or policy.costs is None or card.task != "binary" or not card.classes:
+        return {}, {}
+    if "decision" not in rows.columns or not len(rows):
+        return {}, {}
+    classes = list(card.classes)
+    pos = classes[-1]
+    if config.positive_class is not None:
+        pos = performance.align_labels([config.positive_class], classes).iloc[0]
+    col = f"{performance.SCORE_PREFIX}{pos}"
+    if pos is None or col not in rows.columns:
+        return {}, {}
+    act = (rows["decision"].astype(str) == policy.positive_action).to_numpy()
+    p = np.clip(pd.to_numeric(rows[col], errors="coerce").fillna(0.0).to_numpy(dtype=float), 0.0, 1.0)
+    expected = decisions.expected_value(p, act, policy.costs) / len(rows)
+    y = performance.align_labels(rows[LABEL_COLUMN], classes) if LABEL_COLUMN in rows.columns else None
+    realized = None
+    if y is not None and y.notna().any():
+        known = y.notna().to_numpy()
+        realized = decisions.realized_value((y[known] == pos).to_numpy(), act[known], policy.costs) / int(
+            known.sum()
+        )
+    return {"decision_value_per_row": realized}, {"decision_value_per_row": expected}
+
+
 def evaluate_joined(
     joined: JoinedLabels,
     *,
@@ -303,6 +336,9 @@ def evaluate_joined(
 
     window = _realized(labeled)
     window_est = _estimate(frame, card, config.positive_class)
+    value_real, value_est = decision_values(frame, card=card, config=config)
+    window_metrics = {**window.metrics, **value_real}
+    window_est = {**window_est, **value_est}
     batches = []
     if "batch_id" in frame.columns and len(frame):
         for batch_id, rows in frame.groupby("batch_id", sort=True):
@@ -310,6 +346,7 @@ def evaluate_joined(
             if lab.empty:
                 continue  # batches without labels yet are not evaluated (coverage 0 is in the window)
             res = _realized(lab)
+            value_real, value_est = decision_values(rows, card=card, config=config)
             cov = performance.label_coverage(len(rows), len(lab))
             version = str(rows["model_version"].iloc[0]) if "model_version" in rows.columns else None
             latency = (
@@ -324,13 +361,13 @@ def evaluate_joined(
                     scored_rows=len(rows),
                     labeled_rows=len(lab),
                     coverage=cov.coverage,
-                    metrics=res.metrics,
-                    estimated=_estimate(rows, card, config.positive_class),
+                    metrics={**res.metrics, **value_real},
+                    estimated={**_estimate(rows, card, config.positive_class), **value_est},
                     latency_hours=latency,
                     notes=res.notes,
                 )
             )
-    return window.metrics, window_est, batches, window.notes
+    return window_metrics, window_est, batches, window.notes
 
 
 def history_rows(result: LabelJoinResult) -> pd.DataFrame:

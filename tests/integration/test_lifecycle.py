@@ -17,6 +17,7 @@ from sklearn import metrics as skm
 
 from scorewatch import registry as registry_mod
 from scorewatch.config import EstimatorSpec, parse_config
+from scorewatch.decisions import make_decider
 from scorewatch.errors import RetrainingInProgressError, TrainingError
 from scorewatch.events import EventPublisher
 from scorewatch.labels import LabelJoiner
@@ -148,6 +149,9 @@ class World:
                 chunk_rows=1000,
                 max_reject_fraction=0.1,
                 scored_at=scored_at,
+                decide=make_decider(self.config.model(MODEL).decision, positive_class=1)
+                if self.config.model(MODEL).decision
+                else None,
             )
             self.truth[batch_id] = df
             ids.append(batch_id)
@@ -201,6 +205,9 @@ def test_labels_join_counts_unknown_ids_and_matches_sklearn(world: World) -> Non
     # concept drift: the champion is below the 0.7 floor -> degraded; CBPE shown beside
     assert result.degraded and result.value < 0.7
     assert result.estimated_value is not None
+    # the value of the decisions taken: realized (labels) beside expected (scores)
+    assert result.window_metrics["decision_value_per_row"] is not None
+    assert result.window_estimated["decision_value_per_row"] is not None
     history = world.stack.read_parquet(result.history_uri.split("/", 3)[3])
     assert set(history["scope"]) == {"window", "batch"}
     assert {"realized", "estimated"} <= set(history.columns)

@@ -154,3 +154,30 @@ def test_card_page_escapes_every_value_and_shows_the_gate() -> None:
     assert "<script>" not in page and "&lt;script&gt;" in page and "<b>" not in page
     assert page.count('<li class="fail">') == 2  # roc_auc improvement and the brier guard
     assert "src=" not in page and "http" not in page  # self-contained
+
+
+def test_decision_values_realized_beside_expected() -> None:
+    from scorewatch.config import ModelConfig
+    from scorewatch.labels import decision_values
+
+    card = ModelCard(
+        model_name="churn",
+        version="000001",
+        task="binary",
+        classes=(0, 1),
+        feature_schema=FeatureSchema(features=(FeatureSpec(name="x", type="numeric"),)),
+        artifact=ArtifactRef(key="k", sha256="a" * 64, size_bytes=1),
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        decision_policy={"kind": "fixed", "threshold": 0.5, "costs": {"tp": 10, "fp": -2}},
+    )
+    rows = pd.DataFrame(
+        {"score_1": [0.9, 0.2, 0.6], "decision": ["act", "none", "act"], LABEL_COLUMN: ["1", "0", None]}
+    )
+    realized, expected = decision_values(rows, card=card, config=ModelConfig(name="churn"))
+    assert realized["decision_value_per_row"] == pytest.approx(10 / 2)  # labeled rows: one tp, one tn
+    # expected: 0.9*10 + 0.1*-2 + 0 + 0.6*10 + 0.4*-2 = 14.0 over 3 rows
+    assert expected["decision_value_per_row"] == pytest.approx(14.0 / 3)
+    assert decision_values(rows.drop(columns="decision"), card=card, config=ModelConfig(name="churn")) == (
+        {},
+        {},
+    )
