@@ -71,8 +71,18 @@ def _score_text(c: ColumnDrift) -> str:
     return f"{_e(r.test)} {what} {_num(r.score)} (drift if {op} {_num(r.threshold)})"
 
 
-def svg_bars(labels: list[str], reference: list[float], current: list[float], *, width: int = 520) -> str:
-    """Paired bars (reference, current) per label as an inline SVG; labels are escaped."""
+def svg_bars(
+    labels: list[str],
+    reference: list[float],
+    current: list[float],
+    *,
+    width: int = 520,
+    axis: list[str] | None = None,
+) -> str:
+    """Paired bars (reference, current) per label as an inline SVG; labels are escaped.
+
+    ``axis`` are shorter tick labels (e.g. a bin's lower edge); the full label stays in the tooltip.
+    """
     n = len(labels)
     if n == 0:
         return '<p class="muted">no distribution to draw</p>'
@@ -86,6 +96,7 @@ def svg_bars(labels: list[str], reference: list[float], current: list[float], *,
     ]
     plot_h = height - pad_b - pad_t
     show_labels = n <= 12
+    ticks = axis if axis is not None and len(axis) == n else labels
     for i, (lab, r, c) in enumerate(zip(labels, reference, current, strict=True)):
         x0 = 5 + i * slot + (slot - 2 * bar) / 2
         for j, (v, color) in enumerate(((r, _REF), (c, _CUR))):
@@ -97,7 +108,9 @@ def svg_bars(labels: list[str], reference: list[float], current: list[float], *,
                 f"<title>{_e(lab)} — {who} {v:.1%}</title></rect>"
             )
         if show_labels:
-            short = lab if len(lab) <= 14 else lab[:13] + "…"
+            tick = ticks[i]
+            limit = max(int(slot / 6), 4)  # ~6 px per character at font-size 10
+            short = tick if len(tick) <= limit else tick[: limit - 1] + "…"
             parts.append(
                 f'<text x="{5 + (i + 0.5) * slot:.1f}" y="{height - pad_b + 14}" font-size="10" '
                 f'text-anchor="middle" fill="#5b6675">{_e(short)}</text>'
@@ -143,7 +156,12 @@ def _column_section(report: MonitoringReport, c: ColumnDrift, is_open: bool) -> 
     if c.jensenshannon is not None:
         extra.append(f"Jensen-Shannon {_num(c.jensenshannon)}")
     note = f'<p class="muted">{_e(c.note)}</p>' if c.note else ""
-    chart = svg_bars(dist["labels"], dist["reference"], dist["current"])
+    labels = dist["labels"]
+    axis = None
+    if labels and labels[0].startswith("< ") and labels[-1].startswith("> "):
+        # Quantile bins: tick = the bin's lower edge; the range is in each bar's tooltip.
+        axis = [lab.split(" – ")[0] for lab in labels]
+    chart = svg_bars(labels, dist["reference"], dist["current"], axis=axis)
     return (
         f"<details{' open' if is_open else ''}><summary>{_badge(c)} <code>{_e(c.column)}</code> "
         f'<span class="muted">{_e(c.kind)} · {_score_text(c)}</span></summary>'
