@@ -197,3 +197,62 @@ def template(*, extra_resources: dict | None = None) -> dict:
         "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]}},
         "Resources": resources,
     }
+
+
+def distributed_map_template(*, tolerated_failure_percentage: int | None = None) -> dict:
+    """A Distributed Map over a JSON manifest in S3 (ItemReader + ResultWriter), as in the large-file flow."""
+    state = {
+        "Type": "Map",
+        "End": True,
+        "ResultPath": "$.r",
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON"},
+            "Parameters": {"Bucket": "BUCKET", "Key.$": "$.key"},
+        },
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "T",
+            "States": {
+                "T": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "End": True,
+                    "OutputPath": "$.Payload",
+                    "Parameters": {
+                        "FunctionName": "FN",
+                        "Payload": {"input.$": "$", "execution_id.$": "$$.Execution.Id"},
+                    },
+                }
+            },
+        },
+        "MaxConcurrency": 2,
+        "ResultWriter": {
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": "BUCKET", "Prefix": "results/"},
+        },
+    }
+    if tolerated_failure_percentage is not None:
+        state["ToleratedFailurePercentage"] = tolerated_failure_percentage
+    text = json.dumps({"StartAt": "M", "States": {"M": state}})
+    head, rest = text.split('"BUCKET"', 1)
+    mid, rest = rest.split('"FN"', 1)
+    mid2, tail = rest.split('"BUCKET"', 1)
+    bucket = {"Fn::Sub": '"${Bucket}"'}
+    parts = [head, bucket, mid, {"Fn::Sub": '"${Fn.Arn}"'}, mid2, bucket, tail]
+    return {
+        "Resources": {
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "dmap-data"}},
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Handler": "local_handlers.increment",
+                    "Environment": {"Variables": {"LIMIT": "100"}},
+                },
+            },
+            "Parts": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {"DefinitionString": {"Fn::Join": ["", parts]}},
+            },
+        }
+    }

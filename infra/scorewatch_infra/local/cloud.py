@@ -25,6 +25,9 @@ from scorewatch_infra.local.runtime import FunctionRuntime, FunctionSpec
 from scorewatch_infra.local.template import Template, TemplateError
 
 REGION = "us-east-1"
+# moto's backends and the emulator seams are process-wide: one embedded local cloud at a time.
+_ACTIVE: list[LocalCloud] = []
+_ACTIVE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,11 @@ class LocalCloud:
 
     def start(self) -> LocalCloud:
         """Start (or connect to) the emulator, deploy the template, start routing."""
+        with _ACTIVE_LOCK:
+            if _ACTIVE and not self.endpoint_url:
+                raise TemplateError("another embedded local cloud is running in this process; stop it first")
+            if not self.endpoint_url:
+                _ACTIVE.append(self)
         for k in (
             "AWS_ENDPOINT_URL",
             "AWS_DEFAULT_REGION",
@@ -135,6 +143,9 @@ class LocalCloud:
         if self.emulator is not None and self.emulator.embedded:
             emu.uninstall()
             self.emulator.stop()
+        with _ACTIVE_LOCK:
+            if self in _ACTIVE:
+                _ACTIVE.remove(self)
         for k, v in self._saved_env.items():
             if v is None:
                 os.environ.pop(k, None)
