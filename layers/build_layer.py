@@ -187,10 +187,12 @@ def _stdlib_names() -> set[str]:
 
 
 def imported_modules(package_dir: Path) -> set[str]:
-    """Absolute third-party modules imported anywhere in the scorewatch package (by AST)."""
+    """Absolute third-party modules imported by the functions' code (the package minus its CLI)."""
     stdlib = _stdlib_names()
     found: set[str] = set()
     for path in package_dir.rglob("*.py"):
+        if "cli" in path.relative_to(package_dir).parts[:1]:
+            continue  # the CLI (rich, the local cloud) is not part of the functions' image
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
