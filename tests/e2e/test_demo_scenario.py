@@ -89,3 +89,13 @@ def test_unreachable_floor_routes_the_workflow_to_reject(rejected):
     assert rejected.champion_after == "000001"
     assert rejected.versions == {"000001": "champion", "000002": "rejected"}
     assert [e["detail"]["version"] for e in rejected.of_type("Batch Scored")] == ["000001"] * 3
+
+
+def test_alarm_states_follow_the_emitted_metrics(promoted):
+    alarms = promoted.alarms
+    drift_alarm = next(name for name in alarms if "drift" in name.lower() and "share" in name.lower())
+    assert alarms[drift_alarm] == "ALARM"  # the drifted batch's share is over the 0.3 threshold
+    failed = [n for n, s in alarms.items() if "retraining" in n.lower() and "fail" in n.lower()]
+    assert failed and all(alarms[n] != "ALARM" for n in failed)
+    status = (promoted.output / "status.txt").read_text()
+    assert "executions:" in status and "Promoted" in status

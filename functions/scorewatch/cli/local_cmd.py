@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -80,6 +79,7 @@ def _up(args: argparse.Namespace) -> int:
     from scorewatch.contract import Env
     from scorewatch_infra.local.cloud import LocalCloud
     from scorewatch_infra.local.demo import CONFIG_CONTEXT_KEY, DEFAULT_CONFIG
+    from scorewatch_infra.local.status import status_document
     from scorewatch_infra.local.synth import synth
 
     folder: Path = args.folder.resolve()
@@ -153,6 +153,8 @@ def _status(args: argparse.Namespace) -> int:
 
     with urllib.request.urlopen(_control(args.folder), timeout=30) as resp:  # noqa: S310 - 127.0.0.1
         doc = json.loads(resp.read())
+    from scorewatch_infra.local.status import print_status
+
     print_status(doc)
     return 0
 
@@ -164,58 +166,3 @@ def _tick(args: argparse.Namespace) -> int:
     with urllib.request.urlopen(req, timeout=600) as resp:  # noqa: S310 - 127.0.0.1
         print(f"fired: {', '.join(json.loads(resp.read())['fired']) or 'no schedules'}")
     return 0
-
-
-def status_document(cloud: Any) -> dict[str, Any]:
-    """What ``scorewatch local status`` shows, from the running cloud."""
-    events = [e for _, e in cloud.router.events if e.get("source") != "aws.s3"]
-    batches = [e["detail"] for e in events if e["detail-type"] in ("Batch Scored", "Batch Rejected")][-10:]
-    drift = [e["detail"] for e in events if e["detail-type"] == "Drift Detected"][-10:]
-    return {
-        "batches": batches,
-        "drift": drift,
-        "events": [{"time": e["time"], "detail-type": e["detail-type"]} for e in events[-20:]],
-        "executions": [
-            {
-                "state_machine": x.state_machine,
-                "status": x.status,
-                "states": list(x.states),
-                "started": x.started,
-            }
-            for x in cloud.executions()[-10:]
-        ],
-        "alarms": [
-            {"name": a.name, "state": a.state, "metric": a.metric, "reason": a.reason}
-            for a in cloud.alarm_states()
-        ],
-        "errors": list(cloud.router.errors[-10:]),
-    }
-
-
-def print_status(doc: dict[str, Any], out: Any = None) -> None:
-    out = out or sys.stdout
-    print("recent batches:", file=out)
-    for b in doc["batches"] or [{}]:
-        if b:
-            print(
-                f"  {b.get('batch_id', '?')[:12]} {b.get('model_name')} v{b.get('model_version')} "
-                f"rows={b.get('rows_scored', b.get('rows_in'))} rejected={b.get('rows_rejected')}",
-                file=out,
-            )
-    print("drift verdicts:", file=out)
-    for d in doc["drift"]:
-        print(
-            f"  {d.get('model_name')} share={d.get('drift_share')} features={d.get('drifted_features')}",
-            file=out,
-        )
-    print("executions:", file=out)
-    for x in doc["executions"]:
-        print(f"  {x['state_machine']} {x['status']}: {' -> '.join(x['states'])}", file=out)
-    print("alarms:", file=out)
-    for a in doc["alarms"]:
-        if a["state"] != "INSUFFICIENT_DATA":
-            print(f"  {a['state']:5s} {a['name']} ({a['metric']}): {a['reason']}", file=out)
-    quiet = sum(1 for a in doc["alarms"] if a["state"] == "INSUFFICIENT_DATA")
-    print(f"  ({quiet} alarms without data)", file=out)
-    for err in doc["errors"]:
-        print(f"error: {err}", file=out)

@@ -87,6 +87,7 @@ class LocalCloud:
         self._saved_env: dict[str, str | None] = {}
         self._clock: threading.Thread | None = None
         self._clock_stop = threading.Event()
+        self._recorded_executions: set[str] = set()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -328,10 +329,31 @@ class LocalCloud:
         )
 
     def alarm_states(self, *, now: float | None = None) -> list[AlarmState]:
+        """The template's alarms evaluated on the metrics the functions and services emitted."""
         t = time.time() if now is None else now
+        self._service_metrics(t)
         return [
             evaluate_alarm(name, props, self.metrics, now=t) for name, props in self.report.alarms.items()
         ]
+
+    def _service_metrics(self, now: float) -> None:
+        """Metrics AWS services publish themselves: Step Functions execution outcomes, SQS depth."""
+        for ex in self.executions():
+            if ex.stopped is None or ex.arn in self._recorded_executions:
+                continue
+            self._recorded_executions.add(ex.arn)
+            sm_arn = self.report.state_machines[ex.state_machine]
+            name = {"SUCCEEDED": "ExecutionsSucceeded", "FAILED": "ExecutionsFailed"}.get(ex.status)
+            if name:
+                dims = (("StateMachineArn", sm_arn),)
+                self.metrics.add(Datapoint("AWS/States", name, dims, 1.0, ex.stopped.timestamp(), "Count"))
+        sqs = self.client("sqs")
+        for d in self.report.by_type("AWS::SQS::Queue"):
+            attrs = sqs.get_queue_attributes(QueueUrl=d.ref, AttributeNames=["ApproximateNumberOfMessages"])
+            depth = float(attrs["Attributes"].get("ApproximateNumberOfMessages", 0))
+            dims = (("QueueName", d.attributes["QueueName"]),)
+            metric = "ApproximateNumberOfMessagesVisible"
+            self.metrics.add(Datapoint("AWS/SQS", metric, dims, depth, now, "Count"))
 
     def events_of(self, detail_type: str) -> list[dict[str, Any]]:
         return [e for _, e in self.router.events if e.get("detail-type") == detail_type]

@@ -69,6 +69,7 @@ class DemoResult:
     batches: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     retraining_error: str | None = None
+    alarms: dict[str, str] = field(default_factory=dict)  # alarm name -> state at the end
     seconds: float = 0.0
 
     def of_type(self, detail_type: str) -> list[dict[str, Any]]:
@@ -339,6 +340,12 @@ class Scenario:
         for inv in self.cloud.runtime.invocations:
             with open(logs / f"{inv.function}.log", "a", encoding="utf-8") as fh:
                 fh.write(inv.output)
+        from scorewatch_infra.local.status import print_status, status_document
+
+        doc = status_document(self.cloud)
+        self.result.alarms = {a["name"]: a["state"] for a in doc["alarms"]}
+        with open(self.output / "status.txt", "w", encoding="utf-8") as fh:
+            print_status(doc, out=fh)
         reports = sorted((self.output / "data").rglob("*.html"))
         return f"{n} objects, {len(self.result.versions)} model cards, {len(reports)} HTML drift reports"
 
