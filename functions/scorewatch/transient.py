@@ -72,6 +72,10 @@ def is_transient(exc: BaseException) -> bool:
         err = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
         return err.get("Code") in _TRANSIENT_CODES or int(status) >= 500 or int(status) == 429
+    if type(exc).__name__ in ("S3UploadFailedError", "S3TransferFailedError"):
+        # boto3's managed upload re-raises the ClientError as this (as context, not cause)
+        inner = exc.__cause__ or exc.__context__
+        return inner is not None and is_transient(inner)
     if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError | PermissionError):
         # pyarrow's S3 filesystem reports AWS errors as OSError with the AWS error text.
         text = str(exc)
