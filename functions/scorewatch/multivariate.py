@@ -6,7 +6,7 @@ cross-validated ROC AUC stays near 0.5; a change in the relationship between fea
 correlation that appears) is caught here even when every column's own distribution — and so every
 univariate test — is unchanged.
 
-Default threshold 0.6: with the bounded samples used here (up to 5,000 rows per side, 3-fold
+Default threshold 0.6: with the bounded samples used here (up to 3,000 rows per side, 3-fold
 out-of-fold predictions) the AUC of two samples from the same distribution stays within about
 0.5 +/- 0.02, so 0.6 is far outside sampling noise, while an AUC of 0.6 already corresponds to a
 real shift (roughly a 0.36 standard-deviation separation of a single Gaussian feature); lower
@@ -29,7 +29,7 @@ import pandas as pd
 from scorewatch.errors import MonitoringInputError
 
 DEFAULT_AUC_THRESHOLD = 0.6
-DEFAULT_MAX_ROWS = 5_000
+DEFAULT_MAX_ROWS = 3_000
 MAX_EXPLAINED_COLUMNS = 25  # per-column AUCs cost one small fit each: skipped for wide data
 MIN_ROWS = 20  # per side: below this the AUC is mostly noise and cross-validation degenerates
 
@@ -153,7 +153,7 @@ def domain_classifier_drift(
     # A random forest rather than gradient boosting: on a few thousand rows it is as accurate for
     # this job and an order of magnitude faster (no per-node OpenMP overhead on a busy 2-vCPU Lambda).
     model = RandomForestClassifier(
-        n_estimators=60,
+        n_estimators=40,
         max_depth=10,
         min_samples_leaf=10,
         max_features="sqrt",
