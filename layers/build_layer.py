@@ -173,6 +173,34 @@ def _dedupe_sonames(directory: Path) -> None:
                 dup.unlink()
 
 
+STRIP_TOOLS = {"x86_64": ("x86_64-linux-gnu-strip", "strip"), "arm64": ("aarch64-linux-gnu-strip",)}
+
+
+def strip_binaries(target: Path, arch: str) -> tuple[int, int]:
+    """``strip --strip-unneeded`` every ELF shared object; return (stripped, failed).
+
+    Measurement only (the image does not strip): shows how far a zip package could shrink.
+    arm64 needs a cross ``strip`` (Debian: ``apt-get install binutils-aarch64-linux-gnu``).
+    """
+    strip = next((found for tool in STRIP_TOOLS[arch] if (found := shutil.which(tool))), None)
+    if strip is None:
+        return 0, 0
+    done = failed = 0
+    for path in target.rglob("*.so*"):
+        if path.is_symlink() or not path.is_file():
+            continue
+        # auditwheel's vendored libraries (<pkg>.libs/) are patchelf-rewritten: strip corrupts
+        # them (measured: numpy's OpenBLAS then fails with "ELF load command ... not page-aligned").
+        if any(part.endswith(".libs") for part in path.relative_to(target).parts):
+            continue
+        with path.open("rb") as fh:
+            if fh.read(4) != b"\x7fELF":
+                continue
+        proc = subprocess.run([strip, "--strip-unneeded", str(path)], capture_output=True, check=False)  # noqa: S603
+        done, failed = (done + 1, failed) if proc.returncode == 0 else (done, failed + 1)
+    return done, failed
+
+
 def largest(target: Path, n: int = 8) -> list[tuple[str, int]]:
     sizes = [(p.name, tree_size(p) if p.is_dir() else p.stat().st_size) for p in target.iterdir()]
     return sorted(sizes, key=lambda kv: -kv[1])[:n]
@@ -283,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python-version", default=DEFAULT_PYTHON, help="default %(default)s (the image's)")
     parser.add_argument("--smoke", action="store_true", help="import every module the functions use")
     parser.add_argument("--skip-install", action="store_true", help="reuse an existing tree")
+    parser.add_argument("--strip", action="store_true", help="also strip symbols (measurement only)")
     args = parser.parse_args(argv)
 
     python_version = args.python_version
@@ -311,6 +340,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{mib(removed):.0f} MiB -> {mib(size):.0f} MiB unzipped: {verdict} the {ZIP_LIMIT_MB:.0f} MB "
         "limit for a zip function plus its layers (the container image limit is 10 GB)"
     )
+    if args.strip:
+        done, failed = strip_binaries(target, args.arch)
+        stripped = tree_size(target)
+        print(
+            f"[{args.arch}] stripped {done} shared objects ({failed} not strippable here) -> "
+            f"{mib(stripped):.0f} MiB unzipped"
+        )
     for name, n in largest(target):
         print(f"    {mib(n):7.1f} MiB  {name}")
     if args.smoke:
