@@ -73,7 +73,12 @@ def test_multivariate_can_be_switched_off():
     assert report.multivariate is None
 
 
-def test_importing_the_monitoring_core_does_not_import_sklearn():
-    code = "import sys, scorewatch.monitoring, scorewatch.drift; print('sklearn' in sys.modules)"
+def test_statistics_modules_import_neither_sklearn_nor_aws_libraries():
+    mods = "profiles, stattests, drift, multivariate, quality, monitoring, api, reports"
+    code = (
+        f"import sys; from scorewatch import {mods}; "
+        "print(sorted(m for m in ('sklearn', 'boto3', 'botocore', 'pyarrow.fs', 'aws_lambda_powertools') "
+        "if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "[]"
