@@ -7,8 +7,10 @@ Table layout (partition ``model_name``, sort ``version``; see contract.Table):
   ``archived_at``) as attributes, which are the source of truth for those fields.
 - ``#counter``: the version counter (atomic ``ADD``), also marks that the model exists.
 - ``#champion``: the champion pointer (``champion``, ``history`` of earlier champions, ``rev``).
-  Promotion and rollback change it and the affected version items in one TransactWriteItems,
-  conditional on ``rev``, so there is exactly one champion however many promotions race.
+  Promotion and rollback move it with a conditional write on ``rev`` (the one point deciding a
+  race: exactly one champion however many promotions race), then flip the new and previous
+  champions' status items together in one TransactWriteItems. Readers derive "champion" from
+  the pointer.
 - ``#lock#<name>`` and ``#cooldown#<name>``: control items with an expiry, claimed with
   conditional writes.
 
@@ -620,11 +622,16 @@ class Registry:
         return True
 
     def _status_update(
-        self, model_name: str, version: str, sets: dict[str, str | None], condition: str, values: dict
+        self,
+        model_name: str,
+        version: str,
+        sets: dict[str, str | None],
+        condition: str | None = None,
+        values: dict | None = None,
     ) -> dict[str, Any]:
         names = {"#sk": SK}
         exprs = []
-        attr_values = dict(values)
+        attr_values = dict(values or {})
         for i, (field, value) in enumerate(sets.items()):
             names[f"#f{i}"] = field
             attr_values[f":f{i}"] = {"S": value} if value is not None else {"NULL": True}
@@ -634,7 +641,9 @@ class Registry:
                 "TableName": self.table_name,
                 "Key": self._key(model_name, version),
                 "UpdateExpression": "SET " + ", ".join(exprs),
-                "ConditionExpression": f"attribute_exists(#sk) AND ({condition})",
+                "ConditionExpression": f"attribute_exists(#sk) AND ({condition})"
+                if condition
+                else "attribute_exists(#sk)",
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": attr_values,
             }
@@ -668,6 +677,45 @@ class Registry:
             "Put": {"TableName": self.table_name, "Item": item, "ExpressionAttributeNames": names, **cond}
         }
 
+    def _move_champion(
+        self,
+        model_name: str,
+        pointer: dict[str, Any] | None,
+        *,
+        new: str,
+        history: list[str],
+        old: str | None,
+        sets: dict[str, str | None],
+        now: datetime,
+    ) -> bool:
+        """Point the champion at ``new`` (False if the pointer changed since it was read).
+
+        The conditional write of the pointer (on its ``rev``) is the single point that decides a
+        race: there is exactly one champion whatever happens next. The version items' statuses
+        (new champion, archived predecessor) then change together in one TransactWriteItems.
+        Readers derive "champion" from the pointer, so a crash between the two steps, or an
+        emulator whose failed transactions are not isolated (moto restores a table snapshot),
+        never shows two champions.
+        """
+        from botocore.exceptions import ClientError
+
+        put = self._pointer_write(model_name, pointer, new, history, now)["Put"]
+        with self._aws(f"moving the champion of {model_name} to {new}"):
+            try:
+                self._ddb.put_item(**put)
+            except ClientError as exc:
+                if self._is_conditional_failure(exc):
+                    return False
+                raise
+        items = [self._status_update(model_name, new, sets)]
+        if old:
+            items.append(
+                self._status_update(model_name, old, {"status": "archived", "archived_at": now.isoformat()})
+            )
+        if not self._transact(items, what=f"recording {model_name} champion {new}"):
+            logger.warning("champion status items not updated", extra={"model": model_name, "version": new})
+        return True
+
     @staticmethod
     def _history(pointer: dict[str, Any] | None) -> list[str]:
         if not pointer or "history" not in pointer:
@@ -684,7 +732,7 @@ class Registry:
         comparison: Comparison | None = None,
         expected_champion: Any = ...,
     ) -> ModelCard:
-        """Make ``version`` the champion; the previous champion is archived, in one transaction.
+        """Make ``version`` the champion (conditional pointer write); the previous champion is archived.
 
         Parameters
         ----------
@@ -724,35 +772,17 @@ class Registry:
             if current == version:
                 return card
             history = [*self._history(pointer), current] if current else self._history(pointer)
-            items = [
-                self._pointer_write(model_name, pointer, version, history, now),
-                self._status_update(
-                    model_name,
-                    version,
-                    {
-                        "status": "champion",
-                        "promoted_at": now.isoformat(),
-                        "promoted_by": promoted_by,
-                        "previous_champion": current,
-                        "archived_at": None,
-                        **({"comparison": comparison.model_dump_json()} if comparison else {}),
-                    },
-                    "#st <> :champion",
-                    {":champion": {"S": "champion"}},
-                ),
-            ]
-            items[1]["Update"]["ExpressionAttributeNames"]["#st"] = "status"
-            if current:
-                archive = self._status_update(
-                    model_name,
-                    current,
-                    {"status": "archived", "archived_at": now.isoformat()},
-                    "#st = :champion",
-                    {":champion": {"S": "champion"}},
-                )
-                archive["Update"]["ExpressionAttributeNames"]["#st"] = "status"
-                items.append(archive)
-            if self._transact(items, what=f"promoting {model_name}@{version}"):
+            sets = {
+                "status": "champion",
+                "promoted_at": now.isoformat(),
+                "promoted_by": promoted_by,
+                "previous_champion": current,
+                "archived_at": None,
+                **({"comparison": comparison.model_dump_json()} if comparison else {}),
+            }
+            if self._move_champion(
+                model_name, pointer, new=version, history=history, old=current, sets=sets, now=now
+            ):
                 new = self.get(model_name, version)
                 self._mirror_card(new)
                 if current:
@@ -784,30 +814,16 @@ class Registry:
         if current is None or not history:
             raise ModelNotFoundError(f"model {model_name!r} has no previous champion to roll back to")
         previous = history[-1]
-        restore = self._status_update(
-            model_name,
-            previous,
-            {
-                "status": "champion",
-                "promoted_at": now.isoformat(),
-                "promoted_by": promoted_by,
-                "previous_champion": current,
-                "archived_at": None,
-            },
-            "#st <> :champion",
-            {":champion": {"S": "champion"}},
-        )
-        restore["Update"]["ExpressionAttributeNames"]["#st"] = "status"
-        retire = self._status_update(
-            model_name,
-            current,
-            {"status": "archived", "archived_at": now.isoformat()},
-            "#st = :champion",
-            {":champion": {"S": "champion"}},
-        )
-        retire["Update"]["ExpressionAttributeNames"]["#st"] = "status"
-        items = [self._pointer_write(model_name, pointer, previous, history[:-1], now), restore, retire]
-        if not self._transact(items, what=f"rolling back {model_name}"):
+        sets: dict[str, str | None] = {
+            "status": "champion",
+            "promoted_at": now.isoformat(),
+            "promoted_by": promoted_by,
+            "previous_champion": current,
+            "archived_at": None,
+        }
+        if not self._move_champion(
+            model_name, pointer, new=previous, history=history[:-1], old=current, sets=sets, now=now
+        ):
             raise PromotionConflictError(f"cannot roll back {model_name}: the champion changed; retry")
         restored = self.get(model_name, previous)
         self._mirror_card(restored)
@@ -818,30 +834,20 @@ class Registry:
         return restored
 
     def _set_status(
-        self, model_name: str, version: str | int, status: Status, sets: dict[str, str | None], *, refuse: str
+        self, model_name: str, version: str | int, status: Status, sets: dict[str, str | None]
     ) -> ModelCard:
+        """Record a non-champion status; the champion (per the pointer) is refused."""
         check_model_name(model_name)
         version = format_version(version)
-        self.get(model_name, version)  # ModelNotFoundError first, so a condition failure means status
-        update = self._status_update(
-            model_name,
-            version,
-            {"status": status, **sets},
-            "#st <> :refuse",
-            {":refuse": {"S": refuse}},
-        )["Update"]
-        update["ExpressionAttributeNames"]["#st"] = "status"
-        from botocore.exceptions import ClientError
-
+        if self.get(model_name, version).status == "champion":
+            raise PromotionConflictError(
+                f"cannot mark {model_name}@{version} {status}: it is the champion "
+                "(promote another version or roll back first)"
+            )
+        # Racing a promotion of this version is harmless: the pointer decides who is champion.
+        update = self._status_update(model_name, version, {"status": status, **sets})["Update"]
         with self._aws(f"setting {model_name}@{version} to {status}"):
-            try:
-                self._ddb.update_item(**update)
-            except ClientError as exc:
-                if self._is_conditional_failure(exc):
-                    raise PromotionConflictError(
-                        f"cannot mark {model_name}@{version} {status}: it is {refuse}"
-                    ) from exc
-                raise
+            self._ddb.update_item(**update)
         card = self.get(model_name, version)
         self._mirror_card(card)
         return card
@@ -853,13 +859,11 @@ class Registry:
         sets: dict[str, str | None] = {"archived_at": now.isoformat()}
         if comparison is not None:
             sets["comparison"] = comparison.model_dump_json()
-        return self._set_status(model_name, version, "rejected", sets, refuse="champion")
+        return self._set_status(model_name, version, "rejected", sets)
 
     def archive(self, model_name: str, version: str | int, *, now: datetime) -> ModelCard:
         """Archive a version that is not the champion (promote or roll back first)."""
-        return self._set_status(
-            model_name, version, "archived", {"archived_at": now.isoformat()}, refuse="champion"
-        )
+        return self._set_status(model_name, version, "archived", {"archived_at": now.isoformat()})
 
     def update_card(self, card: ModelCard) -> ModelCard:
         """Rewrite a card's recorded fields (metrics, calibration, policy, approvals...).
@@ -868,6 +872,12 @@ class Registry:
         ``card.status``, otherwise PromotionConflictError.
         """
         check_model_name(card.model_name)
+        stored = self.get(card.model_name, card.version)
+        if stored.status != card.status:
+            raise PromotionConflictError(
+                f"cannot update {card.model_name}@{card.version}: its status is {stored.status!r}, "
+                f"not {card.status!r} (status changes go through promote/reject/archive/rollback)"
+            )
         item = self._item_from_card(card)
         with self._aws(f"updating {card.model_name}@{card.version}"):
             from botocore.exceptions import ClientError
@@ -876,18 +886,14 @@ class Registry:
                 self._ddb.put_item(
                     TableName=self.table_name,
                     Item=item,
-                    ConditionExpression="attribute_exists(#sk) AND #st = :st AND sha256 = :sha",
-                    ExpressionAttributeNames={"#sk": SK, "#st": "status"},
-                    ExpressionAttributeValues={
-                        ":st": {"S": card.status},
-                        ":sha": {"S": card.artifact.sha256},
-                    },
+                    ConditionExpression="attribute_exists(card) AND sha256 = :sha",
+                    ExpressionAttributeValues={":sha": {"S": card.artifact.sha256}},
                 )
             except ClientError as exc:
                 if self._is_conditional_failure(exc):
                     raise PromotionConflictError(
-                        f"cannot update {card.model_name}@{card.version}: it does not exist, its status "
-                        f"is no longer {card.status!r}, or its artifact differs"
+                        f"cannot update {card.model_name}@{card.version}: its artifact sha256 differs "
+                        "from the registered one"
                     ) from exc
                 raise
         self._mirror_card(card)
