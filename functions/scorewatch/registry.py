@@ -323,6 +323,20 @@ class Registry:
             f"could not allocate a version of {model_name} after {_ALLOCATE_ATTEMPTS} attempts"
         )
 
+    def _drop_reservation(self, model_name: str, version: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._ddb.delete_item(
+                TableName=self.table_name,
+                Key=self._key(model_name, version),
+                ConditionExpression="#st = :reserved",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={":reserved": {"S": _RESERVED}},
+            )
+        except (ClientError, BotoCoreError):
+            logger.warning("could not drop reservation", extra={"model": model_name, "version": version})
+
     def register(
         self,
         model_name: str,
@@ -382,64 +396,70 @@ class Registry:
             decision_policy = decision_policy.model_dump(mode="json")
 
         version = self._allocate_version(model_name, now)
-        prefix = f"{model_name}/{version}"
-        artifact_key = f"{prefix}/model.{fmt}"
-        self._put_object(artifact_key, art.data, "application/octet-stream")
+        try:
+            prefix = f"{model_name}/{version}"
+            artifact_key = f"{prefix}/model.{fmt}"
+            self._put_object(artifact_key, art.data, "application/octet-stream")
 
-        baseline = BaselineRef()
-        if baseline_profile is not None:
-            profile_key = f"{prefix}/baseline/profile.json"
-            self._put_object(profile_key, json.dumps(baseline_profile).encode(), "application/json")
-            baseline = baseline.model_copy(update={"profile_key": profile_key})
-            rows = baseline_profile.get("rows") if isinstance(baseline_profile, dict) else None
-            if isinstance(rows, int):
-                baseline = baseline.model_copy(update={"rows": rows})
-        if baseline_sample is not None:
-            import pyarrow.parquet as pq
+            baseline = BaselineRef()
+            if baseline_profile is not None:
+                profile_key = f"{prefix}/baseline/profile.json"
+                self._put_object(profile_key, json.dumps(baseline_profile).encode(), "application/json")
+                baseline = baseline.model_copy(update={"profile_key": profile_key})
+                rows = baseline_profile.get("rows") if isinstance(baseline_profile, dict) else None
+                if isinstance(rows, int):
+                    baseline = baseline.model_copy(update={"rows": rows})
+            if baseline_sample is not None:
+                import pyarrow.parquet as pq
 
-            buf = io.BytesIO()
-            pq.write_table(baseline_sample, buf)
-            sample_key = f"{prefix}/baseline/sample.parquet"
-            self._put_object(sample_key, buf.getvalue(), "application/vnd.apache.parquet")
-            baseline = baseline.model_copy(update={"sample_key": sample_key})
-            if baseline.rows is None:
-                baseline = baseline.model_copy(update={"rows": baseline_sample.num_rows})
+                buf = io.BytesIO()
+                pq.write_table(baseline_sample, buf)
+                sample_key = f"{prefix}/baseline/sample.parquet"
+                self._put_object(sample_key, buf.getvalue(), "application/vnd.apache.parquet")
+                baseline = baseline.model_copy(update={"sample_key": sample_key})
+                if baseline.rows is None:
+                    baseline = baseline.model_copy(update={"rows": baseline_sample.num_rows})
 
-        card = ModelCard(
-            model_name=model_name,
-            version=version,
-            task=task,
-            target=target,
-            feature_schema=feature_schema,
-            classes=tuple(_plain(c) for c in classes) if classes is not None else None,
-            artifact=ArtifactRef(
-                key=artifact_key,
-                format=art.format,
-                sha256=art.sha256,
-                size_bytes=art.size_bytes,
-                trusted_types=art.trusted_types,
-            ),
-            status="candidate",
-            created_at=now,
-            metrics={k: float(v) for k, v in (metrics or {}).items()},
-            params=params or {},
-            library_versions=art.library_versions,
-            training_data=training_data or DataRef(),
-            baseline=baseline,
-            parent_version=format_version(parent_version) if parent_version else None,
-            calibration=calibration,
-            decision_policy=decision_policy,
-            description=description,
-        )
-        self._mirror_card(card)
-        with self._aws(f"recording {model_name}@{version}"):
-            self._ddb.put_item(
-                TableName=self.table_name,
-                Item=self._item_from_card(card),
-                ConditionExpression="#st = :reserved",
-                ExpressionAttributeNames={"#st": "status"},
-                ExpressionAttributeValues={":reserved": {"S": _RESERVED}},
+            card = ModelCard(
+                model_name=model_name,
+                version=version,
+                task=task,
+                target=target,
+                feature_schema=feature_schema,
+                classes=tuple(_plain(c) for c in classes) if classes is not None else None,
+                artifact=ArtifactRef(
+                    key=artifact_key,
+                    format=art.format,
+                    sha256=art.sha256,
+                    size_bytes=art.size_bytes,
+                    trusted_types=art.trusted_types,
+                ),
+                status="candidate",
+                created_at=now,
+                metrics={k: float(v) for k, v in (metrics or {}).items()},
+                params=params or {},
+                library_versions=art.library_versions,
+                training_data=training_data or DataRef(),
+                baseline=baseline,
+                parent_version=format_version(parent_version) if parent_version else None,
+                calibration=calibration,
+                decision_policy=decision_policy,
+                description=description,
             )
+            self._mirror_card(card)
+            with self._aws(f"recording {model_name}@{version}"):
+                self._ddb.put_item(
+                    TableName=self.table_name,
+                    Item=self._item_from_card(card),
+                    ConditionExpression="#st = :reserved",
+                    ExpressionAttributeNames={"#st": "status"},
+                    ExpressionAttributeValues={":reserved": {"S": _RESERVED}},
+                )
+        except BaseException:
+            # Free the reserved number's item so the failed registration leaves no placeholder row
+            # (uploaded objects under the prefix are orphans a retry never reuses).
+            self._drop_reservation(model_name, version)
+            raise
         logger.info(
             "registered model version",
             extra={"model": model_name, "version": version, "sha256": art.sha256, "format": fmt},

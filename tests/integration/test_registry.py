@@ -362,3 +362,14 @@ def test_missing_table_is_a_config_error(resources):
     missing = Registry(table_name="no-such-table", models_bucket=resources.models_bucket)
     with pytest.raises(ConfigError, match="no-such-table"):
         missing.get("churn", "1")
+
+
+def test_failed_registration_leaves_no_row_and_next_version_is_fresh(reg, logreg, resources):
+    with pytest.raises(ValueError):
+        _register(reg, logreg, metrics={"roc_auc": "not a number"})
+    items = boto3.client("dynamodb").scan(TableName=resources.registry_table)["Items"]
+    assert not [i for i in items if not i["version"]["S"].startswith("#")]
+    assert reg.list_versions("churn") == []
+    card = _register(reg, logreg)
+    assert card.version == "000002"
+    assert [c.version for c in reg.list_versions("churn")] == ["000002"]
