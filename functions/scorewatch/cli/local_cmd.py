@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--config", type=Path, default=None)
     up.add_argument("--poll-seconds", type=float, default=1.0)
     up.add_argument("--clock", action="store_true", help="fire rate(...) schedules on the wall clock")
+    up.add_argument(
+        "--demo-champion",
+        action="store_true",
+        help="register the demo's churn champion (synthetic reference data) so drops score at once",
+    )
     up.set_defaults(func=_up)
     status = lsub.add_parser("status", help="recent batches, drift verdicts, executions, alarm states")
     status.add_argument("folder", type=Path, nargs="?", default=Path("scorewatch-local"))
@@ -89,6 +97,12 @@ def _up(args: argparse.Namespace) -> int:
     stack_name, template = next(iter(stacks.items()))
     cloud = LocalCloud(template, stack_name=stack_name, endpoint_url=args.endpoint_url).start()
     data_bucket = cloud.environment_value(Env.DATA_BUCKET)
+    if args.demo_champion:
+        from scorewatch_infra.local.demo import Scenario
+
+        scenario = Scenario(cloud, output=folder / ".demo", seed=7, rows=4000, printer=print)
+        scenario.cloud_config_path = (args.config or DEFAULT_CONFIG).resolve()
+        scenario.step("register the demo churn champion", scenario.bootstrap)
 
     class Control(BaseHTTPRequestHandler):
         def log_message(self, *a: Any) -> None:
@@ -116,6 +130,7 @@ def _up(args: argparse.Namespace) -> int:
     print(f"local cloud up: emulator {cloud.emulator.url}, data bucket {data_bucket}")
     print(f"copy files into {incoming}/<model>/ (or labels into {folder}/labels/<model>/); Ctrl-C to stop")
     seen: dict[Path, float] = {}
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the cloud as cleanly as Ctrl-C
     try:
         while True:
             for sub in ("incoming", "labels", "labeled"):
@@ -139,6 +154,21 @@ def _up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _request(folder: Path, *, method: str = "GET", timeout: float = 30) -> Any:
+    req = urllib.request.Request(_control(folder), method=method, data=b"" if method == "POST" else None)  # noqa: S310 - 127.0.0.1
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - 127.0.0.1
+            return json.loads(resp.read())
+    except urllib.error.URLError as exc:
+        raise ScorewatchError(
+            f"the local cloud of {folder} does not answer ({exc.reason}); is `scorewatch local up` running?"
+        ) from exc
+
+
 def _control(folder: Path) -> str:
     path = folder.resolve() / STATE_FILE
     if not path.is_file():
@@ -149,20 +179,13 @@ def _control(folder: Path) -> str:
 
 
 def _status(args: argparse.Namespace) -> int:
-    import urllib.request
-
-    with urllib.request.urlopen(_control(args.folder), timeout=30) as resp:  # noqa: S310 - 127.0.0.1
-        doc = json.loads(resp.read())
     from scorewatch_infra.local.status import print_status
 
-    print_status(doc)
+    print_status(_request(args.folder))
     return 0
 
 
 def _tick(args: argparse.Namespace) -> int:
-    import urllib.request
-
-    req = urllib.request.Request(_control(args.folder), method="POST", data=b"")  # noqa: S310 - 127.0.0.1
-    with urllib.request.urlopen(req, timeout=600) as resp:  # noqa: S310 - 127.0.0.1
-        print(f"fired: {', '.join(json.loads(resp.read())['fired']) or 'no schedules'}")
+    fired = _request(args.folder, method="POST", timeout=600)["fired"]
+    print(f"fired: {', '.join(fired) or 'no schedules'}")
     return 0

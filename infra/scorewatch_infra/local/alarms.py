@@ -135,7 +135,7 @@ def evaluate_alarm(name: str, props: dict[str, Any], store: MetricStore, *, now:
     dims = {d["Name"]: str(d["Value"]) for d in props.get("Dimensions", [])}
     points = store.query(props.get("Namespace", ""), props.get("MetricName", ""), dims)
     breaching = evaluated = 0
-    worst = None
+    latest = None
     for i in range(periods):
         end = now - i * period
         values = [p.value for p in points if end - period < p.timestamp <= end]
@@ -143,7 +143,7 @@ def evaluate_alarm(name: str, props: dict[str, Any], store: MetricStore, *, now:
             continue
         evaluated += 1
         v = _statistic(values, stat)
-        worst = v if worst is None else worst
+        latest = v if latest is None else latest
         if op(v, threshold):
             breaching += 1
     missing = periods - evaluated
@@ -156,7 +156,9 @@ def evaluate_alarm(name: str, props: dict[str, Any], store: MetricStore, *, now:
         )
     if evaluated == 0 and treat in ("missing", "ignore"):
         return AlarmState(name, "INSUFFICIENT_DATA", "no datapoints in the evaluation window", metric)
-    return AlarmState(name, "OK", f"{breaching}/{periods} periods breach (latest {stat} {worst})", metric)
+    if evaluated == 0:
+        return AlarmState(name, "OK", f"no datapoints (missing data treated as {treat})", metric)
+    return AlarmState(name, "OK", f"{breaching}/{periods} periods breach (latest {stat} {latest:g})", metric)
 
 
 def op_text(props: dict[str, Any]) -> str:

@@ -38,24 +38,28 @@ def print_status(doc: dict[str, Any], out: Any = None) -> None:
     for b in doc["batches"] or [{}]:
         if b:
             print(
-                f"  {b.get('batch_id', '?')[:12]} {b.get('model_name')} v{b.get('model_version')} "
+                f"  {b.get('batch_id', '?')[:12]} {b.get('model')} v{b.get('version')} "
                 f"rows={b.get('rows_scored', b.get('rows_in'))} rejected={b.get('rows_rejected')}",
                 file=out,
             )
     print("drift verdicts:", file=out)
     for d in doc["drift"]:
         print(
-            f"  {d.get('model_name')} share={d.get('drift_share')} features={d.get('drifted_features')}",
+            f"  {d.get('model')} v{d.get('version')} share={d.get('drift_share')} "
+            f"features={d.get('drifted_features')}",
             file=out,
         )
     print("executions:", file=out)
     for x in doc["executions"]:
         print(f"  {x['state_machine']} {x['status']}: {' -> '.join(x['states'])}", file=out)
-    print("alarms:", file=out)
+    states = [a["state"] for a in doc["alarms"]]
+    print(
+        f"alarms: {states.count('ALARM')} in ALARM, {states.count('OK')} OK, "
+        f"{states.count('INSUFFICIENT_DATA')} without data",
+        file=out,
+    )
     for a in doc["alarms"]:
-        if a["state"] != "INSUFFICIENT_DATA":
-            print(f"  {a['state']:5s} {a['name']} ({a['metric']}): {a['reason']}", file=out)
-    quiet = sum(1 for a in doc["alarms"] if a["state"] == "INSUFFICIENT_DATA")
-    print(f"  ({quiet} alarms without data)", file=out)
+        if a["state"] == "ALARM":
+            print(f"  ALARM {a['name']} ({a['metric']}): {a['reason']}", file=out)
     for err in doc["errors"]:
         print(f"error: {err}", file=out)
