@@ -26,6 +26,8 @@ class ArtifactRef(BaseModel):
     sha256: str
     size_bytes: int
     trusted_types: tuple[str, ...] = ()  # skops types beyond the defaults needed to load it
+    # S3 object version written at registration (versioned bucket): loads read exactly that version.
+    version_id: str | None = None
 
 
 class DataRef(BaseModel):

@@ -191,20 +191,29 @@ class Registry:
             )
         return resp.get("Item")
 
-    def _put_object(self, key: str, data: bytes, content_type: str) -> None:
+    def _put_object(self, key: str, data: bytes, content_type: str) -> str | None:
+        """Upload; returns the S3 version id (None on an unversioned bucket)."""
         with self._aws(f"writing s3://{self.models_bucket}/{key}"):
-            self._s3.put_object(Bucket=self.models_bucket, Key=key, Body=data, ContentType=content_type)
+            resp = self._s3.put_object(
+                Bucket=self.models_bucket, Key=key, Body=data, ContentType=content_type
+            )
+        version_id = resp.get("VersionId")
+        return version_id if version_id not in (None, "null") else None
 
-    def _get_object(self, key: str, *, what: str) -> bytes:
+    def _get_object(self, key: str, *, what: str, version_id: str | None = None) -> bytes:
         from botocore.exceptions import ClientError
 
+        extra = {"VersionId": version_id} if version_id else {}
         with self._aws(f"reading s3://{self.models_bucket}/{key}"):
             try:
-                return self._s3.get_object(Bucket=self.models_bucket, Key=key)["Body"].read()
+                return self._s3.get_object(Bucket=self.models_bucket, Key=key, **extra)["Body"].read()
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                code = exc.response.get("Error", {}).get("Code")
+                missing = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
+                if code in missing or (version_id and code == "InvalidArgument"):
+                    pinned = f" (version {version_id})" if version_id else ""
                     raise ModelNotFoundError(
-                        f"{what}: s3://{self.models_bucket}/{key} does not exist"
+                        f"{what}: s3://{self.models_bucket}/{key}{pinned} does not exist"
                     ) from exc
                 raise
 
@@ -399,7 +408,7 @@ class Registry:
         try:
             prefix = f"{model_name}/{version}"
             artifact_key = f"{prefix}/model.{fmt}"
-            self._put_object(artifact_key, art.data, "application/octet-stream")
+            artifact_version = self._put_object(artifact_key, art.data, "application/octet-stream")
 
             baseline = BaselineRef()
             if baseline_profile is not None:
@@ -433,6 +442,7 @@ class Registry:
                     sha256=art.sha256,
                     size_bytes=art.size_bytes,
                     trusted_types=art.trusted_types,
+                    version_id=artifact_version,
                 ),
                 status="candidate",
                 created_at=now,
@@ -536,7 +546,8 @@ class Registry:
             if cache_key in _LOADED:
                 _LOADED.move_to_end(cache_key)
                 return LoadedModel(card=card, estimator=_LOADED[cache_key])
-        data = self._get_object(card.artifact.key, what=what)
+        # The pinned version: overwriting the key later cannot change what this version loads.
+        data = self._get_object(card.artifact.key, what=what, version_id=card.artifact.version_id)
         estimator = artifacts.load_artifact(
             data,
             fmt=card.artifact.format,

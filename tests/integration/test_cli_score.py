@@ -19,6 +19,7 @@ from sklearn.preprocessing import OneHotEncoder
 from scorewatch import registry as registry_mod
 from scorewatch.cli import EXIT_CONFIG_ERROR, EXIT_INPUT_REJECTED, EXIT_MODEL_ERROR, EXIT_OK, main
 from scorewatch.contract import Env
+from scorewatch.registry import Registry
 
 FEATURES = ["tenure", "monthly_spend", "plan"]
 
@@ -205,10 +206,14 @@ def test_tampered_artifact_exits_4(env, model_file, capsys):
     _register(env, model_file, capsys)
     s3 = boto3.client("s3")
     key = "churn/000001/model.skops"
-    s3.put_object(
-        Bucket=env.models_bucket,
-        Key=key,
-        Body=s3.get_object(Bucket=env.models_bucket, Key=key)["Body"].read() + b"x",
+    tampered = s3.get_object(Bucket=env.models_bucket, Key=key)["Body"].read() + b"x"
+    # Overwriting the key alone is harmless (loads are pinned to the registered S3 version), so
+    # the attacker also repoints the registry row at the tampered version.
+    other = s3.put_object(Bucket=env.models_bucket, Key=key, Body=tampered)["VersionId"]
+    reg = Registry(table_name=env.registry_table, models_bucket=env.models_bucket)
+    card = reg.get("churn", "1")
+    reg.update_card(
+        card.model_copy(update={"artifact": card.artifact.model_copy(update={"version_id": other})})
     )
     src = _put_csv(env.data_bucket, "incoming/churn/day4.csv", _frame(10, 7))
     code = main(

@@ -269,17 +269,46 @@ def test_unsafe_model_names_are_refused_before_any_io(reg, logreg, name, monkeyp
 
 def test_row_pointing_at_missing_artifact_is_model_not_found(reg, logreg, resources):
     card = _register(reg, logreg)
-    boto3.client("s3").delete_object(Bucket=resources.models_bucket, Key=card.artifact.key)
+    assert card.artifact.version_id
+    boto3.client("s3").delete_object(
+        Bucket=resources.models_bucket, Key=card.artifact.key, VersionId=card.artifact.version_id
+    )
     with pytest.raises(ModelNotFoundError, match="model.skops"):
         reg.load("churn", card.version)
 
 
-def test_tampered_artifact_in_s3_is_integrity_error(reg, logreg, resources):
+def test_overwriting_the_key_does_not_change_the_pinned_version(reg, logreg, resources):
+    card = _register(reg, logreg)
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=resources.models_bucket, Key=card.artifact.key, Body=b"evil bytes")
+    loaded = reg.load("churn", card.version)
+    assert loaded.estimator.predict(pd.DataFrame({"tenure": [1.0]})).shape == (1,)
+
+
+def test_tampered_artifact_in_s3_is_integrity_error(resources, logreg):
+    # an unversioned models bucket: the key is all there is, so the sha256 is the only guard
+    s3 = boto3.client("s3")
+    bucket = f"{resources.models_bucket}-plain"
+    s3.create_bucket(Bucket=bucket)
+    plain = Registry(table_name=resources.registry_table, models_bucket=bucket)
+    card = _register(plain, logreg)
+    assert card.artifact.version_id is None
+    data = s3.get_object(Bucket=bucket, Key=card.artifact.key)["Body"].read()
+    s3.put_object(Bucket=bucket, Key=card.artifact.key, Body=data + b"\0")
+    registry_mod.clear_cache()
+    with pytest.raises(ModelIntegrityError, match=f"churn@{card.version}.*expected {card.artifact.sha256}"):
+        plain.load("churn", card.version)
+
+
+def test_row_pointing_at_other_bytes_is_integrity_error(reg, logreg, resources):
     card = _register(reg, logreg)
     s3 = boto3.client("s3")
     data = s3.get_object(Bucket=resources.models_bucket, Key=card.artifact.key)["Body"].read()
-    s3.put_object(Bucket=resources.models_bucket, Key=card.artifact.key, Body=data + b"\0")
-    with pytest.raises(ModelIntegrityError, match=f"churn@{card.version}.*expected {card.artifact.sha256}"):
+    other = s3.put_object(Bucket=resources.models_bucket, Key=card.artifact.key, Body=data[:-1])["VersionId"]
+    reg.update_card(
+        card.model_copy(update={"artifact": card.artifact.model_copy(update={"version_id": other})})
+    )
+    with pytest.raises(ModelIntegrityError, match="sha256 mismatch"):
         reg.load("churn", card.version)
 
 
