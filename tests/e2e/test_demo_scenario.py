@@ -68,6 +68,7 @@ def test_outputs_reports_cards_and_histories_are_written(promoted):
     cards = {p.name: json.loads(p.read_text()) for p in (out / "cards").glob("*.json")}
     assert set(cards) == {"churn-000001.json", "churn-000002.json"}
     assert cards["churn-000002.json"]["parent_version"] == "000001"
+    assert "000002" in (out / "cards" / "churn-000002.html").read_text()
     history = json.loads((out / "executions.json").read_text())
     assert history[0]["states"][-1] == "Promoted"
     assert (out / "events.jsonl").read_text().count('"Drift Detected"') == 1

@@ -305,12 +305,15 @@ class Scenario:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
                     n += 1
+        from scorewatch.reports.card import render_card_html
+
         registry = self.registry()
         for card in registry.list_versions(MODEL):
             self.result.versions[card.version] = card.status
             path = self.output / "cards" / f"{MODEL}-{card.version}.json"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(card.model_dump_json(indent=2), encoding="utf-8")
+            path.with_suffix(".html").write_text(render_card_html(card), encoding="utf-8")
         self.result.champion_after = registry.champion_version(MODEL)
         self.result.executions = self.cloud.executions()
         self.result.events = [e for _, e in self.cloud.router.events if e.get("source") != "aws.s3"]
