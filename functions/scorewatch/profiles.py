@@ -342,6 +342,18 @@ def bin_counts(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
     return np.bincount(idx, minlength=len(e) + 1).astype(np.int64)
 
 
+def sorted_bin_counts(sorted_values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
+    """:func:`bin_counts` for already sorted values: 2 searches per edge instead of one per value."""
+    e = np.asarray(edges, dtype=float)
+    n = sorted_values.size
+    bounds = np.empty(len(e) + 2, dtype=np.int64)
+    bounds[0] = 0
+    bounds[1:-2] = np.searchsorted(sorted_values, e[:-1], side="left")
+    bounds[-2] = np.searchsorted(sorted_values, e[-1], side="right")  # last bin closed on the right
+    bounds[-1] = n
+    return np.diff(bounds)
+
+
 def quantile_edges(values: np.ndarray, n_bins: int) -> tuple[float, ...]:
     """Distinct reference quantiles at 0, 1/n, ..., 1 (a constant column gets ``(c, c)``)."""
     if values.size == 0:
@@ -395,6 +407,9 @@ class _NumericAcc:
         self.infinite += infinite
         if x.size == 0:
             return
+        # One sort serves the quantiles, the bin counts (searching the edges in the sorted chunk)
+        # and min/max.
+        x = np.sort(x)
         if self.edges is None:  # edges from the first chunk holding data (exact when it is the only one)
             self.edges = quantile_edges(x, self.n_bins)
             self.counts = np.zeros(len(self.edges) + 1, np.int64)
@@ -409,10 +424,10 @@ class _NumericAcc:
         self.mean += delta * n_b / n
         self.m2 += m2_b + delta * delta * self.count * n_b / n
         self.count = n
-        self.min = min(self.min, float(x.min()))
-        self.max = max(self.max, float(x.max()))
+        self.min = min(self.min, float(x[0]))
+        self.max = max(self.max, float(x[-1]))
         assert self.counts is not None
-        self.counts += bin_counts(x, self.edges)
+        self.counts += sorted_bin_counts(x, self.edges)
         if self.values is not None and np.unique(x[:4096]).size > DISCRETE_CAP:
             self.values = None  # cheap early exit: a continuous column needs no full sort here
         if self.values is not None:

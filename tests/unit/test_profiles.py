@@ -216,3 +216,16 @@ def test_kind_mismatch_with_reference_is_a_clear_error():
     swapped = FeatureSchema(features=(FeatureSpec(name="x", type="categorical"),))
     with pytest.raises(ProfileError, match="'x' is categorical here but numeric"):
         build_profile(pd.DataFrame({"x": ["a"]}), swapped, edges_from=ref)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(-10, 10), min_size=0, max_size=60),
+    st.lists(st.floats(-8, 8), min_size=1, max_size=8).map(lambda e: sorted(set(e))),
+)
+def test_sorted_bin_counts_equal_per_value_binning(values, edges):
+    from scorewatch.profiles import bin_counts, sorted_bin_counts
+
+    x = np.array(values, float)
+    e = edges if len(edges) > 1 else [edges[0], edges[0]]
+    assert sorted_bin_counts(np.sort(x), e).tolist() == bin_counts(x, e).tolist()
