@@ -100,8 +100,10 @@ def _up(args: argparse.Namespace) -> int:
     if args.demo_champion:
         from scorewatch_infra.local.demo import Scenario
 
-        scenario = Scenario(cloud, output=folder / ".demo", seed=7, rows=4000, printer=print)
-        scenario.cloud_config_path = (args.config or DEFAULT_CONFIG).resolve()
+        config_path = (args.config or DEFAULT_CONFIG).resolve()
+        scenario = Scenario(
+            cloud, output=folder / ".demo", seed=7, rows=4000, printer=print, config_path=config_path
+        )
         scenario.step("register the demo churn champion", scenario.bootstrap)
 
     class Control(BaseHTTPRequestHandler):

@@ -82,10 +82,20 @@ Printer = Callable[[str], None]
 class Scenario:
     """Runs the demo steps against a started ``LocalCloud``."""
 
-    def __init__(self, cloud: LocalCloud, *, output: Path, seed: int, rows: int, printer: Printer):
+    def __init__(
+        self,
+        cloud: LocalCloud,
+        *,
+        output: Path,
+        seed: int,
+        rows: int,
+        printer: Printer,
+        config_path: Path = DEFAULT_CONFIG,
+    ):
         from scorewatch.contract import Env
 
         self.cloud = cloud
+        self.config_path = config_path
         self.output = output
         self.seed = seed
         self.rows = rows
@@ -141,7 +151,7 @@ class Scenario:
         from scorewatch.training import train_model
         from scorewatch.validation import validate_batch
 
-        config = load_config(self.cloud_config_path)
+        config = load_config(self.config_path)
         mc = config.model(MODEL)
         reference = self.gen.generate(self.rows, scenario="reference", seed=self.seed)
         # The reference set is also the first labeled training data retraining will use.
@@ -382,8 +392,9 @@ def run_demo(
             f"{len(r.state_machines)} state machines, {len(r.rules)} rules, {len(r.schedules)} schedules; "
             f"{len(r.no_local_effect)} without local effect  [{time.perf_counter() - t:.1f}s]"
         )
-        scenario = Scenario(cloud, output=output, seed=seed, rows=rows, printer=printer)
-        scenario.cloud_config_path = config_path
+        scenario = Scenario(
+            cloud, output=output, seed=seed, rows=rows, printer=printer, config_path=config_path
+        )
         try:
             scenario.step("train and register the first champion", scenario.bootstrap)
             scenario.step("drop a stable batch", scenario.drop_stable)

@@ -2,7 +2,8 @@
 
 The app command and context come from ``cdk.json``; context overrides (e.g. the model config
 path) are merged on top; the output directory's ``manifest.json`` names the stack templates.
-Synthesis takes ~10-20 s (jsii), so results are cached by a hash of the app's sources and inputs.
+Synthesis takes ~15-20 s (jsii), so results are cached by a hash of the app's sources and inputs
+(infra, the runtime package, layers/, cdk.json and the model config's content).
 """
 
 from __future__ import annotations
@@ -22,13 +23,21 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _fingerprint(root: Path, context: dict[str, Any], extra_files: list[Path]) -> str:
-    h = hashlib.sha256(json.dumps(context, sort_keys=True).encode())
-    files = [*sorted((root / "infra").rglob("*.py")), root / "cdk.json", *extra_files]
-    files += sorted((root / "functions" / "scorewatch").glob("contract.py"))
-    files += sorted((root / "functions" / "scorewatch").glob("config.py"))
+    # Context values naming files (the model config) count by content, not by path, so the same
+    # configuration written to another temporary file reuses the cached synthesis.
+    stable = {k: ("<file>" if isinstance(v, str) and (root / v).is_file() else v) for k, v in context.items()}
+    h = hashlib.sha256(json.dumps(stable, sort_keys=True).encode())
+    # Everything the app reads: infra, the runtime package it imports (contract, config, and the
+    # image asset's content hash covers the whole source tree), the layer definition, cdk.json.
+    files = [
+        *sorted((root / "infra").rglob("*.py")),
+        *sorted((root / "functions" / "scorewatch").rglob("*.py")),
+    ]
+    files += [*sorted((root / "layers").glob("*")), root / "cdk.json", *extra_files]
     for f in files:
         if f.is_file() and "/local/" not in str(f):
-            h.update(str(f.relative_to(root) if f.is_relative_to(root) else f).encode())
+            if f.is_relative_to(root):
+                h.update(str(f.relative_to(root)).encode())
             h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
