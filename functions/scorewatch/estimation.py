@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
 
 DEFAULT_ECE_LIMIT = 0.05
 DEFAULT_BINS = 10
@@ -144,6 +143,8 @@ def fit_calibrator(y_true: Sequence[int] | np.ndarray, proba: Sequence[float] | 
     p = np.asarray(proba, dtype=float)
     if len(np.unique(y)) < 2:
         raise ValueError("calibration needs both outcomes in the labeled data")
+    from sklearn.isotonic import IsotonicRegression  # lazy: keeps sklearn out of cold start
+
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
     return Calibrator(
         x=tuple(float(v) for v in iso.X_thresholds_), y=tuple(float(v) for v in iso.y_thresholds_)

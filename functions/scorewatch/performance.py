@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 
 SCORE_PREFIX = "score_"
 LOWER_IS_BETTER = frozenset({"log_loss", "brier", "mae", "rmse", "mape"})
@@ -194,6 +193,8 @@ def classification_performance(
     >>> classification_performance([1, 0], out, classes=[0, 1]).metrics["accuracy"]
     1.0
     """
+    from sklearn import metrics as skm  # lazy: sklearn costs ~0.5 s of cold start; only metrics need it
+
     classes = list(classes)
     if "prediction" not in outputs.columns:
         raise ValueError(f"scored outputs have no 'prediction' column (columns: {list(outputs.columns)})")
@@ -301,6 +302,8 @@ def _normalise_rows(proba: np.ndarray) -> np.ndarray:
 def _multiclass_auc(y_idx: np.ndarray, proba: np.ndarray, present: list[int]) -> float:
     # One-vs-rest macro AUC over the classes present in the window; scikit-learn refuses a
     # window that lacks one of the model's classes, which is common for small label drops.
+    from sklearn import metrics as skm
+
     aucs = [skm.roc_auc_score((y_idx == c).astype(int), proba[:, c]) for c in present]
     return float(np.mean(aucs))
 

@@ -45,7 +45,6 @@ from scorewatch.decisions import optimise_policy, policy_from_card
 from scorewatch.errors import InputRejectedError, ModelNotFoundError, RetrainingInProgressError, TrainingError
 from scorewatch.gate import evaluate_gate
 from scorewatch.labels import LABEL_COLUMN, LABELED_AT, canonical_ids, read_labels, read_scored, scored_uris
-from scorewatch.training import train_model
 
 logger = logging.getLogger(__name__)
 
@@ -468,6 +467,7 @@ class RetrainingSteps:
         """
         from scorewatch.profiles import ProfileBuilder
         from scorewatch.scoring import predict_frame
+        from scorewatch.training import train_model  # lazy: estimators load only in the train step
 
         model = assembled.model_name
         mc = self._mc(model)

@@ -1,0 +1,79 @@
+"""Cold-start import rules, checked in fresh interpreters (module sets, not timings).
+
+Every Lambda handler module imports neither a scikit-learn estimator module nor scipy.stats
+(the bulk of an eager import, see benchmarks/bench_coldstart.py); the monitor path loads an
+estimator only when its domain classifier runs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from scorewatch.contract import HANDLERS
+
+ESTIMATORS = (
+    "sklearn.ensemble",
+    "sklearn.linear_model",
+    "sklearn.tree",
+    "sklearn.svm",
+    "sklearn.neighbors",
+    "sklearn.neural_network",
+)
+HEAVY = (*ESTIMATORS, "scipy.stats")
+MODULES = sorted({entry.rsplit(".", 1)[0] for entry in HANDLERS.values()})
+
+
+def loaded_after(code: str) -> list[str]:
+    """Which of HEAVY are in sys.modules after running ``code`` in a fresh interpreter."""
+    script = (
+        textwrap.dedent(code)
+        + f"\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_handler_module_imports_no_estimator_and_no_scipy_stats(module):
+    assert loaded_after(f"import {module}") == []
+
+
+MONITOR_RUN = """
+import numpy as np, pandas as pd
+import scorewatch.handlers.monitor
+from scorewatch.config import DriftSettings
+from scorewatch.monitoring import evaluate
+from scorewatch.profiles import build_profile
+from scorewatch.schema import FeatureSchema, FeatureSpec
+
+x, c = FeatureSpec(name="x", type="numeric"), FeatureSpec(name="c", type="categorical")
+schema = FeatureSchema(features=(x, c))
+rng = np.random.default_rng(0)
+ref = pd.DataFrame({"x": rng.normal(0, 1, 400), "c": rng.choice(list("abc"), 400)})
+cur = pd.DataFrame({"x": rng.normal(1, 1, 400), "c": rng.choice(list("abc"), 400)})
+rp = build_profile(ref, schema)
+report = evaluate(
+    rp, build_profile(cur, schema, edges_from=rp), settings=DriftSettings(multivariate=MULTIVARIATE),
+    reference_sample=ref, current_sample=cur, input_columns=["x", "c"],
+)
+assert report.dataset_drift
+"""
+
+
+def test_monitor_evaluation_without_the_domain_classifier_loads_no_estimator():
+    loaded = loaded_after(MONITOR_RUN.replace("MULTIVARIATE", "False"))
+    assert not set(loaded) & set(ESTIMATORS), loaded
+
+
+def test_monitor_evaluation_with_the_domain_classifier_loads_its_estimator():
+    # the rule above can fail: the domain classifier does need an estimator module
+    loaded = loaded_after(MONITOR_RUN.replace("MULTIVARIATE", "True"))
+    assert set(loaded) & set(ESTIMATORS), loaded
