@@ -39,3 +39,30 @@ def test_state_machine_the_interpreter_rejects_is_reported_and_never_faked():
         assert "ToleratedFailurePercentage" in c.report.unavailable["Parts"]
         with pytest.raises(TemplateError, match="Parts cannot run locally.*ToleratedFailurePercentage"):
             c.start_execution(c.report.deployed["Parts"].ref, {"key": "manifest.json"})
+
+
+@pytest.mark.slow
+def test_external_emulator_gets_events_through_tap_queues_and_refuses_executions():
+    import logging
+
+    from local_template import template
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        with LocalCloud(template(), stack_name="ext-test", endpoint_url=f"http://{host}:{port}") as c:
+            assert c.emulator is not None and not c.emulator.embedded
+            s3 = c.client("s3")
+            data, out = c.report.deployed["DataBucket"].ref, c.report.deployed["OutBucket"].ref
+            s3.put_object(Bucket=data, Key="incoming/x.csv", Body=b"a\n1\n")
+            c.drain(timeout=120)
+            received = s3.list_objects_v2(Bucket=out, Prefix="received/").get("Contents", [])
+            assert len(received) == 1  # S3 -> default bus -> tap -> router -> in-process function
+            assert c.events_of("Thing Recorded")  # the function's PutEvents came back through the tap
+            assert any("need the embedded emulator" in e for e in c.router.errors)
+            assert c.executions() == []
+    finally:
+        server.stop()

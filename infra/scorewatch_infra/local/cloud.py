@@ -22,6 +22,7 @@ from scorewatch_infra.local.alarms import AlarmState, Datapoint, MetricStore, ev
 from scorewatch_infra.local.resources import Deployer, DeploymentReport
 from scorewatch_infra.local.router import Router
 from scorewatch_infra.local.runtime import FunctionRuntime, FunctionSpec
+from scorewatch_infra.local.tap import EventTap
 from scorewatch_infra.local.template import Template, TemplateError
 
 REGION = "us-east-1"
@@ -88,6 +89,7 @@ class LocalCloud:
         self._clock: threading.Thread | None = None
         self._clock_stop = threading.Event()
         self._recorded_executions: set[str] = set()
+        self.tap: EventTap | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -134,11 +136,19 @@ class LocalCloud:
             self.runtime.add(spec)
         self.router.rules = list(self.report.rules)
         self.router.start()
+        if not self.emulator.embedded:
+            buses = sorted({"default", *(d.ref for d in self.report.by_type("AWS::Events::EventBus"))})
+            self.tap = EventTap(self.client, self.router.submit)
+            self.tap.install(buses)
+            self.tap.start()
         self.runtime.install_stdout()
         return self
 
     def stop(self) -> None:
         self.stop_clock()
+        if self.tap is not None:
+            self.tap.stop()
+            self.tap = None
         self.router.stop()
         self.runtime.uninstall_stdout()
         if self.emulator is not None and self.emulator.embedded:
@@ -210,6 +220,12 @@ class LocalCloud:
     def invoke(self, function_id: str, event: Any) -> Any:
         """Invoke a function synchronously through the emulator's Lambda API."""
         spec = self.function(function_id)
+        if self.emulator is not None and not self.emulator.embedded:
+            # An external emulator's Lambda cannot reach the in-process handlers: run it directly.
+            result, error = self._invoke(spec.name, event, "direct")
+            if error:
+                raise TemplateError(f"{spec.name} failed: {error}: {result.get('errorMessage')}")
+            return result
         resp = self.client("lambda").invoke(FunctionName=spec.name, Payload=json.dumps(event).encode())
         payload = json.loads(resp["Payload"].read() or b"null")
         if resp.get("FunctionError"):
@@ -249,7 +265,7 @@ class LocalCloud:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"local cloud still busy after {timeout}s")
             busy = not self.router.wait_idle(max(0.1, deadline - time.monotonic()))
-            busy = busy or self._running_executions() > 0
+            busy = busy or self._running_executions() > 0 or (self.tap is not None and self.tap.pending() > 0)
             quiet = 0 if busy else quiet + 1
             time.sleep(0.05 if not busy else 0.2)
 
