@@ -219,37 +219,90 @@ def _refuses(stack, event, error, match):
     assert stack.events() == []
 
 
-def test_tampered_artifact_is_refused_before_it_is_deserialized(stack):
+def _repoint(stack, **artifact) -> None:
+    """Rewrite the champion's registry row (card JSON + mirrored attributes), as an attacker might."""
+    ddb = boto3.client("dynamodb")
+    key = {"model_name": {"S": MODEL}, "version": {"S": stack.card.version}}
+    card = json.loads(ddb.get_item(TableName=stack.res.registry_table, Key=key)["Item"]["card"]["S"])
+    card["artifact"].update(artifact)
+    ddb.update_item(
+        TableName=stack.res.registry_table,
+        Key=key,
+        UpdateExpression="SET card = :c, sha256 = :h, artifact_key = :k",
+        ExpressionAttributeValues={
+            ":c": {"S": json.dumps(card)},
+            ":h": {"S": card["artifact"]["sha256"]},
+            ":k": {"S": card["artifact"]["key"]},
+        },
+    )
     registry_mod.clear_cache()
-    s3 = boto3.client("s3")
+
+
+def _tamper(stack) -> dict:
+    """Overwrite the artifact object with flipped bytes (a new S3 version)."""
     key = stack.card.artifact.key
     body = stack.body(key, bucket=stack.res.models_bucket)
-    s3.put_object(Bucket=stack.res.models_bucket, Key=key, Body=body[:-1] + bytes([body[-1] ^ 1]))
+    return boto3.client("s3").put_object(
+        Bucket=stack.res.models_bucket, Key=key, Body=body[:-1] + bytes([body[-1] ^ 1])
+    )
+
+
+def test_overwritten_artifact_is_ignored_because_loads_are_pinned_to_the_registered_version(stack):
+    registry_mod.clear_cache()
+    assert stack.card.artifact.version_id
+    _tamper(stack)
+    _, _, event = _drop(stack, "overwritten")
+    out = _score().handler(event, Ctx())
+    assert out["status"] == "scored" and out["version"] == stack.card.version
+
+
+def test_row_repointed_at_a_tampered_version_is_refused_by_sha256_before_parsing(stack):
+    put = _tamper(stack)
+    _repoint(stack, version_id=put["VersionId"])
     _, _, event = _drop(stack, "tampered")
     _refuses(stack, event, ModelIntegrityError, "sha256")
 
 
-def test_deleted_artifact_is_refused_with_its_key(stack):
+def test_deleted_artifact_version_is_refused_with_its_key(stack):
     registry_mod.clear_cache()
-    boto3.client("s3").delete_object(Bucket=stack.res.models_bucket, Key=stack.card.artifact.key)
+    boto3.client("s3").delete_object(
+        Bucket=stack.res.models_bucket, Key=stack.card.artifact.key, VersionId=stack.card.artifact.version_id
+    )
     _, _, event = _drop(stack, "deleted")
     _refuses(stack, event, ModelNotFoundError, stack.card.artifact.key)
 
 
 def test_registry_row_pointing_at_a_missing_object_is_refused(stack):
-    registry_mod.clear_cache()
-    ddb = boto3.client("dynamodb")
-    item = ddb.get_item(
-        TableName=stack.res.registry_table,
-        Key={"model_name": {"S": MODEL}, "version": {"S": stack.card.version}},
-    )["Item"]
-    card = json.loads(item["card"]["S"])
-    card["artifact"]["key"] = f"{MODEL}/{stack.card.version}/gone.skops"
-    ddb.update_item(
-        TableName=stack.res.registry_table,
-        Key={"model_name": {"S": MODEL}, "version": {"S": stack.card.version}},
-        UpdateExpression="SET card = :c, artifact_key = :k",
-        ExpressionAttributeValues={":c": {"S": json.dumps(card)}, ":k": {"S": card["artifact"]["key"]}},
-    )
+    _repoint(stack, key=f"{MODEL}/{stack.card.version}/gone.skops")
     _, _, event = _drop(stack, "dangling")
     _refuses(stack, event, ModelNotFoundError, "gone.skops")
+
+
+def test_artifact_with_untrusted_types_is_refused_even_when_registry_and_hash_agree(stack):
+    # An attacker who can rewrite both the artifact and its registry row still gets no code path:
+    # skops refuses every type outside artifacts.TRUSTED_TYPES before anything is constructed.
+    import hashlib
+
+    import numpy as np
+    import skops.io as sio
+    from reliability_kit import SCHEMA, estimator
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    x = frame(50)[SCHEMA.names]
+    steps = [
+        ("ct", clone(estimator()[0])),
+        ("f", FunctionTransformer(np.negative)),
+        ("m", LogisticRegression()),
+    ]
+    data = sio.dumps(Pipeline(steps).fit(x, (x["tenure"] < 20).astype(int)))
+    put = boto3.client("s3").put_object(
+        Bucket=stack.res.models_bucket, Key=stack.card.artifact.key, Body=data
+    )
+    _repoint(
+        stack, sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data), version_id=put["VersionId"]
+    )
+    _, _, event = _drop(stack, "untrusted")
+    _refuses(stack, event, ModelIntegrityError, "TRUSTED_TYPES")
