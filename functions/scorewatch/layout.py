@@ -46,9 +46,19 @@ def model_from_key(key: str) -> str:
             reason="unrouted_key",
         )
     try:
-        return check_model_name(parts[1])
+        model = check_model_name(parts[1])
     except Exception as exc:
         raise InputRejectedError(f"key {key!r}: {exc}", source_uri=key, reason="invalid_model_name") from exc
+    if any(p in ("", ".", "..") for p in parts[2:-1]):
+        # Valid in S3, but Arrow's S3 filesystem normalises such paths and cannot open the object:
+        # report it instead of failing every retry with FileNotFoundError.
+        raise InputRejectedError(
+            f"key {key!r} has an empty, '.' or '..' path segment, which the S3 reader cannot open; "
+            "rename the object",
+            source_uri=key,
+            reason="unsupported_key",
+        )
+    return model
 
 
 def _part(part: int | None) -> str:
