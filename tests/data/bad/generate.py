@@ -575,6 +575,11 @@ def _key_dotdot_model() -> bytes:
     return to_csv(base_rows()).encode()
 
 
+@case("key_with_double_slash")
+def _key_double_slash() -> bytes:
+    return to_csv(base_rows()).encode()
+
+
 @case("key_url_encoded_literal")
 def _key_urlencoded() -> bytes:
     return to_csv(base_rows()).encode()
