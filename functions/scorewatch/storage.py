@@ -421,14 +421,28 @@ class ParquetSink:
     2
     """
 
-    def __init__(self, uri: str, schema: pa.Schema, *, compression: str = "zstd"):
+    def __init__(
+        self,
+        uri: str,
+        schema: pa.Schema,
+        *,
+        compression: str = "zstd",
+        store_schema: bool = True,
+        row_group_rows: int = 131_072,
+    ):
         self.uri = uri
+        # store_schema=False omits the Arrow schema from the footer: dictionary-encoded columns
+        # then read back as plain strings (scoring writes its constant lineage columns that way).
+        self._store_schema = store_schema
         self.schema = schema
         self.rows = 0
         self._loc = parse_uri(uri)
         self._compression = compression
         self._tmp: str | None = None
         self._writer: pq.ParquetWriter | None = None
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._row_group_rows = row_group_rows
 
     def __enter__(self) -> ParquetSink:
         if self._loc.scheme == "file":
@@ -438,7 +452,9 @@ class ParquetSink:
             directory = None
         fd, self._tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=directory)
         os.close(fd)
-        self._writer = pq.ParquetWriter(self._tmp, self.schema, compression=self._compression)
+        self._writer = pq.ParquetWriter(
+            self._tmp, self.schema, compression=self._compression, store_schema=self._store_schema
+        )
         return self
 
     def write(self, data: pa.Table | pa.RecordBatch) -> None:
@@ -448,12 +464,24 @@ class ParquetSink:
         table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
         if table.schema != self.schema:
             table = table.select(self.schema.names).cast(self.schema)
-        self._writer.write_table(table)
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
         self.rows += table.num_rows
+        if self._pending_rows >= self._row_group_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        # Small chunks are buffered into row groups of ~row_group_rows: one row group per chunk
+        # costs per-column overhead (2.5x the write time at 32k-row chunks, measured).
+        if self._pending and self._writer is not None:
+            self._writer.write_table(pa.concat_tables(self._pending))
+        self._pending, self._pending_rows = [], 0
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self._flush()
         tmp, writer = self._tmp, self._writer
-        self._writer = None
+        self._writer, self._pending = None, []
         try:
             if writer is not None:
                 writer.close()

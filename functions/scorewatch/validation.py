@@ -39,6 +39,7 @@ _FALSE = ("false", "0", "no", "n", "f")
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _INFINITE = ("inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
 _NULL_SET = pa.array(NULL_TOKENS, pa.string())
+_LONGEST_NULL_TOKEN = max(len(t) for t in NULL_TOKENS)
 _INF_SET = pa.array(_INFINITE, pa.string())
 _TRUE_SET = pa.array(_TRUE, pa.string())
 _FALSE_SET = pa.array(_FALSE, pa.string())
@@ -297,6 +298,10 @@ def _reject_infinite(values: pa.Array, reasons: pa.Array | None) -> tuple[pa.Arr
 
 def _clean_text(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
     stripped = pc.utf8_trim_whitespace(_text(raw))
+    # Null tokens are at most 4 characters: skip lower-casing and matching when no value is that short.
+    shortest = pc.min(pc.utf8_length(stripped)).as_py()
+    if shortest is not None and shortest > _LONGEST_NULL_TOKEN:
+        return stripped, stripped.is_null()
     lower = pc.utf8_lower(stripped)
     is_null = pc.or_kleene(stripped.is_null(), pc.is_in(lower, value_set=_NULL_SET))
     return stripped, pc.fill_null(is_null, True)

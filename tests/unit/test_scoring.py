@@ -152,6 +152,8 @@ def test_scores_csv_in_chunks_with_lineage_and_ids(tmp_path: Path, model: Loaded
         "source_uri",
         "scored_at",
     ]
+    assert table.schema.field("model_name").type == pa.string()
+    assert table.schema.field("scored_at").type == pa.timestamp("us", tz="UTC")
     got = table.to_pandas()
     assert got["customer_id"].tolist() == df["customer_id"].tolist()
     assert set(got["model_name"]) == {"churn"} and set(got["model_version"]) == {"000003"}
