@@ -1,0 +1,76 @@
+"""The real retraining state machine on the local cloud: a failing train step is caught and notified.
+
+The CDK app is synthesized with a model whose training spec scikit-learn refuses at fit time; the
+template is deployed on the embedded emulator (infra/scorewatch_infra/local) and its retraining
+state machine runs with the handlers in-process. Expected: Assemble -> Train fails -> Catch ->
+NotifyFailure (lock released, ``Retraining Failed`` published) -> the execution fails; the
+champion is untouched.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from reliability_kit import MODEL, csv_bytes, frame, model_config
+
+pytestmark = pytest.mark.xdist_group("local-cloud")
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory):
+    from scorewatch_infra.local.cloud import LocalCloud
+    from scorewatch_infra.local.demo import CONFIG_CONTEXT_KEY
+    from scorewatch_infra.local.synth import synth
+
+    cfg = model_config(
+        target="churn",
+        id_columns=["customer_id"],
+        positive_class=1,
+        retraining={
+            "spec": {"estimator": "LogisticRegression", "params": {"C": -1.0}},
+            "labeled_prefix": f"labeled/{MODEL}/",
+            "use_scored_with_labels": False,
+        },
+    )
+    path = tmp_path_factory.mktemp("config") / "models.json"
+    path.write_text(json.dumps({"models": [cfg]}))
+    stacks, _ = synth(context={CONFIG_CONTEXT_KEY: str(path)}, cache_dir=tmp_path_factory.mktemp("synth"))
+    stack_name, template = next(iter(stacks.items()))
+    with LocalCloud(template, stack_name=stack_name) as c:
+        yield c
+
+
+def test_failing_train_step_is_caught_notified_and_the_champion_is_unchanged(cloud):
+    from reliability_kit import register_champion, registry
+
+    from scorewatch import registry as registry_mod
+    from scorewatch.contract import Env
+
+    class Res:
+        data_bucket = cloud.environment_value(Env.DATA_BUCKET)
+        models_bucket = cloud.environment_value(Env.MODELS_BUCKET)
+        registry_table = cloud.environment_value(Env.REGISTRY_TABLE)
+
+    registry_mod.clear_cache()
+    champion = register_champion(Res)
+    df = frame(400, seed=7)
+    df["churn"] = ((df["tenure"] < 20) | (df["plan"] == "basic")).astype(int)
+    cloud.client("s3").put_object(
+        Bucket=Res.data_bucket, Key=f"labeled/{MODEL}/train.csv", Body=csv_bytes(df)
+    )
+
+    arn = cloud.state_machine_arn("retraining")
+    cloud.start_execution(arn, {"model_name": MODEL, "reason": "manual"})
+    cloud.drain(timeout=300)
+
+    (execution,) = [e for e in cloud.executions() if "retraining" in e.state_machine.lower()]
+    assert execution.status == "FAILED", execution
+    assert execution.states == ("Assemble", "Train", "NotifyFailure", "Failed")
+    failed = cloud.events_of("Retraining Failed")
+    assert len(failed) == 1 and failed[0]["detail"]["error"] == "TrainingError"
+    reg = registry(Res)
+    assert reg.get(MODEL).version == champion.version
+    assert [c.status for c in reg.list_versions(MODEL)] == ["champion"]
+    # NotifyFailure released the lock: the next run may take it
+    assert reg.acquire_lock(MODEL, "retraining", owner="next", now=champion.created_at, ttl_seconds=60)
