@@ -264,6 +264,8 @@ class BatchScorer:
             observers=(builder.update,),
             row_groups=req.part.row_groups if req.part else None,
             byte_range=tuple(req.part.byte_range) if req.part and req.part.byte_range else None,
+            # the estimate was checked against max_input_bytes: inflating past it means it lied
+            max_decompressed_bytes=mc.max_input_bytes,
         )
         if self._replaced(req, info):
             # The object was overwritten while it was read: the rows may be the new upload's, under

@@ -152,6 +152,7 @@ def score_source(
     observers: Sequence[Observer] = (),
     row_groups: list[int] | None = None,
     byte_range: tuple[int, int] | None = None,
+    max_decompressed_bytes: int | None = storage.DEFAULT_MAX_DECOMPRESSED_BYTES,
 ) -> ScoreResult:
     """Score one input (or one part of it) into one Parquet output.
 
@@ -177,6 +178,9 @@ def score_source(
         Called with ``(features, outputs)`` per chunk (valid rows; outputs include ids).
     row_groups, byte_range : optional
         Score only this part of the input (see ``storage.plan_parts``).
+    max_decompressed_bytes : int, optional
+        Gzip input is rejected once it inflates past this (gzip bomb guard; callers pass the
+        same limit their size estimate was checked against).
 
     Returns
     -------
@@ -206,7 +210,15 @@ def score_source(
     sample: list[RejectedRow] = []
     sink: storage.ParquetSink | None = None
     try:
-        for batch in _batches(source_uri, chunk_rows, wanted, row_groups, byte_range):
+        batches = _batches(
+            source_uri,
+            chunk_rows,
+            wanted,
+            row_groups,
+            byte_range,
+            max_decompressed_bytes=max_decompressed_bytes,
+        )
+        for batch in batches:
             chunk = validate_batch(batch, schema, row_offset=rows_in, source_uri=source_uri)
             rows_in += chunk.rows_in
             rows_rejected += len(chunk.rejected)
@@ -278,9 +290,16 @@ def _batches(
     columns: list[str],
     row_groups: list[int] | None,
     byte_range: tuple[int, int] | None,
+    *,
+    max_decompressed_bytes: int | None = storage.DEFAULT_MAX_DECOMPRESSED_BYTES,
 ) -> Iterator[pa.RecordBatch]:
     batches = storage.open_batches(
-        uri, chunk_rows=chunk_rows, columns=columns, row_groups=row_groups, byte_range=byte_range
+        uri,
+        chunk_rows=chunk_rows,
+        columns=columns,
+        row_groups=row_groups,
+        byte_range=byte_range,
+        max_decompressed_bytes=max_decompressed_bytes,
     )
     return _prefetch(batches, depth=PREFETCH_BATCHES)
 
