@@ -25,7 +25,6 @@ from reliability_kit import (
     register_champion,
 )
 
-from scorewatch import storage
 from scorewatch.errors import InputRejectedError
 from scorewatch.scoring import score_source
 
@@ -43,13 +42,6 @@ def corpus(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def model():
     return local_model()
-
-
-@pytest.fixture
-def bomb_cap(monkeypatch):
-    # score_source has no parameter for the decompressed-size cap (8 GiB by default): lower the
-    # reader's default so the bomb case trips it after 1 MiB instead of inflating for minutes.
-    monkeypatch.setitem(storage.open_batches.__kwdefaults__, "max_decompressed_bytes", gen.BOMB_CAP_BYTES)
 
 
 def _digest(path: Path) -> tuple[str, int]:
@@ -73,7 +65,7 @@ def test_corpus_generation_is_deterministic(tmp_path):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_score_source_gives_the_tabled_outcome_and_leaves_the_input_alone(case, corpus, model, bomb_cap):
+def test_score_source_gives_the_tabled_outcome_and_leaves_the_input_alone(case, corpus, model):
     path = corpus[case.id]
     out_dir = path.parent / "scored"
     out_dir.mkdir(exist_ok=True)
@@ -89,6 +81,7 @@ def test_score_source_gives_the_tabled_outcome_and_leaves_the_input_alone(case, 
             chunk_rows=4,
             max_reject_fraction=0.5,
             scored_at=gen_now(),
+            max_decompressed_bytes=gen.BOMB_CAP_BYTES,  # 1 MiB: the bombs trip it quickly
         )
 
     if case.expected == "file_rejected":

@@ -420,6 +420,26 @@ def _bomb() -> bytes:
     return buf.getvalue()
 
 
+@case("gzip_bomb_after_normal_rows")
+def _tail_bomb() -> bytes:
+    # ~130 KiB of hardly compressible rows first, so the size estimate (from the first 64 KiB of
+    # compressed data) sees an ordinary ratio; then 64 MiB of blank lines.
+    import random
+
+    rng = random.Random(0)
+    rows = [
+        [f"c{i:06d}", f"{rng.uniform(0, 72):.6f}", f"{rng.uniform(10, 120):.6f}", rng.choice(PLANS)]
+        for i in range(8000)
+    ]
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, compresslevel=9) as gz:
+        gz.write(to_csv(rows).encode())
+        block = b"\n" * (1024 * 1024)
+        for _ in range(BOMB_INFLATED_BYTES // len(block)):
+            gz.write(block)
+    return buf.getvalue()
+
+
 @case("csv_gz_not_gzip")
 def _gz_not_gzip() -> bytes:
     return to_csv(base_rows()).encode()
