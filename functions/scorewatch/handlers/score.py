@@ -9,12 +9,14 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scorewatch.batch import ScoreOutcome, ScoreRequest
 from scorewatch.handlers import CORRELATION_ID_PATH, _once, logger, metrics, score_requests, scorer, tracer
 from scorewatch.settings import ScoreSettings, load
+from scorewatch.transient import is_transient, transient
 
 # One upload (bucket, key, version id or ETag) or one part of it is scored once; a replay within
 # a day returns the stored outcome. Deterministic output keys cover replays after expiry. Without
@@ -52,7 +54,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = _once("score-run", settings, lambda: _runner(settings))
     outcomes = []
     for request in score_requests(event, settings):
-        outcome = run(request=request)
+        try:
+            outcome = run(request=request)
+        except IdempotencyPersistenceLayerError as exc:
+            # a throttled/unavailable idempotency table is retryable like any other AWS fault
+            cause = exc.__cause__ or exc.__context__
+            if cause is not None and is_transient(cause):
+                raise transient(cause, what=f"idempotency record for {request.uri}") from exc
+            raise
         logger.info(
             "object handled",
             source_uri=request.uri,
