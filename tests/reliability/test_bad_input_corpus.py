@@ -207,3 +207,21 @@ def test_score_handler_gives_the_tabled_outcome_on_s3(case, stack):
     # the input is never touched: same bytes, same single version
     assert stack.body(case.key) == data
     assert [v["VersionId"] for v in stack.versions(case.key)] == [put["VersionId"]]
+
+
+def test_readme_corpus_table_is_rendered_from_the_current_cases():
+    import importlib.util
+    import sys
+
+    from reliability_kit import TESTS
+
+    spec = importlib.util.spec_from_file_location("corpus_table", TESTS.parent / "tools" / "corpus_table.py")
+    tool = importlib.util.module_from_spec(spec)
+    sys.modules["corpus_table"] = tool
+    spec.loader.exec_module(tool)
+    import csv
+
+    with tool.CASES.open(newline="", encoding="utf-8") as f:
+        table = tool.render(list(csv.DictReader(f)))
+    doc = tool.DOC.read_text(encoding="utf-8")
+    assert f"{tool.BEGIN}\n{table}{tool.END}" in doc, "run: python tools/corpus_table.py"
