@@ -25,8 +25,8 @@ import pyarrow as pa
 
 from scorewatch import storage
 from scorewatch.cards import ModelCard
-from scorewatch.errors import TooManyRejectedRowsError
-from scorewatch.validation import RejectedRow, check_columns, validate_batch
+from scorewatch.errors import InputRejectedError, TooManyRejectedRowsError
+from scorewatch.validation import RejectedRow, ValidatedChunk, check_columns, validate_batch
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +230,19 @@ def score_source(
                 )
             if chunk.features.empty:
                 continue
-            outputs = predict_frame(model.estimator, chunk.features, task=card.task, classes=classes)
+            chunk, outputs, unscorable = _predict_chunk(
+                model.estimator, chunk, card.task, classes, source_uri
+            )
+            if unscorable:
+                rows_rejected += len(unscorable)
+                if len(sample) < REJECTED_SAMPLE:
+                    sample.extend(unscorable[: REJECTED_SAMPLE - len(sample)])
+                if known_rows and rows_rejected > max_reject_fraction * known_rows:
+                    raise _too_many(
+                        source_uri, rows_rejected, known_rows, max_reject_fraction, sample, exact=False
+                    )
+                if chunk.features.empty:
+                    continue
             if decide is not None:
                 outputs["decision"] = np.asarray(decide(outputs))
             ids = chunk.coerced.select(list(schema.id_columns)) if chunk.coerced is not None else chunk.ids
@@ -282,6 +294,55 @@ def score_source(
         },
     )
     return result
+
+
+def _predict_chunk(
+    estimator: Any, chunk: ValidatedChunk, task: str, classes: list[Any] | None, source_uri: str
+) -> tuple[ValidatedChunk, pd.DataFrame, list[RejectedRow]]:
+    """Predict one chunk; rows the model cannot take become rejected rows, never a crash.
+
+    A model without an imputer raises ``ValueError`` on a missing value in a nullable feature.
+    Then the complete rows are scored and each incomplete row is rejected (row, first missing
+    column, reason). Any other ``ValueError`` from the model is the input's doing (an unknown
+    category with ``handle_unknown="error"``, say) and rejects the file with the model's message,
+    rather than failing the invocation and being retried to no purpose.
+    """
+    try:
+        return chunk, predict_frame(estimator, chunk.features, task=task, classes=classes), []
+    except ValueError as exc:
+        missing = chunk.features.isna().to_numpy()
+        incomplete = missing.any(axis=1)
+        if not incomplete.any():
+            raise InputRejectedError(
+                f"{source_uri}: the model refused rows {_row_span(chunk)}: {exc}",
+                source_uri=source_uri,
+                reason="model_rejected_input",
+            ) from exc
+        first_missing = [chunk.features.columns[j] for j in missing[incomplete].argmax(axis=1)]
+        rows = chunk.source_rows[incomplete] if chunk.source_rows is not None else [None] * len(first_missing)
+        reason = f"missing value the model cannot handle (no imputer): {str(exc).splitlines()[0]}"
+        rejected = [
+            RejectedRow(row=int(r) if r is not None else -1, column=str(c), value=None, reason=reason)
+            for r, c in zip(rows, first_missing, strict=True)
+        ]
+        rest = chunk.subset(~incomplete)
+        if rest.features.empty:
+            return rest, pd.DataFrame(), rejected
+        try:
+            outputs = predict_frame(estimator, rest.features, task=task, classes=classes)
+        except ValueError as exc2:
+            raise InputRejectedError(
+                f"{source_uri}: the model refused rows {_row_span(rest)}: {exc2}",
+                source_uri=source_uri,
+                reason="model_rejected_input",
+            ) from exc2
+        return rest, outputs, rejected
+
+
+def _row_span(chunk: ValidatedChunk) -> str:
+    if chunk.source_rows is None or not len(chunk.source_rows):
+        return "(unknown)"
+    return f"{int(chunk.source_rows[0])}-{int(chunk.source_rows[-1])}"
 
 
 def _batches(

@@ -69,6 +69,19 @@ class ValidatedChunk:
     rejected: list[RejectedRow] = field(default_factory=list)
     rows_in: int = 0
     coerced: pa.Table | None = None  # the valid rows as Arrow (features + ids), for writers
+    source_rows: np.ndarray | None = None  # 1-based source row number of each valid row
+
+    def subset(self, mask: np.ndarray) -> ValidatedChunk:
+        """The valid rows where ``mask`` holds (rejections and rows_in unchanged)."""
+        keep = pa.array(mask)
+        return ValidatedChunk(
+            features=self.features[mask].reset_index(drop=True),
+            ids=self.ids[mask].reset_index(drop=True),
+            rejected=self.rejected,
+            rows_in=self.rows_in,
+            coerced=self.coerced.filter(keep) if self.coerced is not None else None,
+            source_rows=self.source_rows[mask] if self.source_rows is not None else None,
+        )
 
 
 def check_columns(arrow_schema: pa.Schema, schema: FeatureSchema, *, source_uri: str) -> None:
@@ -208,7 +221,10 @@ def validate_batch(
     features = _to_pandas(coerced, schema)
     ids = pa.table(id_arrays).to_pandas() if id_arrays else pd.DataFrame(index=features.index)
     arrow = pa.table({**coerced, **{c: a for c, a in id_arrays.items() if c not in coerced}})
-    return ValidatedChunk(features=features, ids=ids, rejected=rejected, rows_in=n, coerced=arrow)
+    source_rows = row_offset + 1 + (np.flatnonzero(~any_bad) if bad_reason else np.arange(n))
+    return ValidatedChunk(
+        features=features, ids=ids, rejected=rejected, rows_in=n, coerced=arrow, source_rows=source_rows
+    )
 
 
 def _as_array(col: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -23,7 +23,12 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from scorewatch import storage
 from scorewatch.cards import ArtifactRef, ModelCard
-from scorewatch.errors import MissingColumnsError, TooManyRejectedRowsError, UnsupportedFormatError
+from scorewatch.errors import (
+    InputRejectedError,
+    MissingColumnsError,
+    TooManyRejectedRowsError,
+    UnsupportedFormatError,
+)
 from scorewatch.schema import FeatureSchema, FeatureSpec
 from scorewatch.scoring import batch_id_for, predict_frame, score_source, write_rejections
 from scorewatch.validation import RejectedRow
@@ -351,3 +356,42 @@ def test_write_rejections_writes_rows_as_parquet_and_whole_file_report_as_json(t
 def test_write_rejections_leaves_no_temp_files(tmp_path: Path) -> None:
     write_rejections(str(tmp_path / "r.parquet"), "in.csv", [RejectedRow(1, "x", "a", "r")], reason="r")
     assert sorted(os.listdir(tmp_path)) == ["r.parquet"]
+
+
+def _no_imputer_model(handle_unknown: str = "ignore") -> Loaded:
+    train = _frame(400, seed=1)
+    y = ((train["tenure"] < 20) ^ (train["plan"] == "pro")).astype(int)
+    pre = ColumnTransformer(
+        [
+            ("num", StandardScaler(), ["tenure", "spend"]),
+            ("cat", OneHotEncoder(handle_unknown=handle_unknown), ["plan"]),
+        ]
+    )
+    est = Pipeline([("pre", pre), ("model", LogisticRegression())]).fit(train[["tenure", "spend", "plan"]], y)
+    return Loaded(card=_card(), estimator=est)
+
+
+def test_missing_value_a_model_without_imputer_cannot_take_rejects_only_that_row(tmp_path: Path) -> None:
+    df = _frame(200)
+    df["spend"] = df["spend"].astype(object)
+    df.loc[[3, 150], "spend"] = ""
+    src = _write_csv(tmp_path / "in.csv", df)
+    before = _digest(src)
+    result = _score(src, _no_imputer_model(), str(tmp_path / "out.parquet"))
+    assert (result.rows_in, result.rows_scored, result.rows_rejected) == (200, 198, 2)
+    assert [(r.row, r.column) for r in result.rejected] == [(4, "spend"), (151, "spend")]
+    assert "no imputer" in result.rejected[0].reason
+    out = pq.read_table(tmp_path / "out.parquet").to_pandas()
+    assert len(out) == 198
+    assert "c00003" not in set(out["customer_id"]) and "c00150" not in set(out["customer_id"])
+    assert _digest(src) == before
+
+
+def test_model_refusing_valid_rows_rejects_the_file_instead_of_crashing(tmp_path: Path) -> None:
+    df = _frame(50)
+    df.loc[7, "plan"] = "enterprise"  # unseen, and the encoder was fitted with handle_unknown="error"
+    src = _write_csv(tmp_path / "in.csv", df)
+    with pytest.raises(InputRejectedError, match=r"in\.csv: the model refused rows 1-50") as info:
+        _score(src, _no_imputer_model(handle_unknown="error"), str(tmp_path / "out.parquet"))
+    assert info.value.reason == "model_rejected_input"
+    assert not (tmp_path / "out.parquet").exists()
