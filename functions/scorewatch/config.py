@@ -88,6 +88,17 @@ class RetrainingSettings(_Strict):
     random_state: int = 0
     timeout_minutes: int = Field(default=15, ge=1, le=15)
 
+    @field_validator("approval_required")
+    @classmethod
+    def _approval_not_built(cls, v: bool) -> bool:
+        # Refused rather than ignored: a gate the user asked for must not be skipped silently.
+        if v:
+            raise ValueError(
+                "human approval (task token + notification) is not implemented yet; "
+                "set approval_required to false"
+            )
+        return v
+
 
 class CostMatrix(_Strict):
     tp: float = 0.0

@@ -73,3 +73,8 @@ def test_schema_refuses_duplicate_features_and_bad_bounds() -> None:
         FeatureSchema(features=(FeatureSpec(name="a", type="numeric"), FeatureSpec(name="a", type="numeric")))
     with pytest.raises(ValueError, match="min 2.0 > max 1.0"):
         FeatureSpec(name="a", type="numeric", min=2, max=1)
+
+
+def test_approval_required_is_refused_rather_than_silently_ignored() -> None:
+    with pytest.raises(ConfigError, match=r"models\.0\.retraining\.approval_required.*not implemented"):
+        parse_config({"models": [{"name": "a", "retraining": {"approval_required": True}}]})
