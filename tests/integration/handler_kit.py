@@ -21,13 +21,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from handler_env import wire_handlers
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from scorewatch import registry as registry_mod
-from scorewatch.contract import EVENT_SOURCE, Env
 from scorewatch.profiles import build_profile
 from scorewatch.registry import Registry
 from scorewatch.schema import FeatureSchema, FeatureSpec
@@ -137,28 +136,7 @@ class Stack:
 def make_stack(resources, monkeypatch, *, config: dict[str, Any] | None = None, extra_env=None) -> Stack:
     """Env for every handler + an SQS queue capturing everything published on the bus."""
     cfg = config or {"models": [{"name": MODEL, "chunk_rows": 100, "max_reject_fraction": 0.2}]}
-    env = {
-        Env.DATA_BUCKET: resources.data_bucket,
-        Env.MODELS_BUCKET: resources.models_bucket,
-        Env.REGISTRY_TABLE: resources.registry_table,
-        Env.IDEMPOTENCY_TABLE: resources.idempotency_table,
-        Env.EVENT_BUS: resources.event_bus,
-        Env.MODELS_CONFIG: json.dumps(cfg),
-        "POWERTOOLS_SERVICE_NAME": "scorewatch",
-        **(extra_env or {}),
-    }
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName=f"capture-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    ev = boto3.client("events")
-    ev.put_rule(
-        Name="capture", EventBusName=resources.event_bus, EventPattern=json.dumps({"source": [EVENT_SOURCE]})
-    )
-    ev.put_targets(Rule="capture", EventBusName=resources.event_bus, Targets=[{"Id": "q", "Arn": arn}])
-    registry_mod.clear_cache()
-    return Stack(res=resources, queue_url=url)
+    return Stack(res=resources, queue_url=wire_handlers(resources, monkeypatch, cfg, extra_env))
 
 
 def register_champion(resources, *, seed: int = 0, with_baseline: bool = True) -> Any:

@@ -23,9 +23,9 @@ import boto3
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+from handler_env import wire_handlers
 
 from scorewatch.cards import ArtifactRef, ModelCard
-from scorewatch.contract import EVENT_SOURCE, Env
 from scorewatch.schema import FeatureSchema, FeatureSpec
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -182,30 +182,8 @@ def model_config(name: str = MODEL, **overrides: Any) -> dict[str, Any]:
 
 def make_stack(resources: Any, monkeypatch: Any, *, models: list[dict[str, Any]] | None = None) -> Stack:
     """Handler env for ``resources`` + an SQS queue capturing everything published on the bus."""
-    from scorewatch import registry as registry_mod
-
     cfg = {"models": models or [model_config()]}
-    env = {
-        Env.DATA_BUCKET: resources.data_bucket,
-        Env.MODELS_BUCKET: resources.models_bucket,
-        Env.REGISTRY_TABLE: resources.registry_table,
-        Env.IDEMPOTENCY_TABLE: resources.idempotency_table,
-        Env.EVENT_BUS: resources.event_bus,
-        Env.MODELS_CONFIG: json.dumps(cfg),
-        "POWERTOOLS_SERVICE_NAME": "scorewatch",
-    }
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName=f"capture-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    ev = boto3.client("events")
-    ev.put_rule(
-        Name="capture", EventBusName=resources.event_bus, EventPattern=json.dumps({"source": [EVENT_SOURCE]})
-    )
-    ev.put_targets(Rule="capture", EventBusName=resources.event_bus, Targets=[{"Id": "q", "Arn": arn}])
-    registry_mod.clear_cache()
-    return Stack(res=resources, queue_url=url)
+    return Stack(res=resources, queue_url=wire_handlers(resources, monkeypatch, cfg))
 
 
 def registry(resources: Any) -> Any:
