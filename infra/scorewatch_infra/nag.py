@@ -3,7 +3,8 @@
 AwsSolutions-IAM5 reports every ``*`` in an IAM policy as a separate finding
 (``AwsSolutions-IAM5[Action::s3:GetObject*]``, ``...[Resource::<dataA0A3A214.Arn>/scored/*]``),
 and cdk-nag v3 acknowledges findings one by one on a construct. The findings here come from
-``grant_*`` methods (object keys are data-dependent, KMS/S3 action families) and from services
+``grant_*`` methods (object keys are data-dependent; their action families are made explicit by
+``scorewatch_infra.actions`` before this runs) and from services
 without resource-level permissions (X-Ray, CloudWatch Logs delivery, ECR authorization).
 
 Every policy's wildcards are enumerated exactly as cdk-nag does, and each one is acknowledged on
@@ -40,15 +41,6 @@ RESOURCE_STAR_ACTIONS = {
     "logs:DescribeResourcePolicies": _LOG_DELIVERY,
     "logs:DescribeLogGroups": _LOG_DELIVERY,
     "ecr:GetAuthorizationToken": "ECR's registry login token is not a resource-scoped action.",
-}
-ACTION_REASONS = {
-    "s3:GetObject*": "CDK grant_read: object read actions (versions, tags, ACL) on one scorewatch bucket.",
-    "s3:GetBucket*": "CDK grant_read: bucket metadata reads on one scorewatch bucket.",
-    "s3:List*": "CDK grant_read: listing one scorewatch bucket (the runtime lists prefixes).",
-    "s3:Abort*": "CDK grant_put: aborting this role's own multipart uploads (writers abort partial outputs).",
-    "s3:DeleteObject*": "CDK grant: the Distributed Map result writer replaces its own result objects.",
-    "kms:ReEncrypt*": "CDK key grant: re-encryption on the one scorewatch data key.",
-    "kms:GenerateDataKey*": "CDK key grant: data keys from the one scorewatch data key (SSE-KMS writes).",
 }
 
 
@@ -142,7 +134,7 @@ def _reason_for(finding: str, actions: list[str], cases: list[_Case]) -> str | N
         reasons = {RESOURCE_STAR_ACTIONS.get(a) for a in actions}
         return None if None in reasons else " ".join(sorted(r for r in reasons if r))
     if finding.startswith("Action::"):
-        return ACTION_REASONS.get(finding.removeprefix("Action::"))
+        return None  # scorewatch_infra.actions makes every action explicit; a wildcard is a defect
     for case in cases:
         if case.pattern.fullmatch(finding):
             return case.reason

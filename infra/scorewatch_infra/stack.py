@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import Aspects, Stack
 from constructs import Construct
 
 from scorewatch.contract import Env
+from scorewatch_infra.actions import ExplicitActions
 from scorewatch_infra.alarms import Observability
 from scorewatch_infra.analytics import Analytics
 from scorewatch_infra.backfill import Backfill
@@ -107,7 +108,10 @@ class ScorewatchStack(Stack):
         self.analytics = Analytics(
             self, "analytics", prefix=prefix, config=config, data_bucket=self.storage.data
         )
-        # Last: every grant exists now, so each policy's wildcards can be matched to a reason.
+        # CDK's grant action families become explicit actions when the app is synthesized.
+        self.explicit_actions = ExplicitActions()
+        Aspects.of(self).add(self.explicit_actions)
+        # Last: every grant exists now, so each policy's (resource) wildcards can be matched to a reason.
         self.nag_acknowledgements = acknowledge_grant_wildcards(
             self, buckets={"data": self.storage.data, "models": self.storage.models}
         )
