@@ -1,6 +1,6 @@
 """Artifact cost: skops dump, sha256, type audit and verified load for two typical pipelines.
 
-Run: .venv/bin/python benchmarks/bench_artifacts.py   (numbers quoted in docs/readme/registry.md)
+Run: .venv/bin/python benchmarks/bench_artifacts.py   (numbers quoted in README.md)
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How close CBPE's estimate is to realized performance on calibrated scores.
 
-Quoted in docs/readme/lifecycle.md.
+Quoted in README.md.
 
 Run: .venv/bin/python benchmarks/bench_cbpe.py [--runs 50] [--rows 5000]
 """
