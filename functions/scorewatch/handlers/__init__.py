@@ -13,17 +13,21 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Tracer
 
-from scorewatch import layout, storage
-from scorewatch.batch import BatchScorer, ScoreRequest
-from scorewatch.config import ScorewatchConfig
 from scorewatch.contract import SERVICE_NAME, Prefix
 from scorewatch.events import EventPublisher
 from scorewatch.metrics import METRICS
 from scorewatch.settings import HandlerSettings, ScoreSettings
-from scorewatch.watch import Watcher
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+
+    from scorewatch.batch import BatchScorer, ScoreRequest
+    from scorewatch.config import ScorewatchConfig
+    from scorewatch.watch import Watcher
+
+# The orchestration modules (scorewatch.batch: pandas/pyarrow; scorewatch.watch) are imported by
+# the functions that need them, so the labels and retrain handlers, which share this package, do
+# not pay for the score path's imports at cold start.
 
 logger = Logger(service=SERVICE_NAME)
 tracer = Tracer(service=SERVICE_NAME)
@@ -70,6 +74,8 @@ def watcher(settings: HandlerSettings) -> Watcher:
 
 
 def _scorer(settings: HandlerSettings) -> BatchScorer:
+    from scorewatch.batch import BatchScorer
+
     return BatchScorer(
         data_bucket=settings.data_bucket,
         config=settings.models,
@@ -80,6 +86,8 @@ def _scorer(settings: HandlerSettings) -> BatchScorer:
 
 
 def _watcher(settings: HandlerSettings) -> Watcher:
+    from scorewatch.watch import Watcher
+
     return Watcher(
         data_bucket=settings.data_bucket,
         config=settings.models,
@@ -119,6 +127,9 @@ def score_requests(event: dict[str, Any], settings: ScoreSettings) -> Iterator[S
         S3EventNotificationEventBridgeModel,
     )
 
+    from scorewatch import layout, storage
+    from scorewatch.batch import ScoreRequest
+
     if is_eventbridge(event) and event["detail-type"] == S3_OBJECT_CREATED:
         s3 = S3EventNotificationEventBridgeModel.model_validate(event)
         obj = s3.detail.object
@@ -140,6 +151,8 @@ def score_requests(event: dict[str, Any], settings: ScoreSettings) -> Iterator[S
 
 
 def _pinned(req: ScoreRequest) -> ScoreRequest:
+    from scorewatch import storage
+
     if req.version_id or req.etag:
         return req
     try:
