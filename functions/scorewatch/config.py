@@ -84,20 +84,10 @@ class RetrainingSettings(_Strict):
     min_improvement: float = 0.0
     floor: float | None = None
     guards: dict[str, float] = Field(default_factory=dict)  # metric -> max allowed regression
-    approval_required: bool = False
+    approval_required: bool = False  # a passing challenger waits for `scorewatch models approve`
+    approval_timeout_hours: int = Field(default=72, ge=1, le=720)  # no decision by then -> Reject
     random_state: int = 0
     timeout_minutes: int = Field(default=15, ge=1, le=15)
-
-    @field_validator("approval_required")
-    @classmethod
-    def _approval_not_built(cls, v: bool) -> bool:
-        # Refused rather than ignored: a gate the user asked for must not be skipped silently.
-        if v:
-            raise ValueError(
-                "human approval (task token + notification) is not implemented yet; "
-                "set approval_required to false"
-            )
-        return v
 
 
 class CostMatrix(_Strict):

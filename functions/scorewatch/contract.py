@@ -63,6 +63,7 @@ class DetailType:
     MODEL_PROMOTED: Final = "Model Promoted"
     MODEL_REJECTED: Final = "Model Rejected"
     RETRAINING_FAILED: Final = "Retraining Failed"
+    APPROVAL_REQUESTED: Final = "Approval Requested"
 
 
 class ErrorName:
@@ -76,6 +77,8 @@ class ErrorName:
     RETRAINING_IN_PROGRESS: Final = "RetrainingInProgressError"
     PROMOTION_CONFLICT: Final = "PromotionConflictError"
     TRAINING_FAILED: Final = "TrainingError"
+    # Sent by `scorewatch models approve --deny` (SendTaskFailure); routes the candidate to Reject.
+    APPROVAL_DENIED: Final = "ApprovalDenied"
 
 
 class Prefix:
@@ -104,6 +107,7 @@ HANDLERS: Final[dict[str, str]] = {
     "retrain_evaluate": "scorewatch.handlers.retrain.evaluate",
     "retrain_promote": "scorewatch.handlers.retrain.promote",
     "retrain_reject": "scorewatch.handlers.retrain.reject",
+    "retrain_request_approval": "scorewatch.handlers.retrain.request_approval",
     "retrain_notify_failure": "scorewatch.handlers.retrain.notify_failure",
 }
 

@@ -72,6 +72,10 @@ class RetrainingInProgressError(ScorewatchError):
     """A retraining run already holds the model's lock."""
 
 
+class ApprovalNotPendingError(ScorewatchError):
+    """No retraining run of the model is waiting for approval (nothing to approve or deny)."""
+
+
 class TrainingError(ScorewatchError):
     """Training a challenger failed (bad spec, no data, estimator error)."""
 

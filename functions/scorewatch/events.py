@@ -170,6 +170,22 @@ class RetrainingFailed(Detail):
     failed_at: datetime
 
 
+class ApprovalRequested(Detail):
+    """A challenger passed the gate and waits for ``scorewatch models approve`` (or --deny)."""
+
+    DETAIL_TYPE: ClassVar[str] = DetailType.APPROVAL_REQUESTED
+
+    model: str
+    version: str
+    champion_version: str | None = None
+    execution_id: str
+    metric: str | None = None
+    challenger_score: float | None = None
+    champion_score: float | None = None
+    requested_at: datetime
+    expires_at: datetime
+
+
 DETAIL_MODELS: dict[str, type[Detail]] = {
     m.DETAIL_TYPE: m
     for m in (
@@ -180,6 +196,7 @@ DETAIL_MODELS: dict[str, type[Detail]] = {
         ModelPromoted,
         ModelRejected,
         RetrainingFailed,
+        ApprovalRequested,
     )
 }
 

@@ -13,6 +13,8 @@ Table layout (partition ``model_name``, sort ``version``; see contract.Table):
   the pointer.
 - ``#lock#<name>`` and ``#cooldown#<name>``: control items with an expiry, claimed with
   conditional writes.
+- ``#approval``: the pending human approval of a retraining run (its Step Functions task token,
+  candidate version and execution id); written by the workflow, read by ``models approve``.
 
 Bucket layout: ``<model>/<version>/model.skops``, ``card.json`` (a readable mirror of the card),
 ``baseline/profile.json``, ``baseline/sample.parquet``.
@@ -31,7 +33,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scorewatch import artifacts
@@ -56,6 +58,7 @@ _COUNTER = "#counter"
 _CHAMPION = "#champion"
 _LOCK = "#lock#"
 _COOLDOWN = "#cooldown#"
+_APPROVAL = "#approval"
 _VERSION = re.compile(r"^\d{1,12}$")
 _HISTORY_MAX = 50
 _PROMOTE_ATTEMPTS = 10
@@ -72,6 +75,18 @@ class LoadedModel:
 
     card: ModelCard
     estimator: Any
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """A retraining run waiting for a human: the candidate and the task token that resumes it."""
+
+    model_name: str
+    version: str
+    execution_id: str
+    task_token: str
+    requested_at: datetime
+    expires_at: datetime
 
 
 # Per-container cache of deserialized estimators keyed by (name, version, sha256): a warm Lambda
@@ -993,6 +1008,76 @@ class Registry:
             {"#sk": SK, "#until": "until"},
             what=f"claiming cooldown {model_name}/{name}",
         )
+
+    # ------------------------------------------------------------------ pending approval
+
+    def put_approval_request(
+        self,
+        model_name: str,
+        *,
+        version: str,
+        execution_id: str,
+        task_token: str,
+        now: datetime,
+        ttl_seconds: int,
+    ) -> ApprovalRequest:
+        """Record the pending approval of ``version`` (one per model: the retraining lock ensures it)."""
+        check_model_name(model_name)
+        request = ApprovalRequest(
+            model_name=model_name,
+            version=format_version(version),
+            execution_id=execution_id,
+            task_token=task_token,
+            requested_at=now,
+            expires_at=now + timedelta(seconds=int(ttl_seconds)),
+        )
+        with self._aws(f"recording the approval request of {model_name}"):
+            self._ddb.put_item(
+                TableName=self.table_name,
+                Item={
+                    **self._key(model_name, _APPROVAL),
+                    "candidate": {"S": request.version},
+                    "execution_id": {"S": execution_id},
+                    "task_token": {"S": task_token},
+                    "requested_at": {"S": now.isoformat()},
+                    "expires_at": {"N": str(int(request.expires_at.timestamp()))},
+                },
+            )
+        return request
+
+    def get_approval_request(self, model_name: str) -> ApprovalRequest | None:
+        """The pending approval of ``model_name``, or None."""
+        check_model_name(model_name)
+        item = self._get_item(model_name, _APPROVAL)
+        if item is None:
+            return None
+        return ApprovalRequest(
+            model_name=model_name,
+            version=item["candidate"]["S"],
+            execution_id=item["execution_id"]["S"],
+            task_token=item["task_token"]["S"],
+            requested_at=datetime.fromisoformat(item["requested_at"]["S"]),
+            expires_at=datetime.fromtimestamp(int(item["expires_at"]["N"]), tz=UTC),
+        )
+
+    def clear_approval_request(self, model_name: str, *, execution_id: str) -> bool:
+        """Delete the pending approval if ``execution_id`` made it; False (nothing changed) otherwise."""
+        from botocore.exceptions import ClientError
+
+        check_model_name(model_name)
+        with self._aws(f"clearing the approval request of {model_name}"):
+            try:
+                self._ddb.delete_item(
+                    TableName=self.table_name,
+                    Key=self._key(model_name, _APPROVAL),
+                    ConditionExpression="execution_id = :e",
+                    ExpressionAttributeValues={":e": {"S": execution_id}},
+                )
+            except ClientError as exc:
+                if self._is_conditional_failure(exc):
+                    return False
+                raise
+        return True
 
     def _conditional_put(
         self, item: dict[str, Any], condition: str, values: dict, names: dict, *, what: str

@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict
 from scorewatch import estimation, performance, storage
 from scorewatch.cards import Comparison, DataRef, ModelCard
 from scorewatch.config import ModelConfig, ScorewatchConfig
-from scorewatch.contract import Prefix
+from scorewatch.contract import ErrorName, Prefix
 from scorewatch.decisions import optimise_policy, policy_from_card
 from scorewatch.errors import InputRejectedError, ModelNotFoundError, RetrainingInProgressError, TrainingError
 from scorewatch.gate import evaluate_gate
@@ -49,6 +49,7 @@ from scorewatch.labels import LABEL_COLUMN, LABELED_AT, canonical_ids, read_labe
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = "retraining"
+IN_PROCESS_APPROVAL_REASON = "approval required: only the retraining workflow can wait for one"
 MIN_ROWS = 20
 TIME_COLUMN = "_time"
 ROW_ORDER = "_order"
@@ -108,6 +109,12 @@ class TrainResult(AssembleResult):
     candidate_version: str
 
 
+class Approval(_Payload):
+    """What ``scorewatch models approve`` sends with SendTaskSuccess (the task's result)."""
+
+    approved_by: str
+
+
 class EvaluateResult(TrainResult):
     metric: str
     challenger_score: float | None
@@ -115,6 +122,26 @@ class EvaluateResult(TrainResult):
     passed: bool
     reasons: list[str]
     comparison: Comparison
+    # From the model's config: the workflow's NeedsApproval choice reads it; the wait's timeout too.
+    approval_required: bool = False
+    approval_timeout_seconds: int = 72 * 3600
+    # Set by the workflow: RequestApproval's result ($.approval) or its denial/timeout Catch
+    # ($.approval_error, {"Error", "Cause"}).
+    approval: Approval | None = None
+    approval_error: dict[str, Any] | None = None
+
+
+class ApprovalTask(EvaluateResult):
+    """RequestApproval's input: the evaluated state plus the token that resumes the execution."""
+
+    task_token: str
+
+
+class ApprovalRequestResult(_Payload):
+    model_name: str
+    version: str
+    execution_id: str
+    expires_at: datetime
 
 
 class PromoteResult(_Payload):
@@ -224,8 +251,10 @@ class RetrainingSteps:
         return versions[-1], None
 
     def _lock_ttl(self, mc: ModelConfig) -> int:
-        # The whole workflow: five steps each bounded by the function timeout, plus slack.
-        return max(3600, 6 * mc.retraining.timeout_minutes * 60)
+        # The whole workflow: five steps each bounded by the function timeout, plus slack, plus
+        # the wait for a human when approval is required (the lock must outlive that wait).
+        wait = mc.retraining.approval_timeout_hours * 3600 if mc.retraining.approval_required else 0
+        return max(3600, 6 * mc.retraining.timeout_minutes * 60) + wait
 
     def _uri(self, key: str) -> str:
         return f"s3://{self.data_bucket}/{key}"
@@ -595,6 +624,49 @@ class RetrainingSteps:
             passed=comparison.passed,
             reasons=list(comparison.reasons),
             comparison=comparison,
+            approval_required=mc.retraining.approval_required,
+            approval_timeout_seconds=mc.retraining.approval_timeout_hours * 3600,
+        )
+
+    # ------------------------------------------------------------------ human approval
+    def request_approval(self, task: ApprovalTask) -> ApprovalRequestResult:
+        """Store the task token for ``scorewatch models approve`` and publish ``Approval Requested``.
+
+        The execution then waits (``waitForTaskToken``) until SendTaskSuccess (-> Promote),
+        SendTaskFailure ``ApprovalDenied`` or the task timeout (both -> Reject).
+        """
+        from scorewatch.events import ApprovalRequested
+
+        model = task.model_name
+        now = self.now()
+        request = self.registry.put_approval_request(
+            model,
+            version=task.candidate_version,
+            execution_id=task.execution_id,
+            task_token=task.task_token,
+            now=now,
+            ttl_seconds=task.approval_timeout_seconds,
+        )
+        if self.publisher is not None:
+            self.publisher.publish(
+                ApprovalRequested(
+                    model=model,
+                    version=task.candidate_version,
+                    champion_version=task.champion_version,
+                    execution_id=task.execution_id,
+                    metric=task.metric,
+                    challenger_score=task.challenger_score,
+                    champion_score=task.champion_score,
+                    requested_at=now,
+                    expires_at=request.expires_at,
+                )
+            )
+        logger.info("approval requested", extra={"model": model, "version": task.candidate_version})
+        return ApprovalRequestResult(
+            model_name=model,
+            version=task.candidate_version,
+            execution_id=task.execution_id,
+            expires_at=request.expires_at,
         )
 
     # ------------------------------------------------------------------ promote / reject / failure
@@ -618,6 +690,12 @@ class RetrainingSteps:
             comparison=evaluated.comparison,
             expected_champion=evaluated.champion_version,
         )
+        if evaluated.approval is not None:
+            card = self.registry.update_card(
+                card.model_copy(update={"approvals": (*card.approvals, evaluated.approval.approved_by)})
+            )
+        if evaluated.approval_required:
+            self.registry.clear_approval_request(model, execution_id=evaluated.execution_id)
         if self.publisher is not None:
             self.publisher.publish(
                 ModelPromoted(
@@ -645,7 +723,13 @@ class RetrainingSteps:
 
         model = evaluated.model_name
         now = self.now()
-        self.registry.reject(model, evaluated.candidate_version, comparison=evaluated.comparison, now=now)
+        reasons = [*evaluated.reasons, *_approval_reasons(evaluated)]
+        comparison = evaluated.comparison
+        if len(reasons) > len(evaluated.reasons):
+            comparison = comparison.model_copy(update={"reasons": (*comparison.reasons, *reasons[-1:])})
+        self.registry.reject(model, evaluated.candidate_version, comparison=comparison, now=now)
+        if evaluated.approval_required:
+            self.registry.clear_approval_request(model, execution_id=evaluated.execution_id)
         if self.publisher is not None:
             self.publisher.publish(
                 ModelRejected(
@@ -655,14 +739,12 @@ class RetrainingSteps:
                     metric=evaluated.metric,
                     challenger_score=evaluated.challenger_score,
                     champion_score=evaluated.champion_score,
-                    reasons=tuple(evaluated.reasons),
+                    reasons=tuple(reasons),
                     rejected_at=now,
                 )
             )
         self.registry.release_lock(model, LOCK_NAME, owner=evaluated.execution_id)
-        return RejectResult(
-            model_name=model, version=evaluated.candidate_version, reasons=list(evaluated.reasons)
-        )
+        return RejectResult(model_name=model, version=evaluated.candidate_version, reasons=reasons)
 
     def notify_failure(self, payload: Mapping[str, Any], *, execution_id: str) -> FailureResult:
         """Publish ``Retraining Failed`` (error/cause from the Catch) and release the lock."""
@@ -680,6 +762,7 @@ class RetrainingSteps:
         released = False
         if model:
             released = self.registry.release_lock(model, LOCK_NAME, owner=execution_id)
+            self.registry.clear_approval_request(model, execution_id=execution_id)
             if self.publisher is not None:
                 self.publisher.publish(
                     RetrainingFailed(
@@ -703,6 +786,11 @@ class RetrainingSteps:
         try:
             assembled = self.assemble(request, execution_id=execution_id)
             evaluated = self.evaluate(self.train(assembled))
+            if evaluated.passed and evaluated.approval_required:
+                # In one process nobody can approve: never promote without the approval asked for.
+                evaluated = evaluated.model_copy(
+                    update={"passed": False, "reasons": [*evaluated.reasons, IN_PROCESS_APPROVAL_REASON]}
+                )
             return self.promote(evaluated) if evaluated.passed else self.reject(evaluated)
         except RetrainingInProgressError:
             raise
@@ -712,6 +800,82 @@ class RetrainingSteps:
                 execution_id=execution_id,
             )
             raise
+
+
+def decide_approval(
+    registry: Any, stepfunctions: Any, model_name: str, *, approve: bool, by: str, reason: str | None = None
+) -> Any:
+    """Resume the retraining run waiting on ``model_name``'s approval: Promote, or Reject if denied.
+
+    Parameters
+    ----------
+    registry
+        ``scorewatch.registry.Registry`` holding the pending approval (its task token).
+    stepfunctions
+        A boto3 Step Functions client (SendTaskSuccess / SendTaskFailure).
+    model_name
+        The model whose candidate waits.
+    approve
+        True: SendTaskSuccess with ``{"approved_by": by}`` (recorded in the card's approvals).
+        False: SendTaskFailure with error ``ApprovalDenied`` and ``reason`` as the cause.
+    by, reason
+        Who decided; why (denials).
+
+    Returns
+    -------
+    scorewatch.registry.ApprovalRequest
+        The request that was decided.
+
+    Raises
+    ------
+    ApprovalNotPendingError
+        Nothing waits for approval, or the execution no longer waits (timed out, stopped).
+
+    Examples
+    --------
+    >>> sfn = boto3.client("stepfunctions")  # doctest: +SKIP
+    >>> decide_approval(reg, sfn, "churn", approve=True, by="alice")  # doctest: +SKIP
+    """
+    from botocore.exceptions import ClientError
+
+    from scorewatch.errors import ApprovalNotPendingError
+
+    request = registry.get_approval_request(model_name)
+    if request is None:
+        raise ApprovalNotPendingError(f"no retraining run of {model_name!r} is waiting for approval")
+    try:
+        if approve:
+            stepfunctions.send_task_success(
+                taskToken=request.task_token, output=Approval(approved_by=by).model_dump_json()
+            )
+        else:
+            cause = f"{reason or 'no reason given'} (by {by})"
+            stepfunctions.send_task_failure(
+                taskToken=request.task_token, error=ErrorName.APPROVAL_DENIED, cause=cause[:32768]
+            )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken"):
+            raise ApprovalNotPendingError(
+                f"the approval of {model_name} v{request.version} (execution {request.execution_id}) "
+                f"is no longer pending: {code}"
+            ) from exc
+        raise
+    return request
+
+
+def _approval_reasons(evaluated: EvaluateResult) -> list[str]:
+    """The reason a passing candidate was rejected by its approval step (denied or timed out)."""
+    error = evaluated.approval_error
+    if not error:
+        return []
+    name = str(error.get("Error") or "")
+    if name == ErrorName.APPROVAL_DENIED:
+        cause = _cause_message(error.get("Cause"))
+        return [f"approval denied: {cause}" if cause else "approval denied"]
+    if name == "States.Timeout":
+        return [f"approval timed out after {evaluated.approval_timeout_seconds // 3600} h"]
+    return [f"approval failed: {name}"]
 
 
 def performance_classes(estimator: Any, card: ModelCard) -> list[Any]:

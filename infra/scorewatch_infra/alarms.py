@@ -30,6 +30,7 @@ NOTIFY_DETAIL_TYPES = (
     DetailType.RETRAINING_FAILED,
     DetailType.PERFORMANCE_DEGRADED,
     DetailType.BATCH_REJECTED,
+    DetailType.APPROVAL_REQUESTED,
 )
 
 
@@ -92,7 +93,7 @@ class Observability(Construct):
             self,
             "notify",
             rule_name=f"{prefix}-events-to-ops",
-            description="Retraining Failed, Performance Degraded, Batch Rejected -> ops topic",
+            description="Retraining Failed, Performance Degraded, Batch Rejected, Approval Requested -> ops",
             event_bus=routing.bus,
             event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=list(NOTIFY_DETAIL_TYPES)),
             targets=[targets.SnsTopic(self.topic, **routing.target_options())],

@@ -109,6 +109,13 @@ FUNCTION_SPECS: dict[str, FunctionSpec] = {
     "retrain_reject": FunctionSpec(
         512, Duration.minutes(2), (*_COMMON, *_REGISTRY), False, "Retraining: records the rejected challenger"
     ),
+    "retrain_request_approval": FunctionSpec(
+        512,
+        Duration.minutes(1),
+        (*_COMMON, *_REGISTRY),
+        False,
+        "Retraining: stores the approval task token, Approval Requested",
+    ),
     "retrain_notify_failure": FunctionSpec(
         512, Duration.minutes(2), (*_COMMON, *_REGISTRY), False, "Retraining: reports a failed run"
     ),

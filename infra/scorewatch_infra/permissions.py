@@ -16,7 +16,8 @@ from scorewatch.contract import Table
 
 # The champion pointer item's attributes (scorewatch.registry): only the promote step writes them.
 CHAMPION_ATTRIBUTES = ("champion", "history", "rev")
-# Lock and cooldown control items (Registry.acquire_lock / release_lock / claim_cooldown).
+# Lock, cooldown and pending-approval control items (Registry.acquire_lock / release_lock /
+# claim_cooldown / put_approval_request / clear_approval_request).
 CONTROL_ATTRIBUTES = (
     Table.REGISTRY_PK,
     Table.REGISTRY_SK,
@@ -25,6 +26,10 @@ CONTROL_ATTRIBUTES = (
     "expires_at",
     "claimed_at",
     "until",
+    "candidate",
+    "execution_id",
+    "task_token",
+    "requested_at",
 )
 
 

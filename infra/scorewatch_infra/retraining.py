@@ -1,4 +1,4 @@
-"""Retraining: the six step functions, the workflow (docs/WORKFLOWS.md) and its Drift Detected rule."""
+"""Retraining: the seven step functions, the workflow (docs/WORKFLOWS.md) and its Drift Detected rule."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from scorewatch.config import ScorewatchConfig
 from scorewatch.contract import EVENT_SOURCE, DetailType, ErrorName, Prefix
 from scorewatch_infra.events import EventRouting
 from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
 from scorewatch_infra.permissions import grant_data_writes, grant_registry_control, grant_registry_versions
-from scorewatch_infra.workflows import lambda_task, workflow_logs
+from scorewatch_infra.workflows import TRANSIENT_ERRORS, lambda_task, workflow_logs
 
 STEPS = (
     "retrain_assemble",
@@ -25,14 +27,19 @@ STEPS = (
     "retrain_reject",
     "retrain_notify_failure",
 )
+APPROVAL_STEP = "retrain_request_approval"
 # Every step is invoked with the whole state and the execution id (docs/WORKFLOWS.md).
 STEP_PAYLOAD = {"input": sfn.JsonPath.entire_payload, "execution_id": sfn.JsonPath.execution_id}
+# RequestApproval also gets the token that resumes the execution (scorewatch models approve).
+APPROVAL_PAYLOAD = {**STEP_PAYLOAD, "task_token": sfn.JsonPath.task_token}
+# The steps themselves; the wait for a human comes on top (the longest approval_timeout_hours).
+WORKFLOW_TIMEOUT = Duration.hours(2)
 # Slack over the function's own timeout so the function's timeout, not the task's, fires first.
 TASK_TIMEOUT_MARGIN = Duration.seconds(60)
 
 
 class Retraining(Construct):
-    """assemble -> train -> evaluate -> gate -> promote | reject; any failure -> notify -> fail."""
+    """assemble -> train -> evaluate -> gate -> [approval] -> promote | reject; failure -> notify -> fail."""
 
     def __init__(
         self,
@@ -45,11 +52,14 @@ class Retraining(Construct):
         registry: dynamodb.ITable,
         routing: EventRouting,
         key: kms.IKey,
+        config: ScorewatchConfig,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.steps: dict[str, ScorewatchFunction] = {fid: factory.create(fid) for fid in STEPS}
+        self.steps: dict[str, ScorewatchFunction] = {
+            fid: factory.create(fid) for fid in (*STEPS, APPROVAL_STEP)
+        }
         fns = {fid: s.function for fid, s in self.steps.items()}
-        for fn in fns.values():
+        for fn in (fns[fid] for fid in STEPS):
             data_bucket.grant_read(fn)
             models_bucket.grant_read(fn)
             routing.bus.grant_put_events_to(fn)
@@ -60,6 +70,9 @@ class Retraining(Construct):
         models_bucket.grant_put(fns["retrain_promote"])
         grant_registry_control(fns["retrain_assemble"], registry, key)
         grant_registry_control(fns["retrain_notify_failure"], registry, key)
+        # RequestApproval only records the pending approval (a control item) and announces it.
+        grant_registry_control(fns[APPROVAL_STEP], registry, key)
+        routing.bus.grant_put_events_to(fns[APPROVAL_STEP])
         grant_registry_versions(fns["retrain_train"], registry, key)
         grant_registry_versions(fns["retrain_evaluate"], registry, key)
         grant_registry_versions(fns["retrain_reject"], registry, key)
@@ -80,20 +93,51 @@ class Retraining(Construct):
         evaluate = step("Evaluate", "retrain_evaluate")
         promote = step("Promote", "retrain_promote")
         reject = step("Reject", "retrain_reject")
-        for task in (assemble, train, evaluate, promote, reject):
+        request_approval = tasks.LambdaInvoke(
+            self,
+            "RequestApproval",
+            lambda_function=fns[APPROVAL_STEP],
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object(APPROVAL_PAYLOAD),
+            # SendTaskSuccess's output ({"approved_by"}) joins the state for Promote to record.
+            result_path="$.approval",
+            retry_on_service_exceptions=False,
+            task_timeout=sfn.Timeout.at("$.approval_timeout_seconds"),
+        )
+        request_approval.add_retry(
+            errors=list(TRANSIENT_ERRORS),
+            interval=Duration.seconds(2),
+            max_attempts=3,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        # A denial or no decision in time rejects the candidate (Reject records why); Catches
+        # are tried in order, so this one precedes States.ALL -> NotifyFailure.
+        request_approval.add_catch(
+            reject, errors=[ErrorName.APPROVAL_DENIED, "States.Timeout"], result_path="$.approval_error"
+        )
+        for task in (assemble, train, evaluate, request_approval, promote, reject):
             task.add_catch(notify, errors=["States.ALL"], result_path="$.error")
+        promoted = promote.next(sfn.Succeed(self, "Promoted"))
+        needs_approval = (
+            sfn.Choice(self, "NeedsApproval")
+            .when(sfn.Condition.boolean_equals("$.approval_required", True), request_approval.next(promoted))
+            .otherwise(promoted)
+        )
         gate = (
             sfn.Choice(self, "Gate")
-            .when(sfn.Condition.boolean_equals("$.passed", True), promote.next(sfn.Succeed(self, "Promoted")))
+            .when(sfn.Condition.boolean_equals("$.passed", True), needs_approval)
             .otherwise(reject.next(sfn.Succeed(self, "Rejected")))
         )
+        waits = [m.retraining.approval_timeout_hours for m in config.models if m.retraining.approval_required]
+        self.approval_timeout = Duration.hours(max(waits, default=0))
         name = f"{factory.prefix}-retraining"
         self.state_machine = sfn.StateMachine(
             self,
             "state-machine",
             state_machine_name=name,
             definition_body=sfn.DefinitionBody.from_chainable(assemble.next(train).next(evaluate).next(gate)),
-            timeout=Duration.hours(2),
+            timeout=WORKFLOW_TIMEOUT.plus(self.approval_timeout),
             tracing_enabled=True,
             logs=workflow_logs(self, "logs", name),
         )

@@ -88,6 +88,7 @@ class ScorewatchStack(Stack):
             models_bucket=self.storage.models,
             registry=self.tables.registry,
             key=self.storage.key,
+            config=config,
             **common,
         )
         functions = list(self.factory.functions.values())

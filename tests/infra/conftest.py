@@ -28,6 +28,7 @@ EXTRA_MODEL = {
         "monitoring": "rate(6 hours)",
     },
     "alarms": {"drift_share": 0.4, "prediction_drift": 0.15, "rejected_row_rate": 0.01},
+    "retraining": {"approval_required": True, "approval_timeout_hours": 48},
 }
 
 
@@ -39,7 +40,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
     outdir = tmp_path_factory.mktemp("cdk.out")
     # The example configuration plus a second model that exercises what the example leaves out
-    # (a scoring schedule with its own prefix, no performance floor).
+    # (a scoring schedule with its own prefix, no performance floor, human approval).
     doc = json.loads(CONFIG.read_text())
     doc["models"].append(EXTRA_MODEL)
     config_path = tmp_path_factory.mktemp("config") / "models.json"

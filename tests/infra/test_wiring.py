@@ -124,9 +124,55 @@ def test_retraining_workflow_shape_retries_timeouts_and_catches(synth):
     assert states["Assemble"]["Catch"][0]["Next"] == "Skipped" and states["Skipped"]["Type"] == "Succeed"
     gate = states["Gate"]
     assert gate["Type"] == "Choice"
-    assert gate["Choices"] == [{"Variable": "$.passed", "BooleanEquals": True, "Next": "Promote"}]
+    assert gate["Choices"] == [{"Variable": "$.passed", "BooleanEquals": True, "Next": "NeedsApproval"}]
     assert gate["Default"] == "Reject"
     assert states["NotifyFailure"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
+
+
+def test_a_passing_candidate_waits_for_approval_only_when_its_model_requires_it(synth):
+    states = definition(synth, synth.stack.retraining.state_machine)["States"]
+    choice = states["NeedsApproval"]
+    assert choice["Type"] == "Choice"
+    assert choice["Choices"] == [
+        {"Variable": "$.approval_required", "BooleanEquals": True, "Next": "RequestApproval"}
+    ]
+    assert choice["Default"] == "Promote"
+    assert states["RequestApproval"]["Next"] == "Promote"
+
+
+def test_request_approval_waits_for_the_task_token_and_routes_denial_and_timeout_to_reject(synth):
+    states = definition(synth, synth.stack.retraining.state_machine)["States"]
+    task = states["RequestApproval"]
+    assert task["Type"] == "Task"
+    assert task["Resource"].endswith(":lambda:invoke.waitForTaskToken")
+    assert task["Parameters"]["Payload"] == {
+        "input.$": "$",
+        "execution_id.$": "$$.Execution.Id",
+        "task_token.$": "$$.Task.Token",
+    }
+    assert task["TimeoutSecondsPath"] == "$.approval_timeout_seconds"
+    assert task["ResultPath"] == "$.approval" and "OutputPath" not in task
+    (retry,) = task["Retry"]
+    assert set(retry["ErrorEquals"]) == TRANSIENT
+    denied, catch_all = task["Catch"]
+    assert denied == {
+        "ErrorEquals": [ErrorName.APPROVAL_DENIED, "States.Timeout"],
+        "ResultPath": "$.approval_error",
+        "Next": "Reject",
+    }
+    assert catch_all == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}
+
+
+def test_retraining_outlives_the_longest_approval_wait(synth):
+    asl = definition(synth, synth.stack.retraining.state_machine)
+    assert asl["TimeoutSeconds"] == (2 + 48) * 3600  # fraud waits up to 48 h in the test config
+
+
+def test_approval_requests_reach_the_ops_topic(synth):
+    rule = synth.props(synth.logical_id(synth.stack.observability.notify_rule))
+    assert DetailType.APPROVAL_REQUESTED in rule["EventPattern"]["detail-type"]
+    topic = synth.logical_id(synth.stack.observability.topic)
+    assert [t["Arn"] for t in rule["Targets"]] == [{"Ref": topic}]
 
 
 def test_large_file_workflow_fans_out_parts_with_a_distributed_map(synth):

@@ -75,6 +75,9 @@ def test_schema_refuses_duplicate_features_and_bad_bounds() -> None:
         FeatureSpec(name="a", type="numeric", min=2, max=1)
 
 
-def test_approval_required_is_refused_rather_than_silently_ignored() -> None:
-    with pytest.raises(ConfigError, match=r"models\.0\.retraining\.approval_required.*not implemented"):
-        parse_config({"models": [{"name": "a", "retraining": {"approval_required": True}}]})
+def test_approval_required_is_accepted_with_a_bounded_timeout() -> None:
+    cfg = parse_config({"models": [{"name": "a", "retraining": {"approval_required": True}}]})
+    assert cfg.model("a").retraining.approval_required is True
+    assert cfg.model("a").retraining.approval_timeout_hours == 72
+    with pytest.raises(ConfigError, match=r"models\.0\.retraining\.approval_timeout_hours"):
+        parse_config({"models": [{"name": "a", "retraining": {"approval_timeout_hours": 0}}]})

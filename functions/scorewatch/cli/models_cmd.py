@@ -1,9 +1,10 @@
-"""``scorewatch models list|show|register|promote|rollback|archive``: the model registry from a shell."""
+"""``scorewatch models list|show|register|promote|rollback|archive|approve``: the registry from a shell."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -80,6 +81,22 @@ def register(subparsers: Any) -> None:
     ar.add_argument("version")
     add_registry_args(ar)
     ar.set_defaults(func=run_archive)
+
+    ap = sub.add_parser(
+        "approve",
+        help="approve (or --deny) the candidate a retraining run is waiting on",
+        description=(
+            "Resume the retraining execution waiting for a human (retraining.approval_required): "
+            "approval promotes the candidate and records --by in its card's approvals; --deny "
+            "rejects it with --reason."
+        ),
+    )
+    ap.add_argument("name")
+    ap.add_argument("--deny", action="store_true", help="reject the candidate instead")
+    ap.add_argument("--reason", help="why (recorded with a denial)")
+    ap.add_argument("--by", default=os.environ.get("USER") or "cli", help="recorded as the approver")
+    add_registry_args(ap)
+    ap.set_defaults(func=run_approve)
 
 
 # ---------------------------------------------------------------------------------------- read
@@ -348,4 +365,22 @@ def run_archive(args: argparse.Namespace) -> int:
     reg = registry_from_args(args)
     card = reg.archive(args.name, args.version, now=utcnow())
     print(f"archived {card.model_name}@{card.version}")
+    return 0
+
+
+def run_approve(args: argparse.Namespace) -> int:
+    import boto3
+
+    from scorewatch.retraining import decide_approval
+
+    request = decide_approval(
+        registry_from_args(args),
+        boto3.client("stepfunctions"),
+        args.name,
+        approve=not args.deny,
+        by=args.by,
+        reason=args.reason,
+    )
+    verb = "denied" if args.deny else "approved"
+    print(f"{verb} {request.model_name}@{request.version} (execution {request.execution_id}) by {args.by}")
     return 0

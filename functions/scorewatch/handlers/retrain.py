@@ -12,7 +12,14 @@ from pydantic import ValidationError
 from scorewatch.errors import InputRejectedError, ScorewatchError
 from scorewatch.events import EventPublisher
 from scorewatch.handlers import CORRELATION_ID_PATH, _once, _registry, logger, tracer
-from scorewatch.retraining import AssembleResult, EvaluateResult, RetrainingSteps, RetrainRequest, TrainResult
+from scorewatch.retraining import (
+    ApprovalTask,
+    AssembleResult,
+    EvaluateResult,
+    RetrainingSteps,
+    RetrainRequest,
+    TrainResult,
+)
 from scorewatch.settings import RetrainSettings, load
 from scorewatch.transient import is_transient, transient
 
@@ -41,6 +48,8 @@ def _step(
     @tracer.capture_lambda_handler(capture_response=False)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         payload = event.get("input", event) if isinstance(event, dict) else {}
+        if isinstance(event, dict) and "task_token" in event:  # RequestApproval ($$.Task.Token)
+            payload = {**payload, "task_token": event["task_token"]}
         execution_id = str(event.get("execution_id") or getattr(context, "aws_request_id", "local"))
         try:
             result = func(steps(load(RetrainSettings)), payload, execution_id)
@@ -76,6 +85,12 @@ def train(s: RetrainingSteps, payload: dict[str, Any], execution_id: str) -> Tra
 def evaluate(s: RetrainingSteps, payload: dict[str, Any], execution_id: str) -> EvaluateResult:
     """Evaluate: challenger vs champion on the holdout; the gate's verdict is `passed`."""
     return s.evaluate(TrainResult.model_validate(payload))
+
+
+@_step
+def request_approval(s: RetrainingSteps, payload: dict[str, Any], execution_id: str) -> Any:
+    """RequestApproval (waitForTaskToken): store the token, Approval Requested; the execution waits."""
+    return s.request_approval(ApprovalTask.model_validate(payload))
 
 
 @_step
