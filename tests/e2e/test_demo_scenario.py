@@ -45,7 +45,7 @@ def test_stable_batch_is_scored_without_drift_and_drifted_batch_raises_drift(pro
 def test_retraining_runs_on_the_emulator_and_promotes_the_challenger(promoted):
     (run,) = promoted.executions
     assert run.status == "SUCCEEDED"
-    assert run.states == ("Assemble", "Train", "Evaluate", "Gate", "Promote", "Promoted")
+    assert run.states == ("Assemble", "Train", "Evaluate", "Gate", "NeedsApproval", "Promote", "Promoted")
     assert run.input["detail-type"] == "Drift Detected"  # started by the template's rule
     (event,) = promoted.of_type("Model Promoted")
     assert event["detail"]["version"] == "000002" and event["detail"]["previous_champion"] == "000001"
