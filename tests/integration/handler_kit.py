@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import copy
 import gzip
 import io
 import json
 import threading
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import boto3
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from handler_env import wire_handlers
+from handler_env import Ctx, Stack, fixture, wire_handlers  # noqa: F401 - re-exported to the tests
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -32,7 +26,6 @@ from scorewatch.registry import Registry
 from scorewatch.schema import FeatureSchema, FeatureSpec
 from scorewatch.scoring import predict_frame
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 MODEL = "churn"
 SCHEMA = FeatureSchema(
@@ -44,10 +37,6 @@ SCHEMA = FeatureSchema(
     id_columns=("customer_id",),
 )
 SCORE_COLUMNS = ("prediction", "score_0", "score_1")
-
-
-def fixture(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
 
 
 def frame(n: int, *, seed: int = 0, shift: float = 0.0, start_id: int = 0) -> pd.DataFrame:
@@ -72,65 +61,6 @@ def encode(df: pd.DataFrame, fmt: str) -> bytes:
         return buf.getvalue()
     data = df.to_csv(index=False).encode()
     return gzip.compress(data) if fmt == "csv.gz" else data
-
-
-@dataclass
-class Ctx:
-    """The parts of the Lambda context Powertools reads."""
-
-    function_name: str = "score"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:score"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
-
-@dataclass
-class Stack:
-    res: Any
-    queue_url: str
-
-    @property
-    def s3(self):
-        return boto3.client("s3")
-
-    def put(self, key: str, data: bytes) -> dict[str, Any]:
-        return self.s3.put_object(Bucket=self.res.data_bucket, Key=key, Body=data)
-
-    def keys(self, prefix: str) -> list[str]:
-        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.res.data_bucket, Prefix=prefix)
-        return sorted(o["Key"] for p in pages for o in p.get("Contents", []))
-
-    def read_parquet(self, key: str) -> pd.DataFrame:
-        body = self.s3.get_object(Bucket=self.res.data_bucket, Key=key)["Body"].read()
-        return pq.read_table(io.BytesIO(body)).to_pandas()
-
-    def read_json(self, key: str) -> dict[str, Any]:
-        return json.loads(self.s3.get_object(Bucket=self.res.data_bucket, Key=key)["Body"].read())
-
-    def s3_event(self, key: str, put: dict[str, Any], *, template: str = "s3_object_created.json") -> dict:
-        ev = copy.deepcopy(fixture(template))
-        ev["id"] = str(uuid.uuid4())
-        ev["detail"]["bucket"]["name"] = self.res.data_bucket
-        ev["detail"]["object"].update(
-            {"key": key, "etag": put["ETag"].strip('"'), "version-id": put.get("VersionId")}
-        )
-        return ev
-
-    def events(self, wait: float = 0.0) -> list[dict[str, Any]]:
-        """Every event published on the bus so far (drains the capture queue)."""
-        sqs = boto3.client("sqs")
-        out: list[dict[str, Any]] = []
-        deadline = time.monotonic() + wait
-        while True:
-            msgs = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
-            for m in msgs:
-                out.append(json.loads(m["Body"]))
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
-            if not msgs and time.monotonic() >= deadline:
-                return out
 
 
 def make_stack(resources, monkeypatch, *, config: dict[str, Any] | None = None, extra_env=None) -> Stack:

@@ -6,24 +6,16 @@ same thing while the handler tests evolve. Everything talks to moto's server ove
 
 from __future__ import annotations
 
-import copy
 import importlib.util
-import io
-import json
 import sys
-import time
-import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import boto3
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
-from handler_env import wire_handlers
+from handler_env import Ctx, Stack, wire_handlers  # noqa: F401 - re-exported to the tests
 
 from scorewatch.cards import ArtifactRef, ModelCard
 from scorewatch.schema import FeatureSchema, FeatureSpec
@@ -107,73 +99,6 @@ def frame(n: int, *, seed: int = 0, start_id: int = 0) -> pd.DataFrame:
             "plan": rng.choice(["basic", "pro", "max"], n),
         }
     )
-
-
-@dataclass
-class Ctx:
-    """The parts of the Lambda context Powertools reads."""
-
-    function_name: str = "score"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:score"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
-
-@dataclass
-class Stack:
-    res: Any
-    queue_url: str
-
-    @property
-    def s3(self) -> Any:
-        return boto3.client("s3")
-
-    def put(self, key: str, data: bytes) -> dict[str, Any]:
-        return self.s3.put_object(Bucket=self.res.data_bucket, Key=key, Body=data)
-
-    def keys(self, prefix: str, bucket: str | None = None) -> list[str]:
-        pages = self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=bucket or self.res.data_bucket, Prefix=prefix
-        )
-        return sorted(o["Key"] for p in pages for o in p.get("Contents", []))
-
-    def versions(self, key: str) -> list[dict[str, Any]]:
-        out = self.s3.list_object_versions(Bucket=self.res.data_bucket, Prefix=key)
-        return [v for v in out.get("Versions", []) if v["Key"] == key]
-
-    def body(self, key: str, bucket: str | None = None) -> bytes:
-        return self.s3.get_object(Bucket=bucket or self.res.data_bucket, Key=key)["Body"].read()
-
-    def read_parquet(self, key: str) -> pd.DataFrame:
-        return pq.read_table(io.BytesIO(self.body(key))).to_pandas()
-
-    def read_json(self, key: str) -> dict[str, Any]:
-        return json.loads(self.body(key))
-
-    def s3_event(self, key: str, put: dict[str, Any]) -> dict[str, Any]:
-        ev = copy.deepcopy(json.loads((TESTS / "events" / "s3_object_created.json").read_text("utf-8")))
-        ev["id"] = str(uuid.uuid4())
-        ev["detail"]["bucket"]["name"] = self.res.data_bucket
-        ev["detail"]["object"].update(
-            {"key": key, "etag": put["ETag"].strip('"'), "version-id": put.get("VersionId")}
-        )
-        return ev
-
-    def events(self, wait: float = 0.0) -> list[dict[str, Any]]:
-        """Every event published on the bus so far (drains the capture queue)."""
-        sqs = boto3.client("sqs")
-        out: list[dict[str, Any]] = []
-        deadline = time.monotonic() + wait
-        while True:
-            msgs = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
-            for m in msgs:
-                out.append(json.loads(m["Body"]))
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
-            if not msgs and time.monotonic() >= deadline:
-                return out
 
 
 def model_config(name: str = MODEL, **overrides: Any) -> dict[str, Any]:
