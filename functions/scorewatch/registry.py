@@ -810,13 +810,15 @@ class Registry:
             card = self.get(model_name, version)
             pointer = self._champion_pointer(model_name)
             current = self._pointer_champion(pointer)
+            if current == version:
+                # Already champion: a replayed promote (at-least-once delivery) is a no-op, even
+                # though the champion it expected has since been replaced by this very version.
+                return card
             if expected_champion is not ... and expected_champion != current:
                 raise PromotionConflictError(
                     f"cannot promote {model_name}@{version}: expected champion {expected_champion}, "
                     f"found {current}"
                 )
-            if current == version:
-                return card
             history = [*self._history(pointer), current] if current else self._history(pointer)
             sets = {
                 "status": "champion",

@@ -133,6 +133,23 @@ def test_promote_with_stale_expected_champion_conflicts(reg, logreg):
     assert reg.promote("churn", v2, now=NOW, promoted_by="b", expected_champion=v1).version == v2
 
 
+def test_replayed_promote_of_the_current_champion_is_a_no_op(reg, logreg):
+    v1 = _register(reg, logreg).version
+    v2 = _register(reg, logreg).version
+    reg.promote("churn", v1, now=NOW, promoted_by="a")
+    first = reg.promote("churn", v2, now=NOW, promoted_by="sfn:1", expected_champion=v1)
+    # the same step delivered again: its expected champion (v1) is gone, replaced by v2 itself
+    again = reg.promote(
+        "churn", v2, now=NOW + timedelta(minutes=1), promoted_by="sfn:1", expected_champion=v1
+    )
+    assert again == first
+    assert reg.get("churn", v1).status == "archived"
+    # a different version still conflicts
+    v3 = _register(reg, logreg).version
+    with pytest.raises(PromotionConflictError, match="expected champion 000001"):
+        reg.promote("churn", v3, now=NOW, promoted_by="b", expected_champion=v1)
+
+
 def test_list_models_versions_archive_and_reject(reg, logreg):
     _register(reg, logreg, name="churn")
     _register(reg, logreg, name="churn")
