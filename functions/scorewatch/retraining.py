@@ -682,6 +682,15 @@ class RetrainingSteps:
 
         model = evaluated.model_name
         now = self.now()
+        if evaluated.approval is not None:
+            # Recorded on the candidate before the conditional promote, so an approved challenger
+            # is never champion without its approval; a retried step does not record it twice.
+            candidate = self.registry.get(model, evaluated.candidate_version)
+            approver = evaluated.approval.approved_by
+            if approver not in candidate.approvals:
+                self.registry.update_card(
+                    candidate.model_copy(update={"approvals": (*candidate.approvals, approver)})
+                )
         card = self.registry.promote(
             model,
             evaluated.candidate_version,
@@ -690,10 +699,6 @@ class RetrainingSteps:
             comparison=evaluated.comparison,
             expected_champion=evaluated.champion_version,
         )
-        if evaluated.approval is not None:
-            card = self.registry.update_card(
-                card.model_copy(update={"approvals": (*card.approvals, evaluated.approval.approved_by)})
-            )
         if evaluated.approval_required:
             self.registry.clear_approval_request(model, execution_id=evaluated.execution_id)
         if self.publisher is not None:

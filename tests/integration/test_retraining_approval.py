@@ -90,6 +90,9 @@ def test_approved_candidate_is_promoted_with_the_approver_recorded(waiting, caps
     assert card.version == result["version"] == state["candidate_version"]
     assert card.approvals == ("alice",) and card.promoted_by == EXECUTION
     assert world.registry.get_approval_request(MODEL) is None
+    # a retried Promote (at-least-once Lambda invocation) records the approver once
+    retrain.promote({"input": state, "execution_id": EXECUTION}, Ctx())
+    assert world.registry.get(MODEL, "champion").approvals == ("alice",)
     assert world.registry.acquire_lock(MODEL, "retraining", owner="next", now=world.clock, ttl_seconds=60)
 
 
