@@ -55,25 +55,18 @@ TARGET = "churn"
 
 # Scenario knobs: contract/internet mix, e-check share, price factor, missing share, and the churn
 # model's price sensitivity and Flex-contract effect (which change after the price increase).
+_REFERENCE = dict(
+    contract=(0.55, 0.21, 0.24, 0.0),
+    internet=(0.34, 0.44, 0.22),
+    echeck=0.34,
+    price=1.0,
+    missing=0.0,
+    sensitivity=0.012,
+    flex=1.7,
+)
 _MIX = {
-    "reference": dict(
-        contract=(0.55, 0.21, 0.24, 0.0),
-        internet=(0.34, 0.44, 0.22),
-        echeck=0.34,
-        price=1.0,
-        missing=0.0,
-        sensitivity=0.012,
-        flex=1.7,
-    ),
-    "stable": dict(
-        contract=(0.55, 0.21, 0.24, 0.0),
-        internet=(0.34, 0.44, 0.22),
-        echeck=0.34,
-        price=1.0,
-        missing=0.0,
-        sensitivity=0.012,
-        flex=1.7,
-    ),
+    "reference": _REFERENCE,
+    "stable": _REFERENCE,  # same population as the reference: no drift by construction
     "drifted": dict(
         contract=(0.30, 0.14, 0.20, 0.36),
         internet=(0.22, 0.62, 0.16),
