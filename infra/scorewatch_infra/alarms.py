@@ -216,23 +216,30 @@ class Observability(Construct):
         ]
 
     def _queue_alarm(self, queue: sqs.IQueue) -> cw.IWidget:
-        alarm = self._alarm(
+        return self._any_alarm(
             f"{queue.node.path.replace('/', '-')}-depth",
-            alarm_description=f"{queue.queue_name}: messages in a dead-letter queue",
+            description=f"{queue.queue_name}: messages in a dead-letter queue",
             metric=queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
-            threshold=1,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
+            title=f"DLQ {queue.node.id}",
         )
-        return cw.AlarmWidget(alarm=alarm, title=f"DLQ {queue.node.id}", width=6)
 
     def _workflow_alarm(self, machine: sfn.IStateMachine) -> cw.IWidget:
-        alarm = self._alarm(
+        name = machine.node.scope.node.id
+        return self._any_alarm(
             f"{machine.node.path.replace('/', '-')}-failed",
-            alarm_description=f"{machine.node.scope.node.id}: failed, timed-out or aborted executions",
+            description=f"{name}: failed, timed-out or aborted executions",
             metric=machine.metric_failed(period=PERIOD, statistic="Sum"),
+            title=f"{name} failed executions",
+        )
+
+    def _any_alarm(self, alarm_id: str, *, description: str, metric: cw.IMetric, title: str) -> cw.IWidget:
+        """An alarm on any occurrence (>= 1 in one period) and its dashboard widget."""
+        alarm = self._alarm(
+            alarm_id,
+            alarm_description=description,
+            metric=metric,
             threshold=1,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=1,
         )
-        return cw.AlarmWidget(alarm=alarm, title=f"{machine.node.scope.node.id} failed executions", width=6)
+        return cw.AlarmWidget(alarm=alarm, title=title, width=6)
