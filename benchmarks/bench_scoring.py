@@ -208,6 +208,7 @@ def child(args: argparse.Namespace) -> dict:
             output_uri=str(out),
             batch_id="bench",
             chunk_rows=args.chunk_rows,
+            reader_priority=args.reader_priority,
             max_reject_fraction=0.05,
             scored_at=now,
         )
@@ -276,7 +277,7 @@ def child(args: argparse.Namespace) -> dict:
 
 
 # ---------------------------------------------------------------------------------------- driver
-def _run_child(approach: str, data: Path, model: Path, workdir: Path, chunk_rows: int) -> dict:
+def _run_child(approach: str, data: Path, model: Path, workdir: Path, chunk_rows: int, priority: str) -> dict:
     cmd = [
         sys.executable,
         __file__,
@@ -291,6 +292,8 @@ def _run_child(approach: str, data: Path, model: Path, workdir: Path, chunk_rows
         str(workdir / f"out-{approach}.parquet"),
         "--chunk-rows",
         str(chunk_rows),
+        "--reader-priority",
+        priority,
     ]
     # OpenMP threads (HistGradientBoosting, BLAS) spin while waiting by default; on a shared or
     # oversubscribed host that burns the cores the reader thread needs (measured: 35 s -> 20 s for
@@ -318,6 +321,12 @@ def main() -> None:
     parser.add_argument("--large-rows", type=int, default=4_000_000)
     parser.add_argument("--no-large", action="store_true", help="skip the 4x-rows RSS check")
     parser.add_argument("--chunk-rows", type=int, default=65_536)
+    parser.add_argument(
+        "--reader-priority",
+        choices=("idle", "normal"),
+        default="idle",
+        help="scheduling class of the scorer's read-ahead thread (idle: the score function's default)",
+    )
     parser.add_argument("--models", default="hgb,logreg")
     parser.add_argument("--formats", default="csv,parquet")
     parser.add_argument(
@@ -351,7 +360,9 @@ def main() -> None:
             for approach in ("scorer", "floor", "naive"):
                 print(f"{model_name} {fmt} {approach} ...", file=sys.stderr)
                 runs = [
-                    _run_child(approach, paths[fmt], model_path, workdir, args.chunk_rows)
+                    _run_child(
+                        approach, paths[fmt], model_path, workdir, args.chunk_rows, args.reader_priority
+                    )
                     for _ in range(args.repeat)
                 ]
                 row[approach] = min(runs, key=lambda r: r["seconds"]["total"])
@@ -368,7 +379,9 @@ def main() -> None:
                     "model": model_name,
                     "format": fmt,
                     "rows": args.large_rows,
-                    "scorer": _run_child("scorer", path, models[model_name], workdir, args.chunk_rows),
+                    "scorer": _run_child(
+                        "scorer", path, models[model_name], workdir, args.chunk_rows, args.reader_priority
+                    ),
                 }
             )
     report = _report(results, large, args)
@@ -380,7 +393,8 @@ def main() -> None:
 def _report(results: list[dict], large: list[dict], args: argparse.Namespace) -> str:
     load = os.getloadavg()[0]
     lines = [
-        f"rows={args.rows:,} chunk_rows={args.chunk_rows:,} cpus={os.cpu_count()} repeat={args.repeat} "
+        f"rows={args.rows:,} chunk_rows={args.chunk_rows:,} reader={args.reader_priority} "
+        f"cpus={os.cpu_count()} repeat={args.repeat} "
         f"load_avg_1min_at_end={load:.1f} OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')} "
         f"python={sys.version.split()[0]}",
         "",

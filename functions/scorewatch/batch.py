@@ -132,6 +132,7 @@ class BatchScorer:
     registry: Any  # scorewatch.registry.Registry
     publisher: EventPublisher
     large_file_state_machine_arn: str | None = None
+    reader_priority: Literal["idle", "normal"] = "normal"
     sfn_client: Any = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
@@ -266,6 +267,7 @@ class BatchScorer:
             byte_range=tuple(req.part.byte_range) if req.part and req.part.byte_range else None,
             # the estimate was checked against max_input_bytes: inflating past it means it lied
             max_decompressed_bytes=mc.max_input_bytes,
+            reader_priority=self.reader_priority,
         )
         if self._replaced(req, info):
             # The object was overwritten while it was read: the rows may be the new upload's, under

@@ -28,6 +28,8 @@ class Env:
     LARGE_FILE_STATE_MACHINE_ARN: Final = "SCOREWATCH_LARGE_FILE_STATE_MACHINE_ARN"
     ALLOW_UNSAFE_PICKLE: Final = "SCOREWATCH_ALLOW_UNSAFE_PICKLE"
     ALLOW_VERSION_MISMATCH: Final = "SCOREWATCH_ALLOW_VERSION_MISMATCH"
+    # idle | normal: scheduling class of the scorer's read-ahead thread (scoring.score_source).
+    READER_PRIORITY: Final = "SCOREWATCH_READER_PRIORITY"
     # Powertools' own keys, set by infra so every function logs and emits metrics alike.
     POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
     POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"

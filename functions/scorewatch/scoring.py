@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ import pyarrow as pa
 from scorewatch import storage
 from scorewatch.cards import ModelCard
 from scorewatch.errors import InputRejectedError, TooManyRejectedRowsError
+from scorewatch.schema import FeatureSchema
 from scorewatch.validation import RejectedRow, ValidatedChunk, check_columns, validate_batch
 
 logger = logging.getLogger(__name__)
@@ -121,10 +123,16 @@ def predict_frame(
     >>> list(predict_frame(m, X, task="binary", classes=None).columns)
     ['prediction', 'score_0', 'score_1']
     """
+    return _outputs(estimator, features, features.index, task=task, classes=classes)
+
+
+def _outputs(
+    estimator: Any, X: Any, index: pd.Index, *, task: str, classes: Sequence[Any] | None
+) -> pd.DataFrame:
     if task == "regression":
-        return pd.DataFrame({"prediction": np.asarray(estimator.predict(features))}, index=features.index)
+        return pd.DataFrame({"prediction": np.asarray(estimator.predict(X))}, index=index)
     labels = list(classes) if classes is not None else list(getattr(estimator, "classes_", []))
-    proba = np.asarray(estimator.predict_proba(features))
+    proba = np.asarray(estimator.predict_proba(X))
     if labels and len(labels) != proba.shape[1]:
         raise ValueError(
             f"model returned {proba.shape[1]} class scores but the card lists {len(labels)} classes"
@@ -136,7 +144,7 @@ def predict_frame(
     out["prediction"] = pred.to_numpy()
     for j, label in enumerate(labels):
         out[f"score_{label}"] = proba[:, j]
-    return pd.DataFrame(out, index=features.index)
+    return pd.DataFrame(out, index=index)
 
 
 def score_source(
@@ -153,6 +161,7 @@ def score_source(
     row_groups: list[int] | None = None,
     byte_range: tuple[int, int] | None = None,
     max_decompressed_bytes: int | None = storage.DEFAULT_MAX_DECOMPRESSED_BYTES,
+    reader_priority: Literal["idle", "normal"] = "normal",
 ) -> ScoreResult:
     """Score one input (or one part of it) into one Parquet output.
 
@@ -181,6 +190,11 @@ def score_source(
     max_decompressed_bytes : int, optional
         Gzip input is rejected once it inflates past this (gzip bomb guard; callers pass the
         same limit their size estimate was checked against).
+    reader_priority : {"normal", "idle"}
+        Scheduling class of the thread that reads and validates ahead of prediction. ``idle``
+        (Linux SCHED_IDLE) lets it use only the time the cores would otherwise idle: faster when
+        the process has the machine to itself (the score function sets it), but on a busy shared
+        machine an idle-class thread waits for every other process.
 
     Returns
     -------
@@ -209,17 +223,21 @@ def score_source(
     rows_in = rows_scored = rows_rejected = 0
     sample: list[RejectedRow] = []
     sink: storage.ParquetSink | None = None
+    chunks: Generator[tuple[ValidatedChunk, Any], None, None] | None = None
+    head, last = _split_pipeline(model.estimator)
     try:
-        batches = _batches(
+        chunks = _chunks(
             source_uri,
-            chunk_rows,
-            wanted,
-            row_groups,
-            byte_range,
+            schema,
+            chunk_rows=chunk_rows,
+            columns=wanted,
+            row_groups=row_groups,
+            byte_range=byte_range,
             max_decompressed_bytes=max_decompressed_bytes,
+            idle=reader_priority == "idle",
+            prepare=head.transform if head is not None else None,
         )
-        for batch in batches:
-            chunk = validate_batch(batch, schema, row_offset=rows_in, source_uri=source_uri)
+        for chunk, prepared in chunks:
             rows_in += chunk.rows_in
             rows_rejected += len(chunk.rejected)
             if len(sample) < REJECTED_SAMPLE:
@@ -230,9 +248,17 @@ def score_source(
                 )
             if chunk.features.empty:
                 continue
-            chunk, outputs, unscorable = _predict_chunk(
-                model.estimator, chunk, card.task, classes, source_uri
-            )
+            outputs = None
+            if prepared is not None:
+                try:
+                    outputs = _outputs(last, prepared, chunk.features.index, task=card.task, classes=classes)
+                except ValueError:
+                    outputs = None  # the whole pipeline again, whose errors are handled below
+            unscorable: list[RejectedRow] = []
+            if outputs is None:
+                chunk, outputs, unscorable = _predict_chunk(  # noqa: PLW2901 - the rows left to score
+                    model.estimator, chunk, card.task, classes, source_uri
+                )
             if unscorable:
                 rows_rejected += len(unscorable)
                 if len(sample) < REJECTED_SAMPLE:
@@ -267,6 +293,9 @@ def score_source(
         if sink is not None:
             sink.__exit__(type(exc), exc, exc.__traceback__)  # discards the spooled output
         raise
+    finally:
+        if chunks is not None:
+            chunks.close()  # stops the reader thread now, not whenever the generator is collected
     assert sink is not None
     sink.__exit__(None, None, None)  # publishes the object
     result = ScoreResult(
@@ -345,15 +374,26 @@ def _row_span(chunk: ValidatedChunk) -> str:
     return f"{int(chunk.source_rows[0])}-{int(chunk.source_rows[-1])}"
 
 
-def _batches(
+def _chunks(
     uri: str,
+    schema: FeatureSchema,
+    *,
     chunk_rows: int,
     columns: list[str],
     row_groups: list[int] | None,
     byte_range: tuple[int, int] | None,
-    *,
     max_decompressed_bytes: int | None = storage.DEFAULT_MAX_DECOMPRESSED_BYTES,
-) -> Iterator[pa.RecordBatch]:
+    idle: bool = False,
+    prepare: Callable[[pd.DataFrame], Any] | None = None,
+) -> Generator[tuple[ValidatedChunk, Any], None, None]:
+    """(validated chunk, prepared features or None), made in a background thread ahead of prediction.
+
+    ``prepare`` (a pipeline's transformers) runs there too, but only while the main thread has a
+    chunk waiting (it is the slower side, e.g. a multi-threaded tree ensemble); when it is waiting
+    for chunks (a cheap final step, e.g. a linear model), chunks go out unprepared and it runs
+    the whole pipeline itself. Either way the numbers are the pipeline's. If ``prepare`` raises,
+    the chunk goes out unprepared, and the whole pipeline's errors are handled as usual.
+    """
     batches = storage.open_batches(
         uri,
         chunk_rows=chunk_rows,
@@ -361,16 +401,67 @@ def _batches(
         row_groups=row_groups,
         byte_range=byte_range,
         max_decompressed_bytes=max_decompressed_bytes,
+        # Only where no value can be rejected after parsing, so rejections always show raw text:
+        # a non-nullable or strict column is read as text.
+        numeric=[f.name for f in schema.features if f.type == "numeric" and f.nullable and not f.strict],
+        categorical=[f.name for f in schema.features if f.type == "categorical"],
     )
-    return _prefetch(batches, depth=PREFETCH_BATCHES)
+
+    def validated() -> Iterator[ValidatedChunk]:
+        rows = 0
+        try:
+            for batch in batches:
+                chunk = validate_batch(batch, schema, row_offset=rows, source_uri=uri)
+                rows += chunk.rows_in
+                yield chunk, None
+        finally:
+            batches.close()  # releases the input stream when scoring stopped early
+
+    def refine(item: tuple[ValidatedChunk, Any]) -> tuple[ValidatedChunk, Any]:
+        return item[0], _prepared(prepare, item[0])
+
+    return _prefetch(validated(), depth=PREFETCH_BATCHES, idle=idle, refine=refine if prepare else None)
 
 
-def _prefetch(source: Iterator[Any], *, depth: int) -> Iterator[Any]:
+def _split_pipeline(estimator: Any) -> tuple[Any, Any]:
+    """(transformers, final estimator) of a scikit-learn Pipeline, else (None, estimator).
+
+    ``Pipeline.predict_proba(X)`` is by definition the final step applied to the transformers'
+    output, so running the transformers in the reader thread (one chunk ahead) and the final step
+    here gives the same numbers while the serial encoding work overlaps with prediction.
+    """
+    kind = type(estimator)
+    steps = getattr(estimator, "steps", None)
+    if kind.__name__ != "Pipeline" or not kind.__module__.startswith("sklearn.") or len(steps or ()) < 2:
+        return None, estimator
+    last = steps[-1][1]
+    if last is None or isinstance(last, str):
+        return None, estimator
+    return estimator[:-1], last
+
+
+def _prepared(prepare: Callable[[pd.DataFrame], Any] | None, chunk: ValidatedChunk) -> Any:
+    if prepare is None or chunk.features.empty:
+        return None
+    try:
+        return prepare(chunk.features)
+    except Exception:  # noqa: BLE001 - the main thread runs the whole pipeline and reports properly
+        return None
+
+
+def _prefetch(
+    source: Iterator[Any],
+    *,
+    depth: int,
+    idle: bool = False,
+    refine: Callable[[Any], Any] | None = None,
+) -> Generator[Any, None, None]:
     """Iterate ``source`` in a background thread, at most ``depth`` items ahead.
 
     Reading and parsing (Arrow, GIL released) then overlaps with validation and prediction;
     memory grows by at most ``depth`` chunks. Exceptions are re-raised in the consumer, and
-    the producer stops when the consumer goes away.
+    the producer stops when the consumer goes away. ``refine`` is applied to an item in the
+    background thread only when the consumer already has one waiting (so it never waits for it).
     """
     if depth <= 0:
         yield from source
@@ -379,8 +470,12 @@ def _prefetch(source: Iterator[Any], *, depth: int) -> Iterator[Any]:
     stop = threading.Event()
 
     def produce() -> None:
+        if idle:
+            _idle_priority()
         try:
             for item in source:
+                if refine is not None and items.qsize() > 0:
+                    item = refine(item)  # noqa: PLW2901 - the same item, with more work done
                 while not stop.is_set():
                     try:
                         items.put(("item", item), timeout=0.1)
@@ -409,11 +504,27 @@ def _prefetch(source: Iterator[Any], *, depth: int) -> Iterator[Any]:
             yield value
     finally:
         stop.set()
-        while worker.is_alive():
+        while worker.is_alive() and worker is not threading.current_thread():
             try:
                 items.get_nowait()
             except queue.Empty:
                 worker.join(timeout=0.05)
+
+
+def _idle_priority() -> None:
+    """Put this thread in Linux's SCHED_IDLE class (a thread may always lower its own priority).
+
+    Prediction runs OpenMP/BLAS threads on every core. A reader thread of equal priority
+    time-slices with one of them and stalls each parallel region at its slowest thread; an
+    idle-class reader instead fills the time the cores would idle (the serial steps of a
+    pipeline, the output write), and still gets a whole core whenever the scorer waits for it,
+    because a waiting scorer leaves its core idle. Measured on 2 cores, 1M rows, HGB:
+    see README (Scoring engine, benchmark).
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux, or not permitted: same results, less overlap
+        logger.debug("could not lower the reader thread's priority")
 
 
 def _known_rows(uri: str, row_groups: list[int] | None, byte_range: tuple[int, int] | None) -> int | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -58,6 +58,8 @@ class ScoreSettings(_RegistrySettings):
     idempotency_table: str = Field(alias=Env.IDEMPOTENCY_TABLE, min_length=3)
     # Absent: inputs over the limits are reported as InputTooLargeError instead of split.
     large_file_state_machine_arn: str | None = Field(alias=Env.LARGE_FILE_STATE_MACHINE_ARN, default=None)
+    # A Lambda container has its cores to itself: the reader thread fills their idle time.
+    reader_priority: Literal["idle", "normal"] = Field(alias=Env.READER_PRIORITY, default="idle")
 
 
 class MonitorSettings(_RegistrySettings):

@@ -17,6 +17,7 @@ environment; filesystems and clients are cached per (endpoint, region).
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import io
 import json
@@ -25,7 +26,7 @@ import os
 import tempfile
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -34,6 +35,7 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.fs as pafs
 import pyarrow.json as pa_json
@@ -797,6 +799,8 @@ def open_batches(
     row_groups: list[int] | None = None,
     byte_range: tuple[int, int] | None = None,
     max_decompressed_bytes: int | None = DEFAULT_MAX_DECOMPRESSED_BYTES,
+    numeric: Sequence[str] = (),
+    categorical: Sequence[str] = (),
 ) -> Iterator[pa.RecordBatch]:
     """Stream ``uri`` as record batches of at most ``chunk_rows`` rows.
 
@@ -816,12 +820,22 @@ def open_batches(
         :func:`plan_parts`); the header is taken from the start of the file.
     max_decompressed_bytes : int, optional
         Stop gzip input with an error past this many inflated bytes (gzip bomb guard).
+    numeric : sequence of str, optional
+        CSV only: columns Arrow may parse straight to float64 while reading (the fast path; a
+        blank or a common null spelling such as ``NA`` is null). If any value in them is not a
+        finite number in plain decimal form, the rest of the file — from the first row not yet
+        yielded — is read as text instead, so validation sees and reports the raw value. Either
+        way the values that reach the model are the same.
+    categorical : sequence of str, optional
+        CSV only: columns read dictionary-encoded (``dictionary<int32, string>``), so UTF-8
+        checks and text clean-up run once per distinct value rather than once per row.
 
     Yields
     ------
     pyarrow.RecordBatch
-        CSV columns are ``string`` (coercion is ``validation``'s job); Parquet and JSONL keep
-        their types.
+        CSV columns are ``string`` (coercion is ``validation``'s job) except ``numeric`` ones
+        read on the fast path (``double``) and ``categorical`` ones (dictionary-encoded);
+        Parquet and JSONL keep their types.
 
     Raises
     ------
@@ -859,6 +873,8 @@ def open_batches(
             columns=columns,
             byte_range=byte_range,
             max_decompressed_bytes=max_decompressed_bytes,
+            numeric=numeric,
+            categorical=categorical,
         )
     else:
         batches = _jsonl_batches(
@@ -874,12 +890,19 @@ def open_batches(
 
 
 def _rechunk(batches: Iterator[pa.RecordBatch], chunk_rows: int) -> Iterator[pa.RecordBatch]:
-    """Re-slice a stream of batches into batches of exactly ``chunk_rows`` (the last may be shorter)."""
+    """Re-slice a stream of batches into batches of exactly ``chunk_rows`` (the last may be shorter).
+
+    Where the schema changes (a CSV read switching from typed to text columns) the rows pending
+    under the old schema go out as one shorter batch first.
+    """
     pending: list[pa.RecordBatch] = []
     count = 0
     for batch in batches:
         if not batch.num_rows:
             continue
+        if pending and batch.schema != pending[0].schema:
+            yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
+            pending, count = [], 0
         pending.append(batch)
         count += batch.num_rows
         if count < chunk_rows:
@@ -935,27 +958,88 @@ def _csv_batches(
     columns: list[str] | None,
     byte_range: tuple[int, int] | None,
     max_decompressed_bytes: int | None,
+    numeric: Sequence[str] = (),
+    categorical: Sequence[str] = (),
 ) -> Iterator[pa.RecordBatch]:
     header = _csv_header(uri, fmt, info)
     _missing(uri, columns, header.names)
     if byte_range is None and not header.has_data:
         raise _reject(uri, "header only: no data rows", "no_rows")
-    fs, path = filesystem(uri)
     wanted = columns if columns is not None else header.names
+    typed = [n for n in wanted if n in set(numeric)]
+    read = functools.partial(
+        _csv_read,
+        uri,
+        fmt,
+        header,
+        wanted,
+        encoded=[n for n in wanted if n in set(categorical) and n not in set(typed)],
+        byte_range=byte_range,
+        max_decompressed_bytes=max_decompressed_bytes,
+    )
+    done = 0
+    if typed:
+        try:
+            for batch in read(typed=typed, skip=0):
+                yield batch
+                done += batch.num_rows
+            return
+        except _TypedParseFailed as failed:
+            logger.info(
+                "a numeric column holds a value the fast parser does not take; reading the rest as text",
+                extra={"source_uri": uri, "data_rows_done": done, "detail": str(failed)[:200]},
+            )
+    yield from read(typed=(), skip=done)
+
+
+class _TypedParseFailed(Exception):
+    """The typed (float64) CSV read met a value it cannot take as a finite number."""
+
+
+#: Cells the typed CSV read takes as missing: the common spellings of ``validation.NULL_TOKENS``
+#: (any other spelling, or one with surrounding spaces, sends the file to the text read).
+_CSV_NULLS = ("", "NA", "na", "N/A", "n/a", "NaN", "nan", "null", "NULL", "Null", "None", "none", "NONE")
+
+
+def _csv_read(
+    uri: str,
+    fmt: Format,
+    header: CsvHeader,
+    wanted: list[str],
+    *,
+    typed: Sequence[str],
+    encoded: Sequence[str],
+    skip: int,
+    byte_range: tuple[int, int] | None,
+    max_decompressed_bytes: int | None,
+) -> Iterator[pa.RecordBatch]:
+    """One pass over the CSV: ``typed`` columns as float64, ``encoded`` ones dictionary-encoded,
+    the rest as text; all text is UTF-8-checked.
+
+    The first ``skip`` data rows are read and dropped (the text re-read after a typed read
+    failed), so row numbers in errors still count from the start of the file (or part). In a
+    typed pass every failure — a value that does not parse, NaN or infinity (the text pass
+    reports those with their raw text), even a malformed line — raises _TypedParseFailed for the
+    caller to re-read as text, which then names the row and value.
+    """
+    fs, path = filesystem(uri)
     # Binary, not string: UTF-8 is checked per batch below so an error can name the exact row.
+    types = {n: pa.binary() for n in wanted}
+    types.update({n: pa.dictionary(pa.int32(), pa.binary()) for n in encoded})
+    types.update({n: pa.float64() for n in typed})
     convert = pa_csv.ConvertOptions(
-        column_types={n: pa.binary() for n in wanted},
+        column_types=types,
         include_columns=wanted,
         strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
-        null_values=[],
+        quoted_strings_can_be_null=bool(typed),
+        null_values=list(_CSV_NULLS) if typed else [],
     )
     read_opts = pa_csv.ReadOptions(column_names=header.names, skip_rows=1, block_size=_CSV_BLOCK)
     with fs.open_input_file(path) if fmt == "csv" else fs.open_input_stream(path, compression=None) as raw:
         if fmt == "csv.gz":
             limit = max_decompressed_bytes if max_decompressed_bytes is not None else 2**63
             source: Any = _CappedReader(gzip.GzipFile(fileobj=raw, mode="rb"), uri=uri, limit=limit)
-            first_row = 1
+            first_row: int | None = 1
         elif byte_range is not None:
             start, end = byte_range
             start = max(start, header.line_bytes)
@@ -977,6 +1061,8 @@ def _csv_batches(
         try:
             reader = pa_csv.open_csv(source, read_options=read_opts, convert_options=convert)
         except pa.ArrowInvalid as exc:
+            if typed:
+                raise _TypedParseFailed(str(exc)) from exc
             raise _csv_error(uri, exc, 0, byte_range) from exc
         row = 0
         while True:
@@ -985,9 +1071,23 @@ def _csv_batches(
             except StopIteration:
                 break
             except pa.ArrowInvalid as exc:
+                if typed:
+                    raise _TypedParseFailed(str(exc)) from exc
                 raise _csv_error(uri, exc, row, byte_range) from exc
-            yield _binary_to_utf8(uri, batch, row, first_row, byte_range)
-            row += batch.num_rows
+            before, row = row, row + batch.num_rows
+            if row <= skip:
+                continue
+            if typed:
+                _check_finite(batch, typed)
+            batch = _binary_to_utf8(uri, batch, before, first_row, byte_range)
+            yield batch.slice(skip - before) if before < skip else batch
+
+
+def _check_finite(batch: pa.RecordBatch, typed: Sequence[str]) -> None:
+    for name in typed:
+        col = batch.column(batch.schema.get_field_index(name))
+        if col.null_count < len(col) and not pc.all(pc.is_finite(col)).as_py():
+            raise _TypedParseFailed(f"column {name!r} holds NaN or infinity")
 
 
 def _read_first_line(raw: Any, start: int, end: int) -> bytes:
@@ -1019,10 +1119,18 @@ def _binary_to_utf8(
 ) -> pa.RecordBatch:
     arrays = []
     for name, col in zip(batch.schema.names, batch.columns, strict=True):
+        dictionary = pa.types.is_dictionary(col.type)
+        if not (dictionary and pa.types.is_binary(col.type.value_type)) and not pa.types.is_binary(col.type):
+            arrays.append(col)  # a typed (float64) column
+            continue
         try:
-            arrays.append(col.cast(pa.string()))
+            if dictionary:
+                # each distinct value is checked once
+                arrays.append(pa.DictionaryArray.from_arrays(col.indices, col.dictionary.cast(pa.string())))
+            else:
+                arrays.append(col.cast(pa.string()))
         except pa.ArrowInvalid as exc:
-            bad = _first_invalid_utf8(col)
+            bad = _first_invalid_utf8(col.dictionary.take(col.indices) if dictionary else col)
             value = col[bad].as_py()
             where = (
                 f"data row {rows_before + bad + 1}"

@@ -220,7 +220,8 @@ def validate_batch(
         id_arrays = {c: a.filter(keep) for c, a in id_arrays.items()}
     features = _to_pandas(coerced, schema)
     ids = pa.table(id_arrays).to_pandas() if id_arrays else pd.DataFrame(index=features.index)
-    arrow = pa.table({**coerced, **{c: a for c, a in id_arrays.items() if c not in coerced}})
+    plain = {k: _decoded(v) for k, v in coerced.items()}
+    arrow = pa.table(plain | {c: a for c, a in id_arrays.items() if c not in coerced})
     source_rows = row_offset + 1 + (np.flatnonzero(~any_bad) if bad_reason else np.arange(n))
     return ValidatedChunk(
         features=features, ids=ids, rejected=rejected, rows_in=n, coerced=arrow, source_rows=source_rows
@@ -324,6 +325,12 @@ def _clean_text(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
 
 
 def _categorical(raw: pa.Array) -> pa.Array:
+    if pa.types.is_dictionary(raw.type):
+        # clean each distinct value once; a value that cleans to missing makes its rows null
+        clean = _categorical(raw.dictionary)
+        missing = pc.take(clean.is_null(), raw.indices)
+        indices = pc.if_else(missing, pa.scalar(None, raw.indices.type), raw.indices)
+        return pa.DictionaryArray.from_arrays(indices, pc.fill_null(clean, ""))
     if pa.types.is_floating(raw.type):
         # 3.0 -> "3": integral floats (Parquet's nullable ints) compare equal to the training text
         as_int = pc.if_else(
@@ -418,6 +425,7 @@ def _strict_reasons(values: pa.Array, spec: FeatureSpec, reasons: pa.Array | Non
             )
         extra = pc.coalesce(*parts) if len(parts) > 1 else parts[0]
     elif spec.type == "categorical" and spec.categories is not None:
+        values = _decoded(values)
         allowed = pc.is_in(values, value_set=pa.array(list(spec.categories), pa.string()))
         unknown = pc.and_(pc.invert(pc.fill_null(allowed, True)), values.is_valid())
         extra = pc.if_else(
@@ -429,13 +437,41 @@ def _strict_reasons(values: pa.Array, spec: FeatureSpec, reasons: pa.Array | Non
 
 
 def _to_pandas(coerced: dict[str, pa.Array], schema: FeatureSchema) -> pd.DataFrame:
-    # One Arrow -> pandas conversion for the whole chunk: numeric float64 (null -> NaN),
-    # categorical pandas' default string dtype (null -> NaN, as pandas.read_csv gives them),
-    # boolean float64 1/0/NaN (what scikit-learn's numeric transformers accept), datetime UTC.
-    arrays = []
+    # What the model sees: numeric float64 (null -> NaN), boolean float64 1/0/NaN (what
+    # scikit-learn's numeric transformers accept), datetime UTC, and categorical as an object
+    # column of str with NaN for missing. Object, not pandas' Arrow-backed string dtype: every
+    # scikit-learn encoder converts its input to an object array first, and doing it here (in the
+    # reader thread, once per chunk) takes that serial step off the prediction path (measured:
+    # OrdinalEncoder 0.26 s -> 0.17 s per 262k rows x 5 columns). Encoders treat both alike.
+    typed: dict[str, pa.Array] = {}
+    objects: dict[str, np.ndarray] = {}
     for spec in schema.features:
         arr = coerced[spec.name]
-        if spec.type in ("numeric", "boolean"):
-            arr = arr.cast(pa.float64())
-        arrays.append(arr)
-    return pa.Table.from_arrays(arrays, names=schema.names).to_pandas()
+        if spec.type == "categorical":
+            objects[spec.name] = _object_values(arr)
+            continue
+        typed[spec.name] = arr.cast(pa.float64()) if spec.type in ("numeric", "boolean") else arr
+    frame = pa.table(typed).to_pandas() if typed else None
+    if objects:
+        index = frame.index if frame is not None else pd.RangeIndex(len(next(iter(objects.values()))))
+        extra = pd.DataFrame(objects, index=index, dtype=object)
+        frame = extra if frame is None else pd.concat([frame, extra], axis=1)
+    assert frame is not None
+    if list(frame.columns) != list(schema.names):
+        frame = frame[list(schema.names)]
+    return frame
+
+
+def _decoded(values: pa.Array) -> pa.Array:
+    return values.cast(values.type.value_type) if pa.types.is_dictionary(values.type) else values
+
+
+def _object_values(arr: pa.Array) -> np.ndarray:
+    """str objects (NaN where missing), built once per distinct value: rows share them."""
+    encoded = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
+    distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
+    lookup = np.empty(len(distinct) + 1, dtype=object)
+    lookup[:-1] = distinct
+    lookup[-1] = np.nan
+    indices = pc.fill_null(encoded.indices, len(distinct)).to_numpy(zero_copy_only=False)
+    return lookup[indices]

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -395,3 +398,76 @@ def test_model_refusing_valid_rows_rejects_the_file_instead_of_crashing(tmp_path
         _score(src, _no_imputer_model(handle_unknown="error"), str(tmp_path / "out.parquet"))
     assert info.value.reason == "model_rejected_input"
     assert not (tmp_path / "out.parquet").exists()
+
+
+class _SlowFinal(BaseEstimator, ClassifierMixin):
+    """A final step slow enough that the reader thread always has a chunk queued ahead of it
+    (so it runs the pipeline's transformers there); records which thread transformed."""
+
+    def __init__(self, inner: Any = None, delay: float = 0.02):
+        self.inner = inner
+        self.delay = delay
+
+    def fit(self, X: Any, y: Any) -> _SlowFinal:
+        self.inner_ = clone(self.inner).fit(X, y)
+        self.classes_ = self.inner_.classes_
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        time.sleep(self.delay)
+        return self.inner_.predict_proba(X)
+
+
+class _ThreadRecorder(BaseEstimator, TransformerMixin):
+    threads: ClassVar[list[str]] = []
+
+    def fit(self, X: Any, y: Any = None) -> _ThreadRecorder:
+        return self
+
+    def transform(self, X: Any) -> Any:
+        _ThreadRecorder.threads.append(threading.current_thread().name)
+        return X
+
+
+def _slow_pipeline(imputer: bool = True) -> Pipeline:
+    train = _frame(400, seed=1)
+    y = ((train["tenure"] < 20) ^ (train["plan"] == "pro")).astype(int)
+    num = make_pipeline(SimpleImputer(), StandardScaler()) if imputer else StandardScaler()
+    pre = ColumnTransformer(
+        [("num", num, ["tenure", "spend"]), ("cat", OneHotEncoder(handle_unknown="ignore"), ["plan"])]
+    )
+    steps = [("record", _ThreadRecorder()), ("pre", pre), ("model", _SlowFinal(LogisticRegression()))]
+    return Pipeline(steps).fit(train[["tenure", "spend", "plan"]], y)
+
+
+def test_pipeline_transformers_run_ahead_in_the_reader_thread_with_identical_scores(tmp_path: Path) -> None:
+    df = _frame(2000, seed=5)
+    src = _write_csv(tmp_path / "in.csv", df)
+    est = _slow_pipeline()
+    _ThreadRecorder.threads.clear()
+    result = _score(src, Loaded(card=_card(), estimator=est), str(tmp_path / "out.parquet"))
+    assert result.rows_scored == 2000
+    # most chunks were transformed ahead, in the reader thread (the first ones reach the main
+    # thread before anything is queued behind them)
+    assert _ThreadRecorder.threads.count("scorewatch-prefetch") >= 20
+    out = pq.read_table(tmp_path / "out.parquet").to_pandas()
+    expected = est.predict_proba(df[["tenure", "spend", "plan"]])
+    np.testing.assert_array_equal(out["score_1"].to_numpy(), expected[:, 1])
+    assert out["customer_id"].tolist() == df["customer_id"].tolist()
+
+
+def test_a_chunk_the_final_step_refuses_after_the_reader_thread_transformed_it_is_handled_as_usual(
+    tmp_path: Path,
+) -> None:
+    df = _frame(2000, seed=6)
+    df["spend"] = df["spend"].astype(object)
+    df.loc[[1500, 1800], "spend"] = ""
+    src = _write_csv(tmp_path / "in.csv", df)
+    _ThreadRecorder.threads.clear()
+    result = _score(
+        src, Loaded(card=_card(), estimator=_slow_pipeline(imputer=False)), str(tmp_path / "out.parquet")
+    )
+    assert "scorewatch-prefetch" in _ThreadRecorder.threads
+    assert (result.rows_scored, result.rows_rejected) == (1998, 2)
+    assert [(r.row, r.column) for r in result.rejected] == [(1501, "spend"), (1801, "spend")]
+    assert "no imputer" in result.rejected[0].reason

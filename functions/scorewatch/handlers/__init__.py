@@ -82,6 +82,7 @@ def _scorer(settings: HandlerSettings) -> BatchScorer:
         registry=_registry(settings) if hasattr(settings, "registry_table") else None,
         publisher=EventPublisher(settings.event_bus),
         large_file_state_machine_arn=getattr(settings, "large_file_state_machine_arn", None),
+        reader_priority=getattr(settings, "reader_priority", "normal"),
     )
 
 

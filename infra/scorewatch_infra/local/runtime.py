@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from scorewatch.contract import Env
 from scorewatch_infra.local.template import TemplateError
 
 
@@ -165,7 +166,9 @@ class FunctionRuntime:
         try:
             # Overlay rather than replace: emulator threads read os.environ concurrently
             # (MOTO_PORT, credentials), so only keys of other functions are removed.
-            env = dict(self.base_environment)
+            # A laptop is shared: the scorer's reader thread keeps normal priority here unless the
+            # template says otherwise (idle, the Lambda default, would wait for every other process).
+            env = {Env.READER_PRIORITY: "normal", **self.base_environment}
             env.update(spec.environment)
             env.update(
                 {
