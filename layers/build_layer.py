@@ -14,9 +14,22 @@ manylinux2014 request silently resolves to much older releases (pyarrow 20, scik
 It then trims what a function never imports (tests, C headers, Cython sources, caches, unused
 pyarrow components), prints the unzipped size per architecture against Lambda's 250 MB limit for
 a zip function plus its layers, and with ``--smoke`` imports every module the functions use
-against the tree with a Python of the same minor version.
+against the tree with a Python of the same minor version (``--functional`` also fits a small
+HistGradientBoostingClassifier and round-trips a zstd Parquet file).
 
-Usage: ``python layers/build_layer.py --arch x86_64 --smoke`` (``make layer`` runs both arches).
+A tree for another architecture is smoke-tested under qemu user-mode emulation with
+``--emulator-root DIR``: DIR is a root filesystem of that architecture holding a CPython, made
+without emulation by (Debian: ``apt-get install qemu-user-static mmdebstrap``)
+
+    mmdebstrap --arch=arm64 --variant=extract \
+        --include=python3.11,libpython3.11-stdlib,libstdc++6,libgomp1,zlib1g \
+        bookworm /tmp/arm64root http://deb.debian.org/debian
+
+Debian 12 has CPython 3.11 only, so this tests a cp311 tree of the same pins (a proxy for the
+image's 3.12), and emulation is slow (20-60 s for the smoke, a few seconds natively).
+
+Usage: ``python layers/build_layer.py --arch x86_64 --smoke`` (``make layer`` runs both arches);
+``python layers/build_layer.py --arch arm64 --smoke --emulator-root /tmp/arm64root``.
 """
 
 from __future__ import annotations
@@ -25,10 +38,12 @@ import argparse
 import ast
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -250,7 +265,7 @@ def scorewatch_modules(package_dir: Path) -> Iterator[str]:
 
 SMOKE_SCRIPT = r"""
 import importlib, json, sys, traceback
-paths, modules = json.loads(sys.argv[1])
+paths, modules, functional = json.loads(sys.argv[1])
 sys.path[:0] = paths
 failed = []
 for name in modules:
@@ -258,6 +273,11 @@ for name in modules:
         importlib.import_module(name)
     except Exception:
         failed.append((name, traceback.format_exc(limit=3)))
+if functional:
+    try:
+        exec(functional, {})
+    except Exception:
+        failed.append(("functional check", traceback.format_exc(limit=5)))
 versions = {}
 for dist in ("numpy", "pandas", "pyarrow", "sklearn", "scipy"):
     mod = sys.modules.get(dist)
@@ -267,6 +287,30 @@ for name, tb in failed:
     print("FAILED", name, tb, sep="\n")
 print(f"imported {len(modules) - len(failed)}/{len(modules)} modules")
 sys.exit(1 if failed else 0)
+"""
+
+# ``--functional``: exercise the compiled code the functions rely on, not only its import: fit and
+# predict a small HistGradientBoostingClassifier (OpenMP), pickle it, round-trip zstd Parquet.
+FUNCTIONAL_CHECK = r"""
+import os, pickle, platform, tempfile
+import numpy as np, pandas as pd, pyarrow.parquet as pq
+from sklearn.ensemble import HistGradientBoostingClassifier
+rng = np.random.default_rng(0)
+X = rng.normal(size=(2000, 5))
+y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+model = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X[:1500], y[:1500])
+accuracy = float((model.predict(X[1500:]) == y[1500:]).mean())
+assert accuracy > 0.9, accuracy
+proba = model.predict_proba(X)[:, 1]
+assert np.array_equal(pickle.loads(pickle.dumps(model)).predict_proba(X)[:, 1], proba)
+frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)]).assign(score=proba, label=y)
+with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "scores.parquet")
+    frame.to_parquet(path, compression="zstd")
+    back = pq.read_table(path).to_pandas()
+pd.testing.assert_frame_equal(frame, back)
+print(f"functional ({platform.machine()}): HistGradientBoostingClassifier accuracy {accuracy:.3f}, "
+      f"pickle round trip ok, zstd Parquet round trip of {len(back)} rows ok")
 """
 
 
@@ -291,18 +335,61 @@ def find_python(version: str) -> str | None:
     return None
 
 
-def smoke(python: str, tree: Path, extra_modules: Iterable[str] = ()) -> int:
-    """Import every module the functions use with ``python`` against ``tree`` + the package."""
+QEMU = {"arm64": ("qemu-aarch64-static", "qemu-aarch64"), "x86_64": ("qemu-x86_64-static", "qemu-x86_64")}
+
+
+def emulated_python(arch: str, root: Path, version: str) -> tuple[list[str], str] | None:
+    """The argv prefix running ``root``'s CPython under qemu, and that CPython's version.
+
+    Parameters
+    ----------
+    arch : str
+        The tree's architecture (a key of ``PLATFORMS``), foreign to this machine.
+    root : Path
+        A root filesystem of ``arch`` (see the module docstring); qemu gets it as ``-L root`` so
+        the interpreter finds its own dynamic loader, libc, libstdc++ and standard library.
+    version : str
+        The wanted ``major.minor``; if ``root`` has no such interpreter, its newest ``python3.X``
+        is used instead (like the native fallback to the host's version).
+
+    Returns
+    -------
+    tuple[list[str], str] or None
+        ``([qemu, "-L", root, python], "3.X")``, or None without a qemu for ``arch`` on PATH or
+        a ``python3.X`` in ``root``.
+    """
+    qemu = next((found for tool in QEMU[arch] if (found := shutil.which(tool))), None)
+    found = {
+        m.group(1): p
+        for d in ("usr/bin", "usr/local/bin")
+        for p in sorted((root / d).glob("python3.*"))
+        if (m := re.fullmatch(r"python(3\.\d+)", p.name))
+    }
+    if qemu is None or not found:
+        return None
+    chosen = version if version in found else max(found, key=lambda v: int(v.split(".")[1]))
+    return [qemu, "-L", str(root), str(found[chosen])], chosen
+
+
+def smoke(python: list[str], tree: Path, extra_modules: Iterable[str] = (), functional: bool = False) -> int:
+    """Import every module the functions use with ``python`` (an argv prefix) against ``tree`` + the package.
+
+    With ``functional``, also run ``FUNCTIONAL_CHECK`` in the same interpreter.
+    """
     modules = sorted(imported_modules(PACKAGE) | set(extra_modules)) + list(scorewatch_modules(PACKAGE))
     import json
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "QEMU_"))}
     env["POWERTOOLS_TRACE_DISABLED"] = "true"
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     # -S -s: no site-packages of the interpreter, only the built tree and the package.
-    cmd = [python, "-S", "-s", "-c", SMOKE_SCRIPT, json.dumps([[str(tree), str(PACKAGE.parent)], modules])]
-    print(f"smoke: importing {len(modules)} modules with {python} against {tree}", flush=True)
-    return subprocess.run(cmd, env=env, check=False).returncode  # noqa: S603 - no shell
+    payload = json.dumps([[str(tree), str(PACKAGE.parent)], modules, FUNCTIONAL_CHECK if functional else ""])
+    cmd = [*python, "-S", "-s", "-c", SMOKE_SCRIPT, payload]
+    print(f"smoke: importing {len(modules)} modules with {' '.join(python)} against {tree}", flush=True)
+    start = time.perf_counter()
+    rc = subprocess.run(cmd, env=env, check=False).returncode  # noqa: S603 - no shell
+    print(f"smoke: {'passed' if rc == 0 else 'FAILED'} in {time.perf_counter() - start:.1f} s", flush=True)
+    return rc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -310,15 +397,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", choices=sorted(PLATFORMS), default="x86_64")
     parser.add_argument("--python-version", default=DEFAULT_PYTHON, help="default %(default)s (the image's)")
     parser.add_argument("--smoke", action="store_true", help="import every module the functions use")
+    parser.add_argument(
+        "--functional", action="store_true", help="with --smoke: also fit/predict a model, round-trip Parquet"
+    )
+    parser.add_argument(
+        "--emulator-root",
+        type=Path,
+        metavar="DIR",
+        help="root filesystem of --arch with a CPython: smoke a foreign-arch tree under qemu (see above)",
+    )
     parser.add_argument("--skip-install", action="store_true", help="reuse an existing tree")
     parser.add_argument("--strip", action="store_true", help="also strip symbols (measurement only)")
     args = parser.parse_args(argv)
 
     python_version = args.python_version
-    python = None
-    if args.smoke:
-        python = find_python(python_version)
-        if python is None:
+    python: list[str] | None = None
+    emulated = args.arch != _host_arch()
+    if args.smoke and emulated and args.emulator_root:
+        found = emulated_python(args.arch, args.emulator_root.resolve(), python_version)
+        if found is None:
+            qemus = " or ".join(QEMU[args.arch])
+            print(f"no qemu for {args.arch} ({qemus}) on PATH, or no python3.X in {args.emulator_root}")
+            return 2
+        python, root_version = found
+        if root_version != python_version:
+            print(
+                f"NOTE: no Python {python_version} in {args.emulator_root}; the emulated smoke import uses a "
+                f"cp{root_version.replace('.', '')} tree for its python{root_version} instead of the image's "
+                f"{python_version}.",
+                flush=True,
+            )
+            python_version = root_version
+    elif args.smoke:
+        found_python = find_python(python_version)
+        if found_python is None:
             host = f"{sys.version_info.major}.{sys.version_info.minor}"
             print(
                 f"NOTE: no Python {python_version} interpreter here; the smoke import uses a "
@@ -326,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"the image's {python_version}.",
                 flush=True,
             )
-            python_version, python = host, sys.executable
+            python_version, found_python = host, sys.executable
+        python = [found_python]
 
     target = BUILD / (args.arch if python_version == DEFAULT_PYTHON else f"{args.arch}-py{python_version}")
     if not args.skip_install:
@@ -350,10 +463,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, n in largest(target):
         print(f"    {mib(n):7.1f} MiB  {name}")
     if args.smoke:
-        if args.arch != _host_arch():
-            print(f"smoke skipped: {args.arch} binaries cannot run on this {_host_arch()} machine")
+        if emulated and not args.emulator_root:
+            print(
+                f"smoke skipped: {args.arch} binaries cannot run on this {_host_arch()} machine "
+                "without emulation (see --emulator-root)"
+            )
             return 0
-        return smoke(python, target)
+        assert python is not None
+        return smoke(python, target, functional=args.functional)
     return 0
 
 
