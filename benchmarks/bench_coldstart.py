@@ -7,7 +7,7 @@ and checked against the target (import <= 60% of the baseline). For the score an
 handlers the same fresh process then serves its first event against moto's server (a champion is
 registered once, each run drops a new file so nothing is answered from the idempotency store).
 
-Usage: ``python benchmarks/bench_coldstart.py [--runs 10] [--no-invoke] [--json out.json]``
+Usage: ``python benchmarks/bench_coldstart.py [--runs 10] [--no-invoke] [--tracing on|off] [--json out.json]``
 (``make bench-coldstart``). Timing varies with machine load: compare ratios, not seconds.
 """
 
@@ -85,6 +85,21 @@ def run_child(code: str, env: dict[str, str], stdin: str = "") -> dict:
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def tracing_env(env: dict[str, str], on: bool) -> dict[str, str]:
+    """The environment a deployed function traces in (or one with tracing disabled).
+
+    Powertools enables its Tracer only inside Lambda (``LAMBDA_TASK_ROOT`` set); no X-Ray
+    daemon or trace header exists here, so a missing segment is ignored rather than logged.
+    """
+    env = {k: v for k, v in env.items() if k != "POWERTOOLS_TRACE_DISABLED"}
+    if on:
+        env.update({"LAMBDA_TASK_ROOT": str(ROOT / "functions"), "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"})
+    else:
+        env.pop("LAMBDA_TASK_ROOT", None)
+        env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    return env
 
 
 def median_imports(
@@ -230,7 +245,6 @@ class Cloud:
             Env.EVENT_BUS: bus,
             Env.MODELS_CONFIG: json.dumps({"models": [{"name": "churn", "chunk_rows": 1000}]}),
             "POWERTOOLS_SERVICE_NAME": "scorewatch",
-            "POWERTOOLS_TRACE_DISABLED": "true",
         }
 
     def s3_event(self, i: int) -> dict:
@@ -280,8 +294,9 @@ class Cloud:
         self.server.stop()
 
 
-def first_invocations(runs: int) -> dict[str, dict]:
+def first_invocations(runs: int, tracing: bool) -> dict[str, dict]:
     cloud = Cloud()
+    cloud.env = tracing_env(cloud.env, tracing)
     try:
         results: dict[str, dict] = {}
         pending: list[dict] = []  # Batch Scored events from the score runs, replayed to the monitor
@@ -318,15 +333,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-invoke", action="store_true", help="import times only (no emulator)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a handler misses the import target")
+    ap.add_argument(
+        "--tracing",
+        choices=("on", "off"),
+        default="on",
+        help="on (as deployed: active tracing, so Powertools' Tracer loads the X-Ray SDK and patches "
+        "botocore at import) or off (POWERTOOLS_TRACE_DISABLED=true)",
+    )
     args = ap.parse_args(argv)
-    env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true"}
+    env = tracing_env(dict(os.environ), args.tracing == "on")
     modules: dict[str, list[str]] = {}
     for fid, entry in HANDLERS.items():
         modules.setdefault(entry.rsplit(".", 1)[0], []).append(fid)
     measured = median_imports({"eager": EAGER, **{m: m for m in modules}}, args.runs, env)
     eager = measured["eager"][0]
     rows = []
-    print(f"eager baseline ({EAGER}): {eager:.3f} s median of {args.runs}")
+    print(f"tracing {args.tracing}; eager baseline ({EAGER}): {eager:.3f} s median of {args.runs}")
     print(f"{'handler module':38} {'import s':>9} {'/eager':>7} {'target':>7}  estimator modules at import")
     for module, fids in modules.items():
         t, est = measured[module]
@@ -343,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{module:38} {t:9.3f} {t / eager:7.0%} {'ok' if ok else 'MISS':>7}  {', '.join(est) or '-'}")
     invoke = {}
     if not args.no_invoke:
-        invoke = first_invocations(args.runs)
+        invoke = first_invocations(args.runs, args.tracing == "on")
         for fid, r in invoke.items():
             print(
                 f"first invocation {fid:8}: import {r['import_s']:.3f} s + first event {r['invoke_s']:.3f} s "

@@ -18,7 +18,7 @@ naive at N on CSV, while no slower than naive.
 Usage::
 
     python benchmarks/bench_scoring.py                 # 1M rows + the 4M-row RSS check
-    python benchmarks/bench_scoring.py --chunk-rows 32768   # the configuration quoted in the README
+    python benchmarks/bench_scoring.py --chunk-rows 32768 --repeat 5   # as quoted in the README
     python benchmarks/bench_scoring.py --rows 200000 --no-large   # quick run
 """
 
@@ -29,6 +29,7 @@ import json
 import os
 import pickle
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -305,6 +306,15 @@ def _run_child(approach: str, data: Path, model: Path, workdir: Path, chunk_rows
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+APPROACHES = ("scorer", "floor", "naive")
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The run with the median total time (a real run, so its breakdown adds up)."""
+    ordered = sorted(runs, key=lambda r: r["seconds"]["total"])
+    return dict(ordered[(len(ordered) - 1) // 2])
+
+
 def _dataset(workdir: Path, rows: int) -> tuple[Path, Path]:
     csv_path, pq_path = workdir / f"data-{rows}.csv", workdir / f"data-{rows}.parquet"
     if not (csv_path.exists() and pq_path.exists()):
@@ -332,7 +342,12 @@ def main() -> None:
     parser.add_argument(
         "--workdir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "scorewatch-bench")
     )
-    parser.add_argument("--repeat", type=int, default=1, help="runs per approach; the fastest is reported")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="interleaved rounds; the median run of each approach is reported",
+    )
     parser.add_argument("--json", help="also write the results here")
     # child mode
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -357,16 +372,26 @@ def main() -> None:
     for model_name, model_path in models.items():
         for fmt in args.formats.split(","):
             row: dict = {"model": model_name, "format": fmt, "rows": args.rows}
-            for approach in ("scorer", "floor", "naive"):
-                print(f"{model_name} {fmt} {approach} ...", file=sys.stderr)
-                runs = [
-                    _run_child(
-                        approach, paths[fmt], model_path, workdir, args.chunk_rows, args.reader_priority
+            runs: dict[str, list[dict]] = {a: [] for a in APPROACHES}
+            # Rounds interleave the approaches, so a change in machine load hits all of them alike.
+            for i in range(args.repeat):
+                for approach in APPROACHES:
+                    print(f"{model_name} {fmt} {approach} (round {i + 1}/{args.repeat}) ...", file=sys.stderr)
+                    runs[approach].append(
+                        _run_child(
+                            approach, paths[fmt], model_path, workdir, args.chunk_rows, args.reader_priority
+                        )
                     )
-                    for _ in range(args.repeat)
-                ]
-                row[approach] = min(runs, key=lambda r: r["seconds"]["total"])
-                row[approach]["cpu_min_total"] = min(r["cpu_seconds"]["total"] for r in runs)
+            for approach, rs in runs.items():
+                row[approach] = _median_run(rs)
+                row[approach]["cpu_median_total"] = statistics.median(r["cpu_seconds"]["total"] for r in rs)
+                row[approach]["all_seconds"] = [round(r["seconds"]["total"], 3) for r in rs]
+            paired = [
+                s["seconds"]["total"] / n["seconds"]["total"]
+                for s, n in zip(runs["scorer"], runs["naive"], strict=True)
+            ]
+            row["scorer_naive_paired"] = statistics.median(paired)
+            row["scorer_faster_rounds"] = sum(p < 1 for p in paired)
             results.append(row)
     large: list[dict] = []
     if not args.no_large:
@@ -399,7 +424,7 @@ def _report(results: list[dict], large: list[dict], args: argparse.Namespace) ->
         f"python={sys.version.split()[0]}",
         "",
         "| model | format | scorer s | floor s (parse+predict+write) | naive s | scorer/floor wall "
-        "| scorer/floor CPU | scorer/naive wall | scorer RSS MB | floor RSS MB | naive RSS MB "
+        "| scorer/floor CPU | scorer/naive wall (paired) | scorer faster in | scorer RSS MB | naive RSS MB "
         "| RSS scorer/naive |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -409,9 +434,10 @@ def _report(results: list[dict], large: list[dict], args: argparse.Namespace) ->
         lines.append(
             f"| {r['model']} | {r['format']} | {s['seconds']['total']:.2f} | {fs['total']:.2f} "
             f"({fs['parse']:.2f}+{fs['predict']:.2f}+{fs['write']:.2f}) | {n['seconds']['total']:.2f} "
-            f"| {s['seconds']['total'] / fs['total']:.2f} | {s['cpu_min_total'] / f['cpu_min_total']:.2f} "
-            f"| {s['seconds']['total'] / n['seconds']['total']:.2f} "
-            f"| {s['peak_rss_mb']:.0f} | {f['peak_rss_mb']:.0f} | {n['peak_rss_mb']:.0f} "
+            f"| {s['seconds']['total'] / fs['total']:.2f} "
+            f"| {s['cpu_median_total'] / f['cpu_median_total']:.2f} "
+            f"| {r['scorer_naive_paired']:.2f} | {r['scorer_faster_rounds']}/{args.repeat} rounds "
+            f"| {s['peak_rss_mb']:.0f} | {n['peak_rss_mb']:.0f} "
             f"| {s['peak_rss_mb'] / n['peak_rss_mb']:.2f} |"
         )
     if large:

@@ -23,9 +23,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -36,6 +35,9 @@ from scorewatch.errors import InputRejectedError, InputTooLargeError, TransientE
 from scorewatch.events import BatchRejected, BatchScored, EventPublisher
 from scorewatch.metrics import record
 from scorewatch.transient import is_transient, transient
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Status = Literal["scored", "part_scored", "rejected", "split", "superseded", "missing", "ignored"]
 
@@ -587,6 +589,8 @@ def _decider(mc: ModelConfig, card) -> Callable[[pd.DataFrame], pd.Series] | Non
 
 
 def _subsample(frames: list[pd.DataFrame], *, n: int, random_state: int) -> pd.DataFrame:
+    import pandas as pd  # scoring needs it anyway; the split and finalize functions do not
+
     if not frames:
         return pd.DataFrame()
     df = pd.concat(frames, ignore_index=True)

@@ -29,8 +29,14 @@ if TYPE_CHECKING:
 # the functions that need them, so the labels and retrain handlers, which share this package, do
 # not pay for the score path's imports at cold start.
 
+#: What the X-Ray SDK instruments: the AWS SDK calls (S3, DynamoDB, EventBridge, CloudWatch...).
+#: Powertools' default patches every library the SDK supports that is importable, which imports
+#: each of them (requests, sqlite3, httpx...) at cold start, and with ``httplib`` traces every AWS
+#: call twice (botocore's own subsegment and the HTTP request under it).
+TRACED_MODULES = ("botocore",)
+
 logger = Logger(service=SERVICE_NAME)
-tracer = Tracer(service=SERVICE_NAME)
+tracer = Tracer(service=SERVICE_NAME, patch_modules=TRACED_MODULES)
 metrics = METRICS
 
 # EventBridge event id; Step Functions payloads carry execution_id / batch_id; else the key.
