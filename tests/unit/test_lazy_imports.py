@@ -8,6 +8,7 @@ estimator only when its domain classifier runs.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -77,3 +78,39 @@ def test_monitor_evaluation_with_the_domain_classifier_loads_its_estimator():
     # the rule above can fail: the domain classifier does need an estimator module
     loaded = loaded_after(MONITOR_RUN.replace("MULTIVARIATE", "True"))
     assert set(loaded) & set(ESTIMATORS), loaded
+
+
+TRACED_IMPORT = """
+import json, sys
+import {module}
+from scorewatch.handlers import tracer
+print(json.dumps({{"disabled": bool(tracer.disabled),
+                  "loaded": [m for m in ("requests", "sqlite3", "httpx", "pandas") if m in sys.modules]}}))
+"""
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_with_tracing_on_only_botocore_is_instrumented(module, tmp_path):
+    """As deployed (inside Lambda, tracing active) the X-Ray SDK patches botocore only: Powertools'
+    default patch_all would import every library it can trace (requests, sqlite3...) at cold start.
+    split and finalize never need pandas."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "POWERTOOLS_TRACE_DISABLED"},
+        "LAMBDA_TASK_ROOT": str(tmp_path),
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", TRACED_IMPORT.format(module=module)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["disabled"] is False
+    loaded = set(out["loaded"])
+    assert not loaded & {"requests", "sqlite3", "httpx"}
+    if module.endswith((".split", ".finalize")):
+        assert "pandas" not in loaded
