@@ -93,3 +93,13 @@ def test_pins_cover_the_whole_runtime_dependency_closure():
                 if d.name.lower().replace("_", "-") not in pins:
                     missing.add(f"{d.name} (needed by {name})")
     assert missing == set()
+
+
+def test_image_sets_the_process_settings_the_scorer_is_benchmarked_with():
+    """benchmarks/bench_scoring.py runs every approach with these; the functions must too."""
+    text = DOCKERFILE.read_text()
+    env_lines = " ".join(line.strip() for line in text.splitlines() if not line.lstrip().startswith("#"))
+    assert "OMP_WAIT_POLICY=PASSIVE" in env_lines
+    assert "ARROW_DEFAULT_MEMORY_POOL=jemalloc" in env_lines
+    bench = (REPO / "benchmarks" / "bench_scoring.py").read_text()
+    assert '"OMP_WAIT_POLICY", "PASSIVE"' in bench and '"ARROW_DEFAULT_MEMORY_POOL", "jemalloc"' in bench
