@@ -299,11 +299,10 @@ def _run_child(approach: str, data: Path, model: Path, workdir: Path, chunk_rows
     # OpenMP threads (HistGradientBoosting, BLAS) spin while waiting by default; on a shared or
     # oversubscribed host that burns the cores the reader thread needs (measured: 35 s -> 20 s for
     # the HGB scorer). PASSIVE applies to every approach alike; recommended for the Lambda too.
-    # The function image's process settings (layers/Dockerfile), for every approach alike.
+    # The function image's process setting (layers/Dockerfile), for every approach alike.
     env = {
         **os.environ,
         "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
-        "ARROW_DEFAULT_MEMORY_POOL": os.environ.get("ARROW_DEFAULT_MEMORY_POOL", "jemalloc"),
     }
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if proc.returncode != 0:
@@ -426,7 +425,7 @@ def _report(results: list[dict], large: list[dict], args: argparse.Namespace) ->
         f"rows={args.rows:,} chunk_rows={args.chunk_rows:,} reader={args.reader_priority} "
         f"cpus={os.cpu_count()} repeat={args.repeat} "
         f"load_avg_1min_at_end={load:.1f} OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')} "
-        f"ARROW_DEFAULT_MEMORY_POOL={os.environ.get('ARROW_DEFAULT_MEMORY_POOL', 'jemalloc')} "
+        f"ARROW_DEFAULT_MEMORY_POOL={os.environ.get('ARROW_DEFAULT_MEMORY_POOL', 'default')} "
         f"python={sys.version.split()[0]}",
         "",
         "| model | format | scorer s | floor s (parse+predict+write) | naive s | scorer/floor wall "
