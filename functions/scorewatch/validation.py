@@ -150,7 +150,7 @@ def validate_batch(
     Returns
     -------
     ValidatedChunk
-        ``features`` (float64 numeric, categorical as pandas' default string dtype with NaN for
+        ``features`` (float64 numeric, categorical as object columns of str with NaN for
         missing, boolean as float64 1/0/NaN, datetime as ``datetime64[us, UTC]``), ``ids``,
         ``rejected`` (one entry per rejected row: the first failing column in schema order),
         ``rows_in``.
