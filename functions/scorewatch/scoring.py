@@ -274,7 +274,9 @@ def score_source(
             ids = chunk.coerced.select(list(schema.id_columns)) if chunk.coerced is not None else chunk.ids
             table = _output_table(ids, outputs, lineage, scored_at)
             if sink is None:
-                sink = storage.ParquetSink(output_uri, table.schema, store_schema=False).__enter__()
+                sink = storage.ParquetSink(
+                    output_uri, table.schema, store_schema=False, background=True
+                ).__enter__()
             sink.write(table)
             rows_scored += table.num_rows
             if observers:

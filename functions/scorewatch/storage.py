@@ -27,6 +27,7 @@ import tempfile
 import threading
 import zlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -431,6 +432,7 @@ class ParquetSink:
         compression: str = "zstd",
         store_schema: bool = True,
         row_group_rows: int = 131_072,
+        background: bool = False,
     ):
         self.uri = uri
         # store_schema=False omits the Arrow schema from the footer: dictionary-encoded columns
@@ -445,6 +447,12 @@ class ParquetSink:
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self._row_group_rows = row_group_rows
+        # background: row groups are encoded and written by one worker thread, at most one in
+        # flight, so the caller's next chunk overlaps with compression; errors surface on the
+        # next write or on exit.
+        self._background = background
+        self._executor: Any = None
+        self._inflight: Any = None
 
     def __enter__(self) -> ParquetSink:
         if self._loc.scheme == "file":
@@ -476,18 +484,49 @@ class ParquetSink:
         # Small chunks are buffered into row groups of ~row_group_rows: one row group per chunk
         # costs per-column overhead (2.5x the write time at 32k-row chunks, measured).
         if self._pending and self._writer is not None:
-            self._writer.write_table(pa.concat_tables(self._pending))
+            table = pa.concat_tables(self._pending)
+            if self._background:
+                self._wait()  # one row group in flight at most (bounded memory, ordered writes)
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorewatch-sink")
+                self._inflight = self._executor.submit(self._writer.write_table, table)
+            else:
+                self._writer.write_table(table)
         self._pending, self._pending_rows = [], 0
 
+    def _wait(self) -> None:
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            inflight.result()  # re-raises the worker's error here
+
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            self._flush()
+        failed = exc_type is not None
+        try:
+            if not failed:
+                self._flush()
+            try:
+                self._wait()
+            except Exception:
+                if not failed:
+                    raise
+                # the caller's exception is the one that propagates; this output is discarded anyway
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            self._finish(failed)
+
+    def _finish(self, failed: bool) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        self._inflight = None
         tmp, writer = self._tmp, self._writer
         self._writer, self._pending = None, []
         try:
             if writer is not None:
                 writer.close()
-            if exc_type is None and tmp is not None:
+            if not failed and tmp is not None:
                 _publish_file(tmp, self.uri, content_type="application/vnd.apache.parquet")
                 tmp = None
         finally:

@@ -131,3 +131,58 @@ def test_local_stat_identity_and_listing(tmp_path: Path) -> None:
     assert [i.uri for i in storage.list_uris(str(tmp_path / "d"))] == [str(tmp_path / "d" / "a.csv")]
     with pytest.raises(FileNotFoundError, match="nope.csv"):
         storage.stat(str(tmp_path / "nope.csv"))
+
+
+def _chunks(n: int, rows: int = 1000) -> list[pa.Table]:
+    return [pa.table({"a": pa.array(range(i * rows, (i + 1) * rows), pa.int64())}) for i in range(n)]
+
+
+def test_background_sink_writes_the_same_rows_in_order(tmp_path: Path) -> None:
+    schema = pa.schema([("a", pa.int64())])
+    for background in (False, True):
+        target = tmp_path / f"bg-{background}.parquet"
+        with storage.ParquetSink(str(target), schema, row_group_rows=2500, background=background) as sink:
+            for chunk in _chunks(10):
+                sink.write(chunk)
+        table = pq.read_table(target)
+        assert table.column("a").to_pylist() == list(range(10_000))
+        assert pq.ParquetFile(target).metadata.num_row_groups == 4  # 3 flushes of 3000 + the rest
+    assert sorted(os.listdir(tmp_path)) == ["bg-False.parquet", "bg-True.parquet"]
+
+
+def test_background_sink_failure_surfaces_and_publishes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = {"n": 0}
+    real = pq.ParquetWriter.write_table
+
+    def flaky(self, table, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full (injected)")
+        return real(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", flaky)
+    target = tmp_path / "x.parquet"
+    with pytest.raises(OSError, match="injected"):
+        with storage.ParquetSink(
+            str(target), pa.schema([("a", pa.int64())]), row_group_rows=1000, background=True
+        ) as sink:
+            for chunk in _chunks(6):
+                sink.write(chunk)
+    assert os.listdir(tmp_path) == []
+
+
+def test_background_sink_keeps_the_callers_exception(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(self, table, *args, **kwargs):
+        raise OSError("write failed too (injected)")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", failing)
+    target = tmp_path / "x.parquet"
+    with pytest.raises(RuntimeError, match="caller"):
+        with storage.ParquetSink(
+            str(target), pa.schema([("a", pa.int64())]), row_group_rows=1000, background=True
+        ) as sink:
+            sink.write(_chunks(1)[0])  # flushed to the worker, which fails
+            raise RuntimeError("caller gave up")
+    assert os.listdir(tmp_path) == []
