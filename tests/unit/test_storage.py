@@ -137,6 +137,12 @@ def _chunks(n: int, rows: int = 1000) -> list[pa.Table]:
     return [pa.table({"a": pa.array(range(i * rows, (i + 1) * rows), pa.int64())}) for i in range(n)]
 
 
+def _background_sink(directory: Path) -> storage.ParquetSink:
+    return storage.ParquetSink(
+        str(directory / "x.parquet"), pa.schema([("a", pa.int64())]), row_group_rows=1000, background=True
+    )
+
+
 def test_background_sink_writes_the_same_rows_in_order(tmp_path: Path) -> None:
     schema = pa.schema([("a", pa.int64())])
     for background in (False, True):
@@ -163,11 +169,8 @@ def test_background_sink_failure_surfaces_and_publishes_nothing(
         return real(self, table, *args, **kwargs)
 
     monkeypatch.setattr(pq.ParquetWriter, "write_table", flaky)
-    target = tmp_path / "x.parquet"
     with pytest.raises(OSError, match="injected"):
-        with storage.ParquetSink(
-            str(target), pa.schema([("a", pa.int64())]), row_group_rows=1000, background=True
-        ) as sink:
+        with _background_sink(tmp_path) as sink:
             for chunk in _chunks(6):
                 sink.write(chunk)
     assert os.listdir(tmp_path) == []
@@ -178,11 +181,8 @@ def test_background_sink_keeps_the_callers_exception(tmp_path: Path, monkeypatch
         raise OSError("write failed too (injected)")
 
     monkeypatch.setattr(pq.ParquetWriter, "write_table", failing)
-    target = tmp_path / "x.parquet"
     with pytest.raises(RuntimeError, match="caller"):
-        with storage.ParquetSink(
-            str(target), pa.schema([("a", pa.int64())]), row_group_rows=1000, background=True
-        ) as sink:
+        with _background_sink(tmp_path) as sink:
             sink.write(_chunks(1)[0])  # flushed to the worker, which fails
             raise RuntimeError("caller gave up")
     assert os.listdir(tmp_path) == []
