@@ -323,7 +323,8 @@ def load_artifact(
         The artifact as stored.
     fmt : {"skops", "joblib"}
     expected_sha256 : str or None
-        From the registry; ``None`` only for local files without a card (nothing to compare).
+        From the registry (or the user, for a local file). ``None`` only for a local skops file
+        without a card: its type allowlist still applies. A pickle is never loaded without one.
     what : str
         ``model@version`` or a path, used in every message.
     library_versions_recorded : dict, optional
@@ -344,6 +345,11 @@ def load_artifact(
         raise UnsafeModelFormatError(
             f"{what}: joblib/pickle artifacts can execute code when loaded; refused "
             "(enable allow_unsafe_pickle only for artifacts you produced yourself)"
+        )
+    if fmt == "joblib" and expected_sha256 is None:
+        raise UnsafeModelFormatError(
+            f"{what}: a joblib/pickle artifact is only loaded against a known sha256 (the registry's, "
+            "or --model-sha256 for a local file); refused"
         )
     if expected_sha256 is not None:
         verify_sha256(data, expected_sha256, what=what)

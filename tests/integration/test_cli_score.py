@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 
@@ -289,7 +290,14 @@ def test_local_joblib_needs_unsafe_flag(tmp_path, model_file, capsys):
     args = ["score", "--model", str(pkl), "--input", str(src), "--output", str(tmp_path / "o.parquet")]
     assert main(args) == EXIT_MODEL_ERROR
     assert "joblib/pickle" in capsys.readouterr().err
-    assert main([*args, "--allow-unsafe-pickle"]) == EXIT_OK
+    # opted in, but a pickle is still only loaded against a known hash
+    assert main([*args, "--allow-unsafe-pickle"]) == EXIT_MODEL_ERROR
+    assert "--model-sha256" in capsys.readouterr().err
+    wrong = "0" * 64
+    assert main([*args, "--allow-unsafe-pickle", "--model-sha256", wrong]) == EXIT_MODEL_ERROR
+    assert "sha256" in capsys.readouterr().err
+    right = hashlib.sha256(pkl.read_bytes()).hexdigest()
+    assert main([*args, "--allow-unsafe-pickle", "--model-sha256", right.upper()]) == EXIT_OK
 
 
 def test_models_list_show_promote_rollback(env, model_file, capsys):

@@ -204,3 +204,17 @@ def test_format_for_path_maps_extensions(path, fmt):
 def test_format_for_path_refuses_unknown_extension():
     with pytest.raises(UnsafeModelFormatError, match="model.bin"):
         artifacts.format_for_path("model.bin")
+
+
+def test_joblib_without_a_known_hash_is_refused_even_when_enabled(monkeypatch):
+    art = artifacts.dump_artifact(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), fmt="joblib")
+    import joblib
+
+    def _must_not_unpickle(*a, **k):
+        raise AssertionError("unpickled without a hash to check")
+
+    monkeypatch.setattr(joblib, "load", _must_not_unpickle)
+    with pytest.raises(UnsafeModelFormatError, match="only loaded against a known sha256"):
+        artifacts.load_artifact(
+            art.data, fmt="joblib", expected_sha256=None, what="m.pkl", allow_unsafe_pickle=True
+        )

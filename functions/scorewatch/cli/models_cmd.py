@@ -10,6 +10,7 @@ from typing import Any
 
 from scorewatch.cli.registry_args import (
     add_registry_args,
+    model_sha256,
     registry_from_args,
     unsafe_pickle,
     utcnow,
@@ -269,7 +270,7 @@ def run_register(args: argparse.Namespace) -> int:
     estimator = artifacts.load_artifact(
         data,
         fmt=fmt,
-        expected_sha256=None,
+        expected_sha256=model_sha256(args),
         what=args.model_file,
         allow_unsafe_pickle=unsafe_pickle(args),
         allow_version_mismatch=version_mismatch(args),

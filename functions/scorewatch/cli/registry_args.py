@@ -27,10 +27,27 @@ def add_registry_args(parser: argparse.ArgumentParser) -> None:
         help="accept .joblib/.pkl artifacts (they can run code when loaded; still hash-checked)",
     )
     group.add_argument(
+        "--model-sha256",
+        type=_sha256,
+        help="expected sha256 of a local model file, checked before it is loaded (required for "
+        ".joblib/.pkl files)",
+    )
+    group.add_argument(
         "--allow-version-mismatch",
         action="store_true",
         help="load artifacts trained under another scikit-learn minor version (logged loudly)",
     )
+
+
+def _sha256(text: str) -> str:
+    value = text.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise argparse.ArgumentTypeError(f"not a sha256 hex digest: {text!r}")
+    return value
+
+
+def model_sha256(args: argparse.Namespace) -> str | None:
+    return getattr(args, "model_sha256", None)
 
 
 def _flag(args: argparse.Namespace, name: str, env: str) -> bool:

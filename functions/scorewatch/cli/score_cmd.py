@@ -11,6 +11,7 @@ from typing import Any
 from scorewatch.cli.registry_args import (
     add_registry_args,
     local_model_name,
+    model_sha256,
     parse_model_ref,
     registry_from_args,
     unsafe_pickle,
@@ -97,6 +98,7 @@ def load_model_file(
     id_columns: list[str],
     allow_unsafe_pickle: bool,
     allow_version_mismatch: bool,
+    expected_sha256: str | None = None,
 ):
     """Load a local/S3 model file without a card; infer its schema from the estimator and the input.
 
@@ -119,7 +121,9 @@ def load_model_file(
     estimator = artifacts.load_artifact(
         data,
         fmt=fmt,
-        expected_sha256=None,  # no registry record to compare with; the type allowlist still applies
+        # no registry record: the user's --model-sha256 if given (required for a pickle); the
+        # skops type allowlist applies either way
+        expected_sha256=expected_sha256,
         what=path,
         allow_unsafe_pickle=allow_unsafe_pickle,
         allow_version_mismatch=allow_version_mismatch,
@@ -205,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
             id_columns=[c.strip() for c in args.id_columns.split(",") if c.strip()],
             allow_unsafe_pickle=unsafe_pickle(args),
             allow_version_mismatch=version_mismatch(args),
+            expected_sha256=model_sha256(args),
         )
     else:
         model = registry.load(ref.name, ref.ref)
