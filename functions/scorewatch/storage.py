@@ -509,7 +509,9 @@ class ParquetSink:
             except Exception:
                 if not failed:
                     raise
-                # the caller's exception is the one that propagates; this output is discarded anyway
+                # The caller's exception is the one that propagates (the output is discarded
+                # either way); the write error is logged, not lost.
+                logger.warning("background Parquet write failed too", extra={"uri": self.uri}, exc_info=True)
         except BaseException:
             failed = True
             raise
