@@ -12,8 +12,10 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -59,22 +61,39 @@ def synth(
     cache_dir = cache_dir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scorewatch"
     out = cache_dir / f"synth-{_fingerprint(root, merged, extra)}"
     if not (out / "manifest.json").is_file():
-        out.mkdir(parents=True, exist_ok=True)
-        argv = shlex.split(cfg["app"])
-        if argv and argv[0] in ("python", "python3"):
-            argv[0] = sys.executable  # the venv running the local cloud
-        env = {
-            **os.environ,
-            "CDK_OUTDIR": str(out),
-            "CDK_CONTEXT_JSON": json.dumps(merged),
-            "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-        }
-        proc = subprocess.run(  # noqa: S603 - the app command from the project's own cdk.json
-            argv, cwd=root, env=env, capture_output=True, text=True, timeout=timeout, check=False
-        )
-        if proc.returncode != 0:
-            raise TemplateError(f"CDK synthesis failed ({cfg['app']}):\n{proc.stderr[-4000:]}")
+        # Synthesize into a private directory and rename it into place: two processes (test
+        # workers, two local clouds) missing the cache at once must not write into one directory
+        # (measured: CDK's asset staging then fails with EEXIST).
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f"{out.name}.", dir=cache_dir))
+        try:
+            _run_app(cfg, root, merged, work, timeout)
+            try:
+                work.rename(out)  # atomic; fails if another process published first
+            except OSError:
+                if not (out / "manifest.json").is_file():
+                    shutil.rmtree(out, ignore_errors=True)  # a stale partial directory
+                    work.rename(out)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)  # gone already unless another process won
     return read_assembly(out), out
+
+
+def _run_app(cfg: dict[str, Any], root: Path, context: dict[str, Any], out: Path, timeout: float) -> None:
+    argv = shlex.split(cfg["app"])
+    if argv and argv[0] in ("python", "python3"):
+        argv[0] = sys.executable  # the venv running the local cloud
+    env = {
+        **os.environ,
+        "CDK_OUTDIR": str(out),
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    }
+    proc = subprocess.run(  # noqa: S603 - the app command from the project's own cdk.json
+        argv, cwd=root, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if proc.returncode != 0:
+        raise TemplateError(f"CDK synthesis failed ({cfg['app']}):\n{proc.stderr[-4000:]}")
 
 
 def read_assembly(out: Path) -> dict[str, dict[str, Any]]:
