@@ -1,0 +1,320 @@
+"""Encoding distinct values once (``scorewatch.encoding``) must be invisible: the same numbers,
+the same sparse structure, the same errors as the model's own encoders, on every configuration
+of them that it accepts, and the model object it was given untouched."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import sparse
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from scorewatch import encoding
+from scorewatch.cards import ArtifactRef, ModelCard
+from scorewatch.errors import InputRejectedError
+from scorewatch.schema import FeatureSchema, FeatureSpec
+from scorewatch.scoring import score_source
+
+SEEN = ["a", "b", "c", "d", "e"]
+CATS = ["c0", "c1", "c2"]
+
+
+def _frame(rng: np.random.Generator, n: int, *, unseen: float = 0.0, missing: float = 0.0) -> pd.DataFrame:
+    data: dict[str, Any] = {"x": rng.normal(size=n), "y": rng.normal(size=n)}
+    for j, name in enumerate(CATS):
+        values = rng.choice(SEEN[: 3 + j], size=n).astype(object)
+        values[rng.random(n) < unseen] = "zz"
+        values[rng.random(n) < missing] = np.nan
+        data[name] = values
+    return pd.DataFrame(data)
+
+
+def _target(frame: pd.DataFrame) -> np.ndarray:
+    return ((frame["x"] > 0) ^ (frame["c0"] == "a")).astype(int).to_numpy()
+
+
+ENCODERS = {
+    "ordinal_unknown": lambda: OrdinalEncoder(
+        handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-2
+    ),
+    "ordinal_infrequent": lambda: OrdinalEncoder(
+        handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-2, max_categories=3
+    ),
+    "onehot_sparse": lambda: OneHotEncoder(handle_unknown="ignore"),
+    "onehot_dense": lambda: OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+    "onehot_drop_first": lambda: OneHotEncoder(drop="first", handle_unknown="ignore"),
+    "onehot_infrequent": lambda: OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=40),
+    "imputer_then_onehot": lambda: make_pipeline(
+        SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
+    ),
+    "imputer_then_ordinal": lambda: make_pipeline(
+        SimpleImputer(strategy="constant", fill_value="missing"),
+        OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+    ),
+}
+
+
+def _fitted(kind: str, *, pandas_out: bool = False) -> Pipeline:
+    train = _frame(np.random.default_rng(0), 600, missing=0.05)
+    pre = ColumnTransformer([("num", StandardScaler(), ["x", "y"]), ("cat", ENCODERS[kind](), CATS)])
+    if pandas_out:
+        pre.set_output(transform="pandas")
+    return Pipeline([("pre", pre), ("model", LogisticRegression(max_iter=300))]).fit(train, _target(train))
+
+
+def _same(a: Any, b: Any) -> None:
+    if sparse.issparse(a):
+        assert sparse.issparse(b) and a.format == b.format and a.dtype == b.dtype and a.shape == b.shape
+        a, b = a.tocsr(), b.tocsr()
+        a.sort_indices()
+        b.sort_indices()
+        np.testing.assert_array_equal(a.indptr, b.indptr)
+        np.testing.assert_array_equal(a.indices, b.indices)
+        np.testing.assert_array_equal(a.data, b.data)
+        return
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+        return
+    assert not sparse.issparse(b) and np.asarray(a).dtype == np.asarray(b).dtype
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))  # NaN == NaN here
+
+
+@pytest.fixture(scope="module")
+def models() -> dict[str, Pipeline]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {kind: _fitted(kind) for kind in ENCODERS}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(ENCODERS)),
+    seed=st.integers(0, 2**16),
+    n=st.integers(encoding.MIN_ROWS, 400),
+    unseen=st.sampled_from([0.0, 0.02, 0.3]),
+    missing=st.sampled_from([0.0, 0.05, 0.5, 1.0]),
+)
+def test_same_transform_and_predictions_as_the_model(
+    models: dict[str, Pipeline], kind: str, seed: int, n: int, unseen: float, missing: float
+) -> None:
+    model = models[kind]
+    fast, names = encoding.accelerate(model)
+    assert names == ("pre.cat",)
+    frame = _frame(np.random.default_rng(seed), n, unseen=unseen, missing=missing)
+    frame.index = frame.index + 1000  # a chunk's index does not start at 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unknown categories under drop/infrequent warn alike
+        _same(model[0].transform(frame), fast[0].transform(frame))
+        np.testing.assert_array_equal(model.predict_proba(frame), fast.predict_proba(frame))
+
+
+def test_the_fast_path_runs_on_a_small_sample(models: dict[str, Pipeline], monkeypatch) -> None:
+    """A test that only ever compared outputs would pass with the fast path never taken."""
+    model = models["onehot_sparse"]
+    fast, _ = encoding.accelerate(model)
+    wrapper = fast[0].named_transformers_["cat"]
+    assert isinstance(wrapper, encoding.DistinctValueEncoder)
+    sizes: list[int] = []
+    real = wrapper.encoder.transform
+    monkeypatch.setattr(wrapper.encoder, "transform", lambda X: sizes.append(len(X)) or real(X))
+    frame = _frame(np.random.default_rng(1), 5000, missing=0.1)
+    _same(model[0].transform(frame), fast[0].transform(frame))
+    assert sizes == [5000, 6]  # the model's own call, then ours: c2's five values and a missing one
+
+
+def test_pandas_output_keeps_columns_and_index() -> None:
+    model = _fitted("ordinal_unknown", pandas_out=True)
+    fast, _ = encoding.accelerate(model)
+    frame = _frame(np.random.default_rng(2), 300, missing=0.1, unseen=0.1)
+    frame.index = pd.RangeIndex(500, 800)
+    _same(model[0].transform(frame), fast[0].transform(frame))
+
+
+def test_encoder_errors_are_the_encoders_own() -> None:
+    train = _frame(np.random.default_rng(0), 300)
+    model = make_pipeline(OrdinalEncoder(), HistGradientBoostingClassifier(max_iter=5)).fit(
+        train[CATS], _target(train)
+    )
+    fast, names = encoding.accelerate(model)
+    assert names == ("ordinalencoder",)
+    frame = _frame(np.random.default_rng(3), 200, unseen=0.05)[CATS]
+    with pytest.raises(ValueError) as real:
+        model.predict_proba(frame)
+    with pytest.raises(ValueError) as ours:
+        fast.predict_proba(frame)
+    assert str(ours.value) == str(real.value)
+    assert "Found unknown categories ['zz']" in str(ours.value)
+
+
+def test_none_and_nan_mixed_fall_back_to_the_encoder() -> None:
+    """pandas.factorize merges None and NaN; scikit-learn keeps them apart."""
+    train = pd.DataFrame({"c": np.array(["a", "b", None, np.nan] * 50, dtype=object)}, dtype=object)
+    assert train["c"].iloc[2] is None
+    enc = OrdinalEncoder().fit(train)
+    wrapper = encoding.DistinctValueEncoder(enc, (1,))
+    assert encoding._plan(train, 1) is None
+    _same(enc.transform(train), wrapper.transform(train))
+    assert len(enc.categories_[0]) == 4  # 'a', 'b', None, nan: two different missing values
+
+
+def test_high_cardinality_and_tiny_chunks_go_to_the_encoder() -> None:
+    ids = pd.DataFrame({"c": [f"v{i}" for i in range(400)]})
+    assert encoding._plan(ids, 1) is None  # nearly one value per row: nothing to gain
+    assert encoding._plan(ids.head(encoding.MIN_ROWS - 1), 1) is None
+    enc = OneHotEncoder(handle_unknown="ignore").fit(ids)
+    _same(enc.transform(ids), encoding.DistinctValueEncoder(enc, (400,)).transform(ids))
+
+
+def test_numpy_input() -> None:
+    rng = np.random.default_rng(4)
+    X = rng.choice(np.array(["p", "q", "r"], dtype=object), size=(300, 2))
+    X[rng.random((300, 2)) < 0.1] = np.nan
+    enc = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(X)
+    fast, _ = encoding.accelerate(make_pipeline(enc))
+    _same(enc.transform(X), fast.transform(X))
+
+
+def test_the_given_model_is_untouched_and_the_result_pickles(models: dict[str, Pipeline]) -> None:
+    model = models["imputer_then_onehot"]
+    before = pickle.dumps(model)
+    steps = list(model.steps)
+    fitted = list(model[0].transformers_)
+    fast, names = encoding.accelerate(model)
+    assert names == ("pre.cat",)
+    assert fast is not model and model.steps == steps and model[0].transformers_ == fitted
+    assert pickle.dumps(model) == before
+    frame = _frame(np.random.default_rng(5), 300, missing=0.2)
+    again = pickle.loads(pickle.dumps(fast))
+    np.testing.assert_array_equal(again.predict_proba(frame), model.predict_proba(frame))
+    with pytest.raises(TypeError, match="fit the original"):
+        fast[0].named_transformers_["cat"].fit(frame)
+
+
+def test_what_is_left_alone() -> None:
+    train = _frame(np.random.default_rng(0), 300)
+    y = _target(train)
+
+    class MyEncoder(OrdinalEncoder):
+        pass
+
+    plain = make_pipeline(StandardScaler(), LogisticRegression()).fit(train[["x", "y"]], y)
+    subclass = make_pipeline(MyEncoder(), LogisticRegression()).fit(train[CATS], y)
+    indicator = make_pipeline(
+        make_pipeline(SimpleImputer(strategy="most_frequent", add_indicator=True), OneHotEncoder()),
+        LogisticRegression(),
+    ).fit(train[CATS], y)
+    bare = LogisticRegression().fit(train[["x", "y"]], y)
+    for model in (plain, subclass, bare):
+        fast, names = encoding.accelerate(model)
+        assert fast is model and names == ()
+    # An imputer that adds indicator columns is not value-wise per input column as a whole, but
+    # the encoder after it is, on the imputer's output.
+    fast, names = encoding.accelerate(indicator)
+    assert names == ("pipeline.onehotencoder",)
+    frame = _frame(np.random.default_rng(8), 300, missing=0.2)[CATS]
+    _same(indicator[0].transform(frame), fast[0].transform(frame))
+
+
+# ------------------------------------------------------------------------------ through the scorer
+def _loaded(estimator: Any, schema: FeatureSchema) -> Any:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    card = ModelCard(
+        model_name="m",
+        version="000001",
+        task="binary",
+        feature_schema=schema,
+        classes=(0, 1),
+        artifact=ArtifactRef(key="m/000001/model.skops", sha256="0" * 64, size_bytes=1),
+        created_at=now,
+    )
+
+    class Loaded:
+        pass
+
+    loaded = Loaded()
+    loaded.card, loaded.estimator = card, estimator  # type: ignore[attr-defined]
+    return loaded
+
+
+SCHEMA = FeatureSchema(
+    features=(
+        FeatureSpec(name="x", type="numeric"),
+        FeatureSpec(name="y", type="numeric"),
+        *(FeatureSpec(name=c, type="categorical") for c in CATS),
+    ),
+    id_columns=("id",),
+)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_scorer_output_is_identical_with_and_without(
+    tmp_path: Path, models: dict[str, Pipeline], fmt: str
+) -> None:
+    frame = _frame(np.random.default_rng(6), 3000, missing=0.05, unseen=0.01)
+    frame.insert(0, "id", [f"r{i}" for i in range(len(frame))])
+    source = tmp_path / f"in.{fmt}"
+    frame.to_csv(source, index=False) if fmt == "csv" else frame.to_parquet(source, index=False)
+    for kind in ("onehot_sparse", "ordinal_unknown", "imputer_then_onehot"):
+        outs = []
+        for distinct in (True, False):
+            out = tmp_path / f"{kind}-{distinct}.parquet"
+            score_source(
+                str(source),
+                model=_loaded(models[kind], SCHEMA),
+                output_uri=str(out),
+                batch_id="b",
+                chunk_rows=700,
+                max_reject_fraction=0.05,
+                scored_at=datetime(2026, 1, 1, tzinfo=UTC),
+                distinct_encoding=distinct,
+            )
+            outs.append(pq.read_table(out))
+        assert outs[0].num_rows == 3000
+        assert outs[0].equals(outs[1]), kind
+
+
+def test_scorer_rejects_an_unknown_category_with_the_models_message(tmp_path: Path) -> None:
+    train = _frame(np.random.default_rng(0), 300)
+    model = Pipeline(
+        [
+            ("pre", ColumnTransformer([("num", "passthrough", ["x", "y"]), ("cat", OneHotEncoder(), CATS)])),
+            ("model", LogisticRegression()),
+        ]
+    ).fit(train, _target(train))
+    frame = _frame(np.random.default_rng(7), 500, unseen=0.01)
+    frame.insert(0, "id", range(len(frame)))
+    source = tmp_path / "in.csv"
+    frame.to_csv(source, index=False)
+    messages = []
+    for distinct in (True, False):
+        with pytest.raises(InputRejectedError) as err:
+            score_source(
+                str(source),
+                model=_loaded(model, SCHEMA),
+                output_uri=str(tmp_path / f"out-{distinct}.parquet"),
+                batch_id="b",
+                chunk_rows=200,
+                max_reject_fraction=0.05,
+                scored_at=datetime(2026, 1, 1, tzinfo=UTC),
+                distinct_encoding=distinct,
+            )
+        assert err.value.reason == "model_rejected_input"
+        messages.append(str(err.value))
+        assert not (tmp_path / f"out-{distinct}.parquet").exists()
+    assert messages[0] == messages[1]
+    assert "Found unknown categories" in messages[0]
