@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from scorewatch import storage
+from scorewatch import encoding, storage
 from scorewatch.cards import ModelCard
 from scorewatch.errors import InputRejectedError, TooManyRejectedRowsError
 from scorewatch.schema import FeatureSchema
@@ -162,6 +162,7 @@ def score_source(
     byte_range: tuple[int, int] | None = None,
     max_decompressed_bytes: int | None = storage.DEFAULT_MAX_DECOMPRESSED_BYTES,
     reader_priority: Literal["idle", "normal"] = "normal",
+    distinct_encoding: bool = True,
 ) -> ScoreResult:
     """Score one input (or one part of it) into one Parquet output.
 
@@ -195,6 +196,9 @@ def score_source(
         (Linux SCHED_IDLE) lets it use only the time the cores would otherwise idle: faster when
         the process has the machine to itself (the score function sets it), but on a busy shared
         machine an idle-class thread waits for every other process.
+    distinct_encoding : bool
+        Run the model's categorical encoders once per distinct value of a chunk
+        (``encoding.accelerate``; the same outputs, a fraction of the encoding time).
 
     Returns
     -------
@@ -224,7 +228,12 @@ def score_source(
     sample: list[RejectedRow] = []
     sink: storage.ParquetSink | None = None
     chunks: Generator[tuple[ValidatedChunk, Any], None, None] | None = None
-    head, last = _split_pipeline(model.estimator)
+    estimator, accelerated = (
+        encoding.accelerate(model.estimator) if distinct_encoding else (model.estimator, ())
+    )
+    if accelerated:
+        logger.debug("encoding distinct values", extra={"encoders": list(accelerated)})
+    head, last = _split_pipeline(estimator)
     try:
         chunks = _chunks(
             source_uri,
@@ -257,7 +266,7 @@ def score_source(
             unscorable: list[RejectedRow] = []
             if outputs is None:
                 chunk, outputs, unscorable = _predict_chunk(  # noqa: PLW2901 - the rows left to score
-                    model.estimator, chunk, card.task, classes, source_uri
+                    estimator, chunk, card.task, classes, source_uri
                 )
             if unscorable:
                 rows_rejected += len(unscorable)
@@ -275,7 +284,11 @@ def score_source(
             table = _output_table(ids, outputs, lineage, scored_at)
             if sink is None:
                 sink = storage.ParquetSink(
-                    output_uri, table.schema, store_schema=False, background=True
+                    output_uri,
+                    table.schema,
+                    store_schema=False,
+                    background=True,
+                    use_dictionary=_repeating_columns(table.schema, schema.id_columns),
                 ).__enter__()
             sink.write(table)
             rows_scored += table.num_rows
@@ -558,6 +571,16 @@ def _too_many(
     err.rows_rejected = rejected  # type: ignore[attr-defined]
     err.rows_in = total  # type: ignore[attr-defined]
     return err
+
+
+def _repeating_columns(output: pa.Schema, id_columns: Sequence[str]) -> list[str]:
+    """Output columns worth dictionary-encoding in Parquet: all but the ids and the scores.
+
+    Ids are unique per row and scores nearly so; trying a dictionary for them cost 0.33 s of CPU
+    per million rows at 131k-row row groups, for nothing (measured: README, Benchmark).
+    """
+    ids = set(id_columns)
+    return [f.name for f in output if f.name not in ids and not pa.types.is_floating(f.type)]
 
 
 def _output_table(

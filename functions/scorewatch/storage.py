@@ -433,11 +433,15 @@ class ParquetSink:
         store_schema: bool = True,
         row_group_rows: int = 131_072,
         background: bool = False,
+        use_dictionary: bool | Sequence[str] = True,
     ):
         self.uri = uri
         # store_schema=False omits the Arrow schema from the footer: dictionary-encoded columns
         # then read back as plain strings (scoring writes its constant lineage columns that way).
         self._store_schema = store_schema
+        # Dictionary encoding of a column of unique values (ids, scores) is tried and abandoned
+        # in every row group; naming the columns that repeat skips that work.
+        self._use_dictionary = use_dictionary if isinstance(use_dictionary, bool) else list(use_dictionary)
         self.schema = schema
         self.rows = 0
         self._loc = parse_uri(uri)
@@ -463,7 +467,11 @@ class ParquetSink:
         fd, self._tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=directory)
         os.close(fd)
         self._writer = pq.ParquetWriter(
-            self._tmp, self.schema, compression=self._compression, store_schema=self._store_schema
+            self._tmp,
+            self.schema,
+            compression=self._compression,
+            store_schema=self._store_schema,
+            use_dictionary=self._use_dictionary,
         )
         return self
 

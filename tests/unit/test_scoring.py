@@ -171,6 +171,19 @@ def test_scores_csv_in_chunks_with_lineage_and_ids(tmp_path: Path, model: Loaded
     np.testing.assert_allclose(got["score_1"], expected)
 
 
+def test_output_dictionary_encodes_repeating_columns_only(tmp_path: Path, model: Loaded) -> None:
+    """Ids and scores are written plain: a dictionary for unique values is built and abandoned
+    in every row group (0.33 s of CPU per million rows); lineage and predictions repeat."""
+    src = _write_csv(tmp_path / "in.csv", _frame(300))
+    out = str(tmp_path / "scored.parquet")
+    _score(src, model, out)
+    meta = pq.ParquetFile(out).metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    plain = {name for name, enc in encodings.items() if not any("DICTIONARY" in e for e in enc)}
+    assert plain == {"customer_id", "score_0", "score_1"}
+    assert pq.read_table(out).column("customer_id").to_pylist() == _frame(300)["customer_id"].tolist()
+
+
 @pytest.mark.parametrize("suffix", [".parquet", ".jsonl", ".csv.gz"])
 def test_every_format_scores_to_the_same_predictions(tmp_path: Path, model: Loaded, suffix: str) -> None:
     df = _frame(150)
