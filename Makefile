@@ -62,7 +62,7 @@ bench: bench-scoring bench-drift bench-coldstart
 
 bench-scoring: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e '.[bench]'
-	$(BIN)/python benchmarks/bench_scoring.py --chunk-rows 32768 --repeat 5
+	$(BIN)/python benchmarks/bench_scoring.py --chunk-rows 32768 --repeat 5 --distinct-encoding both
 
 bench-drift: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e '.[bench]'

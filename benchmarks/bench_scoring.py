@@ -210,6 +210,7 @@ def child(args: argparse.Namespace) -> dict:
             batch_id="bench",
             chunk_rows=args.chunk_rows,
             reader_priority=args.reader_priority,
+            distinct_encoding=args.distinct_encoding == "on",
             max_reject_fraction=0.05,
             scored_at=now,
         )
@@ -278,7 +279,19 @@ def child(args: argparse.Namespace) -> dict:
 
 
 # ---------------------------------------------------------------------------------------- driver
-def _run_child(approach: str, data: Path, model: Path, workdir: Path, chunk_rows: int, priority: str) -> dict:
+def _run_child(
+    approach: str,
+    data: Path,
+    model: Path,
+    workdir: Path,
+    chunk_rows: int,
+    priority: str,
+    distinct: str = "on",
+) -> dict:
+    if approach == "scorer_plain":  # the scorer with the model's encoders run as they are
+        approach, distinct = "scorer", "off"
+    elif approach == "scorer":
+        distinct = "on" if distinct == "both" else distinct
     cmd = [
         sys.executable,
         __file__,
@@ -295,6 +308,8 @@ def _run_child(approach: str, data: Path, model: Path, workdir: Path, chunk_rows
         str(chunk_rows),
         "--reader-priority",
         priority,
+        "--distinct-encoding",
+        distinct,
     ]
     # OpenMP threads (HistGradientBoosting, BLAS) spin while waiting by default; on a shared or
     # oversubscribed host that burns the cores the reader thread needs (measured: 35 s -> 20 s for
@@ -341,6 +356,13 @@ def main() -> None:
         default="idle",
         help="scheduling class of the scorer's read-ahead thread (idle: the score function's default)",
     )
+    parser.add_argument(
+        "--distinct-encoding",
+        choices=("on", "off", "both"),
+        default="on",
+        help="scorer encodes each chunk's distinct categorical values once (scoring's default: on); "
+        "both: also run the scorer without it in every round and report the paired on/off ratio",
+    )
     parser.add_argument("--models", default="hgb,logreg")
     parser.add_argument("--formats", default="csv,parquet")
     parser.add_argument(
@@ -376,14 +398,21 @@ def main() -> None:
     for model_name, model_path in models.items():
         for fmt in args.formats.split(","):
             row: dict = {"model": model_name, "format": fmt, "rows": args.rows}
-            runs: dict[str, list[dict]] = {a: [] for a in APPROACHES}
+            approaches = APPROACHES if args.distinct_encoding != "both" else ("scorer_plain", *APPROACHES)
+            runs: dict[str, list[dict]] = {a: [] for a in approaches}
             # Rounds interleave the approaches, so a change in machine load hits all of them alike.
             for i in range(args.repeat):
-                for approach in APPROACHES:
+                for approach in approaches:
                     print(f"{model_name} {fmt} {approach} (round {i + 1}/{args.repeat}) ...", file=sys.stderr)
                     runs[approach].append(
                         _run_child(
-                            approach, paths[fmt], model_path, workdir, args.chunk_rows, args.reader_priority
+                            approach,
+                            paths[fmt],
+                            model_path,
+                            workdir,
+                            args.chunk_rows,
+                            args.reader_priority,
+                            args.distinct_encoding,
                         )
                     )
             for approach, rs in runs.items():
@@ -396,6 +425,13 @@ def main() -> None:
             ]
             row["scorer_naive_paired"] = statistics.median(paired)
             row["scorer_faster_rounds"] = sum(p < 1 for p in paired)
+            if "scorer_plain" in runs:
+                on_off = [
+                    s["seconds"]["total"] / p["seconds"]["total"]
+                    for s, p in zip(runs["scorer"], runs["scorer_plain"], strict=True)
+                ]
+                row["distinct_paired"] = statistics.median(on_off)
+                row["distinct_faster_rounds"] = sum(r < 1 for r in on_off)
             results.append(row)
     large: list[dict] = []
     if not args.no_large:
@@ -409,7 +445,13 @@ def main() -> None:
                     "format": fmt,
                     "rows": args.large_rows,
                     "scorer": _run_child(
-                        "scorer", path, models[model_name], workdir, args.chunk_rows, args.reader_priority
+                        "scorer",
+                        path,
+                        models[model_name],
+                        workdir,
+                        args.chunk_rows,
+                        args.reader_priority,
+                        args.distinct_encoding,
                     ),
                 }
             )
@@ -423,7 +465,7 @@ def _report(results: list[dict], large: list[dict], args: argparse.Namespace) ->
     load = os.getloadavg()[0]
     lines = [
         f"rows={args.rows:,} chunk_rows={args.chunk_rows:,} reader={args.reader_priority} "
-        f"cpus={os.cpu_count()} repeat={args.repeat} "
+        f"distinct_encoding={args.distinct_encoding} cpus={os.cpu_count()} repeat={args.repeat} "
         f"load_avg_1min_at_end={load:.1f} OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')} "
         f"ARROW_DEFAULT_MEMORY_POOL={os.environ.get('ARROW_DEFAULT_MEMORY_POOL', 'default')} "
         f"python={sys.version.split()[0]}",
@@ -445,6 +487,20 @@ def _report(results: list[dict], large: list[dict], args: argparse.Namespace) ->
             f"| {s['peak_rss_mb']:.0f} | {n['peak_rss_mb']:.0f} "
             f"| {s['peak_rss_mb'] / n['peak_rss_mb']:.2f} |"
         )
+    if any("scorer_plain" in r for r in results):
+        lines += [
+            "",
+            "| model | format | scorer s | scorer without distinct encoding s | CPU s (with/without) "
+            "| with/without wall (paired) | with it faster in |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in results:
+            s, p = r["scorer"], r["scorer_plain"]
+            lines.append(
+                f"| {r['model']} | {r['format']} | {s['seconds']['total']:.2f} | {p['seconds']['total']:.2f} "
+                f"| {s['cpu_median_total']:.2f}/{p['cpu_median_total']:.2f} "
+                f"| {r['distinct_paired']:.2f} | {r['distinct_faster_rounds']}/{args.repeat} rounds |"
+            )
     if large:
         lines += [
             "",
