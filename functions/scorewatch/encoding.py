@@ -85,10 +85,15 @@ def _accelerate(estimator: Any, prefix: str) -> tuple[Any, tuple[str, ...]]:
             new, found = _step(trans, f"{prefix}{name}")
             fitted.append((name, new, columns))
             names.extend(found)
+        sparse_out = bool(getattr(estimator, "sparse_output_", False))
+        if sparse_out:
+            names.append(f"{prefix.rstrip('.')}[sparse stack]" if prefix else "[sparse stack]")
         if not names:
             return estimator, ()
         fast = copy.copy(estimator)
         fast.transformers_ = fitted
+        if sparse_out:
+            fast.__class__ = __getattr__("_SparseStackingColumnTransformer")
         return fast, tuple(names)
     return estimator, ()
 
@@ -289,6 +294,94 @@ def _gather_one_hot(encoded: Any, rows: list[np.ndarray], starts: np.ndarray) ->
         (out_vals[present], out_cols[present].astype(index_dtype), indptr.astype(index_dtype)),
         shape=(n, encoded.shape[1]),
     )
+
+
+def _sparse_stacking_class() -> type:
+    from sklearn.compose import ColumnTransformer
+
+    class SparseStackingColumnTransformer(ColumnTransformer):
+        """A fitted ColumnTransformer whose sparse output is stacked by :func:`_stack_sparse`
+        (``_hstack`` is scikit-learn's hook for subclasses to control the stacking)."""
+
+        def _hstack(self, Xs: list[Any], *, n_samples: int) -> Any:
+            stacked = _stack_sparse(Xs, n_samples=n_samples) if self.sparse_output_ else None
+            return stacked if stacked is not None else super()._hstack(Xs, n_samples=n_samples)
+
+    SparseStackingColumnTransformer.__module__ = __name__
+    SparseStackingColumnTransformer.__qualname__ = "_SparseStackingColumnTransformer"
+    return SparseStackingColumnTransformer
+
+
+def __getattr__(name: str) -> Any:
+    # the subclass is made on first use: importing this module does not import scikit-learn
+    if name == "_SparseStackingColumnTransformer":
+        cls = globals().get("_stacking") or _sparse_stacking_class()
+        globals()["_stacking"] = cls
+        return cls
+    raise AttributeError(name)
+
+
+def _stack_sparse(Xs: list[Any], *, n_samples: int) -> Any | None:
+    """A ColumnTransformer's sparse output (dense blocks and CSR blocks side by side), built as
+    one CSR directly: entry for entry what ``scipy.sparse.hstack(Xs).tocsr()`` gives (entries of
+    a row in block order; a dense block's zeros left out, its NaNs kept), without the COO round
+    trip. When every block has the same number of entries in every row (a dense block without
+    zeros, a one-hot block) the CSR arrays are filled as (rows x entries) tables. Anything but
+    dense float/int/bool arrays and canonical CSR matrices returns None."""
+    from scipy import sparse
+
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per-row counts, columns, values
+    offset = 0
+    for X in Xs:
+        if X.shape[0] != n_samples:
+            return None
+        if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "biuf":
+            if np.count_nonzero(X) == X.size:  # regular: every column of every row
+                counts = np.full(n_samples, X.shape[1], dtype=np.int64)
+                cols = np.broadcast_to(np.arange(offset, offset + X.shape[1]), X.shape)
+                blocks.append((counts, cols, X))
+            else:
+                rows, cols = np.nonzero(X)  # NaN counts as an entry, as in scipy's COO from dense
+                blocks.append((np.bincount(rows, minlength=n_samples), cols + offset, X[rows, cols]))
+        elif type(X) is sparse.csr_matrix and X.has_canonical_format:
+            blocks.append((np.diff(X.indptr), X.indices.astype(np.int64) + offset, X.data))
+        else:
+            return None
+        offset += X.shape[1]
+    if not blocks:
+        return None
+    dtype = np.result_type(*(values.dtype for _, _, values in blocks))
+    if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+        return None
+    counts = sum(c for c, _, _ in blocks)
+    nnz = int(counts.sum())
+    index_dtype = np.int32 if max(nnz, offset) < np.iinfo(np.int32).max else np.int64
+    per_row = [int(c[0]) if len(c) and (c == c[0]).all() else -1 for c, _, _ in blocks]
+    if n_samples and min(per_row) >= 0:
+        width = sum(per_row)
+        data = np.empty((n_samples, width), dtype=dtype)
+        indices = np.empty((n_samples, width), dtype=index_dtype)
+        at = 0
+        for (_, cols, values), k in zip(blocks, per_row, strict=True):
+            data[:, at : at + k] = values.reshape(n_samples, k)
+            indices[:, at : at + k] = cols.reshape(n_samples, k)
+            at += k
+        indptr = np.arange(n_samples + 1, dtype=index_dtype) * index_dtype(width)
+        return sparse.csr_matrix((data.ravel(), indices.ravel(), indptr), shape=(n_samples, offset))
+    indptr = np.zeros(n_samples + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.empty(nnz, dtype=index_dtype)
+    data = np.empty(nnz, dtype=dtype)
+    free = indptr[:-1].copy()  # next free slot of each row: blocks fill rows left to right
+    for block_counts, cols, values in blocks:
+        starts = np.zeros(n_samples + 1, dtype=np.int64)
+        np.cumsum(block_counts, out=starts[1:])
+        rows = np.repeat(np.arange(n_samples), block_counts)
+        dest = free[rows] + (np.arange(len(rows)) - starts[rows])
+        indices[dest] = cols.ravel()
+        data[dest] = values.ravel()
+        free += block_counts
+    return sparse.csr_matrix((data, indices, indptr.astype(index_dtype)), shape=(n_samples, offset))
 
 
 __all__ = ["MIN_REPEAT", "MIN_ROWS", "DistinctValueEncoder", "accelerate"]

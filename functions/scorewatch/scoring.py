@@ -139,9 +139,11 @@ def _outputs(
         )
     if not labels:
         labels = list(range(proba.shape[1]))
-    out: dict[str, Any] = {"prediction": np.asarray(labels, dtype=object)[proba.argmax(axis=1)]}
-    pred = pd.Series(out["prediction"]).infer_objects()
-    out["prediction"] = pred.to_numpy()
+    # the labels' own dtype (int64 for integer classes), inferred once for the label set rather
+    # than for every chunk's predictions (which also kept a chunk's dtype from depending on which
+    # classes it happened to predict)
+    lookup = pd.Series(np.asarray(labels, dtype=object)).infer_objects().to_numpy()
+    out: dict[str, Any] = {"prediction": lookup[proba.argmax(axis=1)]}
     for j, label in enumerate(labels):
         out[f"score_{label}"] = proba[:, j]
     return pd.DataFrame(out, index=index)
