@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,15 +14,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from model_fakes import loaded_model
 
 from scorewatch import storage
-from scorewatch.cards import ArtifactRef, ModelCard
 from scorewatch.errors import (
     InputRejectedError,
     MissingColumnsError,
     TooManyRejectedRowsError,
     UnsupportedFormatError,
 )
+from scorewatch.registry import LoadedModel
 from scorewatch.schema import FeatureSchema, FeatureSpec
 from scorewatch.scoring import score_source
 
@@ -252,12 +252,6 @@ def test_bad_input_file_is_reported_clearly_and_left_untouched(
 
 
 # --------------------------------------------------------------------------------------- scoring
-@dataclass(frozen=True)
-class _Loaded:
-    card: ModelCard
-    estimator: Any
-
-
 class _Threshold:
     """A tiny classifier: score = logistic(x); enough to check the S3 path without sklearn fitting."""
 
@@ -268,21 +262,12 @@ class _Threshold:
         return np.column_stack([1 - p, p])
 
 
-def _model() -> _Loaded:
+def _model() -> LoadedModel:
     schema = FeatureSchema(
         features=(FeatureSpec(name="x", type="numeric"), FeatureSpec(name="c", type="categorical")),
         id_columns=("id",),
     )
-    card = ModelCard(
-        model_name="m",
-        version="000001",
-        task="binary",
-        feature_schema=schema,
-        classes=(0, 1),
-        artifact=ArtifactRef(key="m/000001/model.skops", sha256="0" * 64, size_bytes=1),
-        created_at=NOW,
-    )
-    return _Loaded(card=card, estimator=_Threshold())
+    return loaded_model(_Threshold(), schema, created_at=NOW)
 
 
 def test_score_source_reads_and_writes_s3_and_leaves_input_untouched(bucket: str) -> None:
@@ -339,7 +324,7 @@ def test_missing_column_on_s3_names_the_column_and_file(bucket: str) -> None:
         )
 
 
-def _strict_model() -> _Loaded:
+def _strict_model() -> LoadedModel:
     base = _model()
     schema = FeatureSchema(
         features=(
@@ -348,7 +333,7 @@ def _strict_model() -> _Loaded:
         ),
         id_columns=("id",),
     )
-    return _Loaded(card=base.card.model_copy(update={"feature_schema": schema}), estimator=base.estimator)
+    return LoadedModel(card=base.card.model_copy(update={"feature_schema": schema}), estimator=base.estimator)
 
 
 def _scoring_cases() -> list[tuple[str, Any, str | None]]:
@@ -416,7 +401,7 @@ def test_nullable_all_null_column_and_unseen_category_score_without_strict_spec(
             assert frame["x"].isna().all()  # missing values reach the model as NaN, not as text
             return np.tile([0.25, 0.75], (len(frame), 1))
 
-    model = _Loaded(card=_model().card, estimator=_Constant())
+    model = LoadedModel(card=_model().card, estimator=_Constant())
     out = f"s3://{bucket}/scored/lenient.parquet"
     result = score_source(
         uri, model=model, output_uri=out, batch_id="l", chunk_rows=64, max_reject_fraction=0.05, scored_at=NOW

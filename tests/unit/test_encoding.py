@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from model_fakes import loaded_model
 from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -25,7 +26,6 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from scorewatch import encoding
-from scorewatch.cards import ArtifactRef, ModelCard
 from scorewatch.errors import InputRejectedError
 from scorewatch.schema import FeatureSchema, FeatureSpec
 from scorewatch.scoring import score_source
@@ -292,26 +292,6 @@ def test_what_is_left_alone() -> None:
 
 
 # ------------------------------------------------------------------------------ through the scorer
-def _loaded(estimator: Any, schema: FeatureSchema) -> Any:
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    card = ModelCard(
-        model_name="m",
-        version="000001",
-        task="binary",
-        feature_schema=schema,
-        classes=(0, 1),
-        artifact=ArtifactRef(key="m/000001/model.skops", sha256="0" * 64, size_bytes=1),
-        created_at=now,
-    )
-
-    class Loaded:
-        pass
-
-    loaded = Loaded()
-    loaded.card, loaded.estimator = card, estimator  # type: ignore[attr-defined]
-    return loaded
-
-
 SCHEMA = FeatureSchema(
     features=(
         FeatureSpec(name="x", type="numeric"),
@@ -337,7 +317,7 @@ def test_scorer_output_is_identical_with_and_without(
             out = tmp_path / f"{kind}-{distinct}.parquet"
             score_source(
                 str(source),
-                model=_loaded(models[kind], SCHEMA),
+                model=loaded_model(models[kind], SCHEMA),
                 output_uri=str(out),
                 batch_id="b",
                 chunk_rows=700,
@@ -370,7 +350,7 @@ def test_scorer_rejects_an_unknown_category_with_the_models_message(tmp_path: Pa
         with pytest.raises(InputRejectedError) as err:
             score_source(
                 str(source),
-                model=_loaded(model, SCHEMA),
+                model=loaded_model(model, SCHEMA),
                 output_uri=str(tmp_path / f"out-{distinct}.parquet"),
                 batch_id="b",
                 chunk_rows=200,
