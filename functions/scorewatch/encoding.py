@@ -179,6 +179,8 @@ class DistinctValueEncoder:
         if isinstance(encoded, pd.DataFrame):  # set_output(transform="pandas")
             values = _gather(encoded.to_numpy(), rows, self.widths)
             return pd.DataFrame(values, columns=encoded.columns, index=getattr(X, "index", None))
+        if not (isinstance(encoded, np.ndarray) or hasattr(encoded, "tocsr")):
+            return self.encoder.transform(X)  # another container (polars output, say): as it is
         return _gather(encoded, rows, self.widths)
 
     def __sklearn_is_fitted__(self) -> bool:

@@ -241,6 +241,17 @@ def test_high_cardinality_and_tiny_chunks_go_to_the_encoder() -> None:
     _same(enc.transform(ids), encoding.DistinctValueEncoder(enc, (400,)).transform(ids))
 
 
+def test_an_unknown_output_container_goes_to_the_encoder(monkeypatch) -> None:
+    """E.g. set_output(transform="polars"): not gathered, the encoder's own result is returned."""
+    frame = pd.DataFrame({"c": ["a", "b", "c"] * 100}, dtype=object)
+    enc = OrdinalEncoder().fit(frame)
+    real = enc.transform
+    sizes: list[int] = []
+    monkeypatch.setattr(enc, "transform", lambda X: sizes.append(len(X)) or real(X).tolist())
+    out = encoding.DistinctValueEncoder(enc, (1,)).transform(frame)
+    assert sizes == [3, 300] and out == real(frame).tolist()
+
+
 def test_numpy_input() -> None:
     rng = np.random.default_rng(4)
     X = rng.choice(np.array(["p", "q", "r"], dtype=object), size=(300, 2))
