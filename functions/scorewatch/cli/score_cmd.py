@@ -18,6 +18,7 @@ from scorewatch.cli.registry_args import (
     utcnow,
     version_mismatch,
 )
+from scorewatch.config import DEFAULT_CHUNK_ROWS
 from scorewatch.errors import InputRejectedError, ModelNotFoundError, ScorewatchError
 
 _SAMPLE_ROWS = 1000
@@ -51,7 +52,7 @@ def register(subparsers: Any) -> None:
         metavar="URI",
         help="output .parquet (a URI ending in / gets <batch_id>.parquet)",
     )
-    p.add_argument("--chunk-rows", type=_positive_int, default=65_536, metavar="N")
+    p.add_argument("--chunk-rows", type=_positive_int, default=DEFAULT_CHUNK_ROWS, metavar="N")
     p.add_argument("--max-reject-fraction", type=_fraction, default=0.05, metavar="F")
     p.add_argument(
         "--rejected",
