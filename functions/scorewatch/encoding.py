@@ -26,6 +26,7 @@ This module does no I/O.
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 import numpy as np
@@ -93,7 +94,7 @@ def _accelerate(estimator: Any, prefix: str) -> tuple[Any, tuple[str, ...]]:
         fast = copy.copy(estimator)
         fast.transformers_ = fitted
         if sparse_out:
-            fast.__class__ = __getattr__("_SparseStackingColumnTransformer")
+            fast.__class__ = _sparse_stacking_class()
         return fast, tuple(names)
     return estimator, ()
 
@@ -263,13 +264,8 @@ def _gather(encoded: Any, rows: list[np.ndarray], widths: tuple[int, ...]) -> An
 
 
 def _gather_one_hot(encoded: Any, rows: list[np.ndarray], starts: np.ndarray) -> Any | None:
-    """CSR output built directly when every block row of the sample holds at most one entry.
-
-    That is a one-hot block (an unknown, dropped or ignored value holds none). Rows keep their
-    entries in column order, as a CSR from the encoder does; anything else returns None.
-    """
-    from scipy import sparse
-
+    """CSR output when every block row of the sample holds at most one entry (a one-hot block:
+    an unknown, dropped or ignored value holds none); anything else returns None."""
     n_blocks = len(rows)
     cols = np.full((encoded.shape[0], n_blocks), -1, dtype=np.int64)
     vals = np.zeros((encoded.shape[0], n_blocks), dtype=encoded.dtype)
@@ -282,22 +278,18 @@ def _gather_one_hot(encoded: Any, rows: list[np.ndarray], starts: np.ndarray) ->
             return None
         cols[row_of, block_of] = encoded.indices
         vals[row_of, block_of] = encoded.data
-    n = len(rows[0])
-    out_cols = np.empty((n, n_blocks), dtype=np.int64)
-    out_vals = np.empty((n, n_blocks), dtype=encoded.dtype)
+    blocks = []
     for j, r in enumerate(rows):
-        out_cols[:, j] = cols[r, j]
-        out_vals[:, j] = vals[r, j]
-    present = out_cols >= 0
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(present.sum(axis=1), out=indptr[1:])
-    index_dtype = encoded.indices.dtype
-    return sparse.csr_matrix(
-        (out_vals[present], out_cols[present].astype(index_dtype), indptr.astype(index_dtype)),
-        shape=(n, encoded.shape[1]),
-    )
+        block_cols = cols[r, j]
+        present = block_cols >= 0
+        if present.all():
+            blocks.append((np.ones(len(r), dtype=np.int64), block_cols, vals[r, j]))
+        else:
+            blocks.append((present.astype(np.int64), block_cols[present], vals[r, j][present]))
+    return _csr_from_blocks(blocks, n_samples=len(rows[0]), width=encoded.shape[1])
 
 
+@functools.cache
 def _sparse_stacking_class() -> type:
     from sklearn.compose import ColumnTransformer
 
@@ -315,11 +307,10 @@ def _sparse_stacking_class() -> type:
 
 
 def __getattr__(name: str) -> Any:
-    # the subclass is made on first use: importing this module does not import scikit-learn
+    # The subclass is made on first use (importing this module does not import scikit-learn);
+    # pickle finds it here by the module-level name it carries.
     if name == "_SparseStackingColumnTransformer":
-        cls = globals().get("_stacking") or _sparse_stacking_class()
-        globals()["_stacking"] = cls
-        return cls
+        return _sparse_stacking_class()
     raise AttributeError(name)
 
 
@@ -327,9 +318,7 @@ def _stack_sparse(Xs: list[Any], *, n_samples: int) -> Any | None:
     """A ColumnTransformer's sparse output (dense blocks and CSR blocks side by side), built as
     one CSR directly: entry for entry what ``scipy.sparse.hstack(Xs).tocsr()`` gives (entries of
     a row in block order; a dense block's zeros left out, its NaNs kept), without the COO round
-    trip. When every block has the same number of entries in every row (a dense block without
-    zeros, a one-hot block) the CSR arrays are filled as (rows x entries) tables. Anything but
-    dense float/int/bool arrays and canonical CSR matrices returns None."""
+    trip. Anything but dense float/int/bool arrays and canonical CSR matrices returns None."""
     from scipy import sparse
 
     blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per-row counts, columns, values
@@ -350,6 +339,18 @@ def _stack_sparse(Xs: list[Any], *, n_samples: int) -> Any | None:
         else:
             return None
         offset += X.shape[1]
+    return _csr_from_blocks(blocks, n_samples=n_samples, width=offset)
+
+
+def _csr_from_blocks(
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]], *, n_samples: int, width: int
+) -> Any | None:
+    """One CSR from column blocks given as (entries per row, column of each entry, value of each
+    entry), entries in row order; a row's entries are laid out block after block. When every
+    block has the same number of entries in every row the arrays are filled as (rows x entries)
+    tables. None unless the values are float32/float64."""
+    from scipy import sparse
+
     if not blocks:
         return None
     dtype = np.result_type(*(values.dtype for _, _, values in blocks))
@@ -357,19 +358,19 @@ def _stack_sparse(Xs: list[Any], *, n_samples: int) -> Any | None:
         return None
     counts = sum(c for c, _, _ in blocks)
     nnz = int(counts.sum())
-    index_dtype = np.int32 if max(nnz, offset) < np.iinfo(np.int32).max else np.int64
+    index_dtype = np.int32 if max(nnz, width) < np.iinfo(np.int32).max else np.int64
     per_row = [int(c[0]) if len(c) and (c == c[0]).all() else -1 for c, _, _ in blocks]
     if n_samples and min(per_row) >= 0:
-        width = sum(per_row)
-        data = np.empty((n_samples, width), dtype=dtype)
-        indices = np.empty((n_samples, width), dtype=index_dtype)
+        entries = sum(per_row)
+        data = np.empty((n_samples, entries), dtype=dtype)
+        indices = np.empty((n_samples, entries), dtype=index_dtype)
         at = 0
         for (_, cols, values), k in zip(blocks, per_row, strict=True):
             data[:, at : at + k] = values.reshape(n_samples, k)
             indices[:, at : at + k] = cols.reshape(n_samples, k)
             at += k
-        indptr = np.arange(n_samples + 1, dtype=index_dtype) * index_dtype(width)
-        return sparse.csr_matrix((data.ravel(), indices.ravel(), indptr), shape=(n_samples, offset))
+        indptr = np.arange(n_samples + 1, dtype=index_dtype) * index_dtype(entries)
+        return sparse.csr_matrix((data.ravel(), indices.ravel(), indptr), shape=(n_samples, width))
     indptr = np.zeros(n_samples + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     indices = np.empty(nnz, dtype=index_dtype)
@@ -383,7 +384,7 @@ def _stack_sparse(Xs: list[Any], *, n_samples: int) -> Any | None:
         indices[dest] = cols.ravel()
         data[dest] = values.ravel()
         free += block_counts
-    return sparse.csr_matrix((data, indices, indptr.astype(index_dtype)), shape=(n_samples, offset))
+    return sparse.csr_matrix((data, indices, indptr.astype(index_dtype)), shape=(n_samples, width))
 
 
 __all__ = ["MIN_REPEAT", "MIN_ROWS", "DistinctValueEncoder", "accelerate"]

@@ -261,17 +261,21 @@ def test_numpy_input() -> None:
     _same(enc.transform(X), fast.transform(X))
 
 
-def test_the_given_model_is_untouched_and_the_result_pickles(models: dict[str, Pipeline]) -> None:
-    model = models["imputer_then_onehot"]
+@pytest.mark.parametrize("kind", ["imputer_then_onehot", "imputer_then_onehot/sparse"])
+def test_the_given_model_is_untouched_and_the_result_pickles(models: dict[str, Pipeline], kind: str) -> None:
+    model = models[kind]
     before = pickle.dumps(model)
+    original_class = type(model[0])
     steps = list(model.steps)
     fitted = list(model[0].transformers_)
     fast, names = encoding.accelerate(model)
     assert names[0] == "pre.cat"
     assert fast is not model and model.steps == steps and model[0].transformers_ == fitted
-    assert pickle.dumps(model) == before
+    assert pickle.dumps(model) == before and type(model[0]) is original_class
     frame = _frame(np.random.default_rng(5), 300, missing=0.2)
     again = pickle.loads(pickle.dumps(fast))
+    assert type(again[0]) is type(fast[0])  # the sparse-stacking subclass, when the output is sparse
+    assert (type(fast[0]) is not original_class) == model[0].sparse_output_
     np.testing.assert_array_equal(again.predict_proba(frame), model.predict_proba(frame))
     with pytest.raises(TypeError, match="fit the original"):
         fast[0].named_transformers_["cat"].fit(frame)
