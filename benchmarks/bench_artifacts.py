@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from scorewatch import artifacts
+from scorewatch.io import artifacts
 
 ROWS = 20_000
 NUMERIC = [f"n{i}" for i in range(15)]

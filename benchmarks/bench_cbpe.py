@@ -12,7 +12,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from scorewatch import estimation, performance
+from scorewatch.monitoring import estimation, performance
 
 METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 

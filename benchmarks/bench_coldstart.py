@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions"))
 
-from scorewatch.contract import HANDLERS  # noqa: E402
+from scorewatch.core.contract import HANDLERS  # noqa: E402
 
 EAGER = "pandas, pyarrow.parquet, sklearn.ensemble, aws_lambda_powertools"
 TARGET = 0.60
@@ -149,11 +149,11 @@ class Cloud:
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import OneHotEncoder
 
-        from scorewatch.contract import EVENT_SOURCE, Env, Table
-        from scorewatch.profiles import build_profile
-        from scorewatch.registry import Registry
-        from scorewatch.schema import FeatureSchema, FeatureSpec
-        from scorewatch.scoring import predict_frame
+        from scorewatch.core.contract import EVENT_SOURCE, Env, Table
+        from scorewatch.core.schema import FeatureSchema, FeatureSpec
+        from scorewatch.io.registry import Registry
+        from scorewatch.monitoring.profiles import build_profile
+        from scorewatch.scoring.scorer import predict_frame
 
         s = uuid.uuid4().hex[:8]
         self.data, models, reg_table, idem, bus = (

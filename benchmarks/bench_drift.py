@@ -76,7 +76,7 @@ def worker_ours(ref_path: str, cur_path: str) -> dict:
     import pandas as pd
 
     from scorewatch.api import compare
-    from scorewatch.config import DriftSettings
+    from scorewatch.core.config import DriftSettings
 
     ref, cur = pd.read_parquet(ref_path), pd.read_parquet(cur_path)
     t = time.perf_counter()
@@ -135,9 +135,9 @@ def worker_prepare_baseline(ref_path: str, out_dir: str) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from scorewatch import storage
     from scorewatch.api import infer_schema
-    from scorewatch.profiles import ProfileBuilder
+    from scorewatch.io import storage
+    from scorewatch.monitoring.profiles import ProfileBuilder
 
     schema = None
     builder = None
@@ -157,11 +157,11 @@ def worker_baseline(out_dir: str, cur_path: str) -> dict:
     """Lambda path: stored baseline + sample, current streamed in chunks, evaluate with multivariate."""
     import pyarrow.parquet as pq
 
-    from scorewatch import storage
-    from scorewatch.config import DriftSettings
-    from scorewatch.monitoring import evaluate
-    from scorewatch.profiles import Profile, ProfileBuilder
-    from scorewatch.schema import FeatureSchema, FeatureSpec
+    from scorewatch.core.config import DriftSettings
+    from scorewatch.core.schema import FeatureSchema, FeatureSpec
+    from scorewatch.io import storage
+    from scorewatch.monitoring.evaluation import evaluate
+    from scorewatch.monitoring.profiles import Profile, ProfileBuilder
 
     start_rss = _peak_mib()
     t = time.perf_counter()

@@ -175,9 +175,9 @@ def child(args: argparse.Namespace) -> dict:
     timings: dict[str, float] = {}
     cpu: dict[str, float] = {}  # process CPU seconds (all threads): steadier than wall time on a busy host
     if args.approach == "scorer":
-        from scorewatch.cards import ArtifactRef, ModelCard
-        from scorewatch.schema import FeatureSchema, FeatureSpec
-        from scorewatch.scoring import score_source
+        from scorewatch.core.cards import ArtifactRef, ModelCard
+        from scorewatch.core.schema import FeatureSchema, FeatureSpec
+        from scorewatch.scoring.scorer import score_source
 
         schema = FeatureSchema(
             features=tuple(

@@ -14,7 +14,7 @@ from pathlib import Path
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-from scorewatch.errors import ConfigError
+from scorewatch.core.errors import ConfigError
 from scorewatch_infra.configuration import (
     CONTEXT_ARCHITECTURE,
     CONTEXT_CONFIG,

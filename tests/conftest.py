@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from scorewatch.contract import Table
+from scorewatch.core.contract import Table
 
 REGION = "us-east-1"
 

@@ -18,12 +18,12 @@ import boto3
 import pandas as pd
 import pyarrow.parquet as pq
 
-from scorewatch.contract import EVENT_SOURCE, Env
+from scorewatch.core.contract import EVENT_SOURCE, Env
 
 
 def wire_handlers(resources: Any, monkeypatch: Any, config: dict[str, Any], extra_env=None) -> str:
     """Set every handler's env for ``resources``; return the URL of a queue capturing bus events."""
-    from scorewatch import registry as registry_mod
+    from scorewatch.io import registry as registry_mod
 
     env = {
         Env.DATA_BUCKET: resources.data_bucket,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from scorewatch.cards import ArtifactRef, ModelCard
-from scorewatch.registry import LoadedModel
-from scorewatch.schema import FeatureSchema
+from scorewatch.core.cards import ArtifactRef, ModelCard
+from scorewatch.core.schema import FeatureSchema
+from scorewatch.io.registry import LoadedModel
 
 
 def loaded_model(

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from scorewatch.config import DriftSettings
-from scorewatch.errors import MonitoringInputError
-from scorewatch.monitoring import MonitoringReport, evaluate
-from scorewatch.profiles import DEFAULT_BINS, DEFAULT_TOP_N, Profile, build_profile
-from scorewatch.schema import FeatureSchema, FeatureSpec
+from scorewatch.core.config import DriftSettings
+from scorewatch.core.errors import MonitoringInputError
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.monitoring.evaluation import MonitoringReport, evaluate
+from scorewatch.monitoring.profiles import DEFAULT_BINS, DEFAULT_TOP_N, Profile, build_profile
 
 
 def _is_score_column(name: str) -> bool:

@@ -17,8 +17,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from scorewatch.config import ModelConfig, ScorewatchConfig
-from scorewatch.contract import DIMENSION_MODEL, EVENT_SOURCE, METRIC_NAMESPACE, DetailType, Metric
+from scorewatch.core.config import ModelConfig, ScorewatchConfig
+from scorewatch.core.contract import DIMENSION_MODEL, EVENT_SOURCE, METRIC_NAMESPACE, DetailType, Metric
 from scorewatch_infra.events import EventRouting
 from scorewatch_infra.functions import ScorewatchFunction
 

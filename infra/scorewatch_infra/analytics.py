@@ -7,8 +7,8 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from scorewatch.config import ScorewatchConfig
-from scorewatch.contract import Prefix
+from scorewatch.core.config import ScorewatchConfig
+from scorewatch.core.contract import Prefix
 
 PARQUET = {
     "input_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
@@ -25,7 +25,7 @@ SCORED_COLUMNS = (
     ("scored_at", "timestamp"),
     ("decision", "string"),
 )
-# One row per evaluated column per batch: MonitoringReport.history_rows (scorewatch.monitoring);
+# One row per evaluated column per batch: MonitoringReport.history_rows (scorewatch.monitoring.evaluation);
 # tests/infra checks this list against that schema.
 _STRINGS = ("batch_id", "model_name", "model_version")
 _DOUBLES = ("statistic", "pvalue", "distance", "threshold", "severity", "psi", "jensenshannon")

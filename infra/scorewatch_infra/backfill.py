@@ -8,7 +8,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from scorewatch.contract import Prefix
+from scorewatch.core.contract import Prefix
 from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
 from scorewatch_infra.workflows import lambda_task, workflow_logs
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from scorewatch.config import ScorewatchConfig, load_config
-from scorewatch.errors import ConfigError
+from scorewatch.core.config import ScorewatchConfig, load_config
+from scorewatch.core.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTEXT_CONFIG = "scorewatch:config"

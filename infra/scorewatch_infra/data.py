@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from scorewatch.contract import Prefix
+from scorewatch.core.contract import Prefix
 
 
 class DataStorage(Construct):

@@ -22,8 +22,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from scorewatch.contract import HANDLERS, METRIC_NAMESPACE, SERVICE_NAME, Env
-from scorewatch.errors import ConfigError
+from scorewatch.core.contract import HANDLERS, METRIC_NAMESPACE, SERVICE_NAME, Env
+from scorewatch.core.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = "layers/Dockerfile"

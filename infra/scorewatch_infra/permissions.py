@@ -12,9 +12,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-from scorewatch.contract import Table
+from scorewatch.core.contract import Table
 
-# The champion pointer item's attributes (scorewatch.registry): only the promote step writes them.
+# The champion pointer item's attributes (scorewatch.io.registry): only the promote step writes them.
 CHAMPION_ATTRIBUTES = ("champion", "history", "rev")
 # Lock, cooldown and pending-approval control items (Registry.acquire_lock / release_lock /
 # claim_cooldown / put_approval_request / clear_approval_request).

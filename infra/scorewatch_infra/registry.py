@@ -7,7 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from scorewatch.contract import Table
+from scorewatch.core.contract import Table
 
 
 class RegistryTables(Construct):

@@ -12,8 +12,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from scorewatch.config import ScorewatchConfig
-from scorewatch.contract import EVENT_SOURCE, DetailType, ErrorName, Prefix
+from scorewatch.core.config import ScorewatchConfig
+from scorewatch.core.contract import EVENT_SOURCE, DetailType, ErrorName, Prefix
 from scorewatch_infra.events import EventRouting
 from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
 from scorewatch_infra.permissions import grant_data_writes, grant_registry_control, grant_registry_versions

@@ -9,8 +9,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from scorewatch.config import ScorewatchConfig
-from scorewatch.contract import Prefix
+from scorewatch.core.config import ScorewatchConfig
+from scorewatch.core.contract import Prefix
 from scorewatch_infra.events import EventRouting, object_created_pattern
 from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
 from scorewatch_infra.permissions import grant_data_writes

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import Aspects, Stack
 from constructs import Construct
 
-from scorewatch.contract import Env
+from scorewatch.core.contract import Env
 from scorewatch_infra.actions import ExplicitActions
 from scorewatch_infra.alarms import Observability
 from scorewatch_infra.analytics import Analytics

@@ -9,7 +9,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from scorewatch.contract import ErrorName
+from scorewatch.core.contract import ErrorName
 
 # Transient Lambda service errors plus the runtime's own TransientError (docs/WORKFLOWS.md).
 TRANSIENT_ERRORS = (

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scorewatch.config import DriftSettings
-from scorewatch.monitoring import evaluate
-from scorewatch.profiles import build_profile
+from scorewatch.core.config import DriftSettings
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.monitoring.evaluation import evaluate
+from scorewatch.monitoring.profiles import build_profile
 from scorewatch.reports.html import render_html
-from scorewatch.schema import FeatureSchema, FeatureSpec
 
 pytestmark = pytest.mark.slow
 

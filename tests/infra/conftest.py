@@ -13,7 +13,7 @@ import sys
 import pytest
 from infra_helpers import CONFIG, REPO, Synthesized
 
-from scorewatch.config import load_config
+from scorewatch.core.config import load_config
 
 # infra/app.py is a script, not a package module: make it importable as `app`.
 if str(REPO / "infra") not in sys.path:

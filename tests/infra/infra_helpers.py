@@ -12,7 +12,7 @@ CONFIG = REPO / "examples" / "models.json"
 
 @dataclass
 class Synthesized:
-    config: Any  # scorewatch.config.ScorewatchConfig the app was synthesized with
+    config: Any  # scorewatch.core.config.ScorewatchConfig the app was synthesized with
     template: dict[str, Any]
     report: dict[str, Any]
     template_path: Path

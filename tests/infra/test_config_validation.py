@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from scorewatch.contract import Env
-from scorewatch.errors import ConfigError
+from scorewatch.core.contract import Env
+from scorewatch.core.errors import ConfigError
 from scorewatch_infra.functions import ENV_LIMIT_BYTES, check_env_size, estimated_env_bytes
 
 pytestmark = pytest.mark.xdist_group("infra")

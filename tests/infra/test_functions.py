@@ -6,8 +6,8 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Match, Template
 
-from scorewatch.contract import HANDLERS, Env
-from scorewatch.errors import ConfigError
+from scorewatch.core.contract import HANDLERS, Env
+from scorewatch.core.errors import ConfigError
 from scorewatch_infra.functions import FUNCTION_SPECS, FunctionFactory, read_dockerignore
 
 pytestmark = pytest.mark.xdist_group("infra")

@@ -9,7 +9,7 @@ import sys
 import pytest
 from infra_helpers import REPO, Synthesized, as_list, statements_of_role
 
-from scorewatch.contract import HANDLERS
+from scorewatch.core.contract import HANDLERS
 
 pytestmark = pytest.mark.xdist_group("infra")
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from infra_helpers import Synthesized, as_list, fn_id, statements_of_role
 
-from scorewatch.contract import HANDLERS, Env, Metric
+from scorewatch.core.contract import HANDLERS, Env, Metric
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -80,7 +80,7 @@ def test_no_policy_grants_all_actions_or_a_whole_service(synth):
 
 
 def test_every_function_environment_matches_its_settings_model(synth):
-    from scorewatch.settings import SETTINGS_BY_FUNCTION, env_keys, required_env
+    from scorewatch.handlers.settings import SETTINGS_BY_FUNCTION, env_keys, required_env
 
     assert set(SETTINGS_BY_FUNCTION) == set(HANDLERS)
     config_json = synth.config.to_env()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from infra_helpers import Synthesized, as_list, fn_id, statements_of_role
 
-from scorewatch.contract import EVENT_SOURCE, HANDLERS, DetailType, ErrorName, Prefix, Table
+from scorewatch.core.contract import EVENT_SOURCE, HANDLERS, DetailType, ErrorName, Prefix, Table
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -323,7 +323,7 @@ def test_template_has_no_custom_resources(synth):
 
 
 def test_history_table_columns_match_the_monitoring_history_schema():
-    from scorewatch import monitoring
+    from scorewatch.monitoring import evaluation as monitoring
     from scorewatch_infra.analytics import HISTORY_COLUMNS
 
     glue_types = {"string": "string", "Float64": "double", "Int64": "bigint", "boolean": "boolean"}
@@ -333,7 +333,7 @@ def test_history_table_columns_match_the_monitoring_history_schema():
 
 
 def test_scored_table_declares_the_lineage_columns_of_scored_files():
-    from scorewatch.scoring import LINEAGE_COLUMNS
+    from scorewatch.scoring.scorer import LINEAGE_COLUMNS
     from scorewatch_infra.analytics import SCORED_COLUMNS
 
     assert set(LINEAGE_COLUMNS) <= {name for name, _ in SCORED_COLUMNS}

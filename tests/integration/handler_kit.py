@@ -21,10 +21,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from scorewatch.profiles import build_profile
-from scorewatch.registry import Registry
-from scorewatch.schema import FeatureSchema, FeatureSpec
-from scorewatch.scoring import predict_frame
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.io.registry import Registry
+from scorewatch.monitoring.profiles import build_profile
+from scorewatch.scoring.scorer import predict_frame
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 MODEL = "churn"

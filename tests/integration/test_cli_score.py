@@ -17,10 +17,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from scorewatch import registry as registry_mod
 from scorewatch.cli import EXIT_CONFIG_ERROR, EXIT_INPUT_REJECTED, EXIT_MODEL_ERROR, EXIT_OK, main
-from scorewatch.contract import Env
-from scorewatch.registry import Registry
+from scorewatch.core.contract import Env
+from scorewatch.io import registry as registry_mod
+from scorewatch.io.registry import Registry
 
 FEATURES = ["tenure", "monthly_spend", "plan"]
 

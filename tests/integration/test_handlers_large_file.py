@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from handler_kit import MODEL, Ctx, encode, frame, make_stack, register_champion
 
-from scorewatch.contract import Env
+from scorewatch.core.contract import Env
 from scorewatch.handlers import finalize, score, split
 
 

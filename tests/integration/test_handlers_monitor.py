@@ -156,7 +156,7 @@ def test_champion_without_baseline_is_reported_not_failed(resources, monkeypatch
 
 
 def test_batch_scored_fixture_parses_into_the_detail_model():
-    from scorewatch.events import BatchScored
+    from scorewatch.io.events import BatchScored
 
     detail = BatchScored.model_validate(fixture("batch_scored.json")["detail"])
     assert detail.profile_uri.endswith(f"{detail.batch_id}.json") and detail.rows_scored == 998

@@ -232,7 +232,7 @@ def test_scheduled_event_scores_every_object_under_the_models_prefix(resources, 
 
 
 def test_missing_champion_fails_the_invocation_for_replay(resources, monkeypatch):
-    from scorewatch.errors import ModelNotFoundError
+    from scorewatch.core.errors import ModelNotFoundError
 
     st = make_stack(resources, monkeypatch)
     key = f"incoming/{MODEL}/nochamp.csv"
@@ -244,7 +244,7 @@ def test_missing_champion_fails_the_invocation_for_replay(resources, monkeypatch
 def test_transient_s3_error_raises_typed_error_writes_nothing_and_a_retry_succeeds(stack, monkeypatch):
     from handler_kit import FaultProxy
 
-    from scorewatch.errors import TransientError
+    from scorewatch.core.errors import TransientError
 
     key = f"incoming/{MODEL}/flaky.csv"
     event = stack.s3_event(key, stack.put(key, encode(frame(30), "csv")))
@@ -277,7 +277,7 @@ def stack_endpoint() -> str:
 def test_upload_replaced_while_scoring_discards_the_output(stack):
     """The object is overwritten after stat but before its rows are read (a racing upload)."""
     from scorewatch.handlers import scorer
-    from scorewatch.settings import ScoreSettings, load
+    from scorewatch.handlers.settings import ScoreSettings, load
 
     key = f"incoming/{MODEL}/racing.csv"
     put = stack.put(key, encode(frame(30, seed=1), "csv"))

@@ -15,17 +15,17 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn import metrics as skm
 
-from scorewatch import registry as registry_mod
-from scorewatch.config import EstimatorSpec, parse_config
-from scorewatch.decisions import make_decider
-from scorewatch.errors import RetrainingInProgressError, TrainingError
-from scorewatch.events import EventPublisher
-from scorewatch.labels import LabelJoiner
-from scorewatch.registry import Registry
-from scorewatch.retraining import PromoteResult, RejectResult, RetrainingSteps, RetrainRequest
-from scorewatch.schema import FeatureSchema, FeatureSpec
-from scorewatch.scoring import score_source
-from scorewatch.training import train_model
+from scorewatch.core.config import EstimatorSpec, parse_config
+from scorewatch.core.errors import RetrainingInProgressError, TrainingError
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.io import registry as registry_mod
+from scorewatch.io.events import EventPublisher
+from scorewatch.io.registry import Registry
+from scorewatch.lifecycle.labels import LabelJoiner
+from scorewatch.lifecycle.retraining import PromoteResult, RejectResult, RetrainingSteps, RetrainRequest
+from scorewatch.lifecycle.training import train_model
+from scorewatch.scoring.decisions import make_decider
+from scorewatch.scoring.scorer import score_source
 from tests.integration.handler_kit import Ctx, make_stack
 
 MODEL = "churn"

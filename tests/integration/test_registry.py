@@ -17,9 +17,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from scorewatch import registry as registry_mod
-from scorewatch.cards import Comparison
-from scorewatch.errors import (
+from scorewatch.core.cards import Comparison
+from scorewatch.core.errors import (
     ConfigError,
     IncompatibleModelError,
     InvalidModelNameError,
@@ -29,8 +28,9 @@ from scorewatch.errors import (
     TransientError,
     UnsafeModelFormatError,
 )
-from scorewatch.registry import Registry
-from scorewatch.schema import FeatureSchema, FeatureSpec
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.io import registry as registry_mod
+from scorewatch.io.registry import Registry
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SCHEMA = FeatureSchema(

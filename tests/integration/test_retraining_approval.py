@@ -8,10 +8,15 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import ClientError
 
-from scorewatch import registry as registry_mod
 from scorewatch.cli import main
-from scorewatch.errors import ApprovalNotPendingError
-from scorewatch.retraining import IN_PROCESS_APPROVAL_REASON, RejectResult, RetrainRequest, decide_approval
+from scorewatch.core.errors import ApprovalNotPendingError
+from scorewatch.io import registry as registry_mod
+from scorewatch.lifecycle.retraining import (
+    IN_PROCESS_APPROVAL_REASON,
+    RejectResult,
+    RetrainRequest,
+    decide_approval,
+)
 from tests.integration.handler_kit import Ctx
 from tests.integration.test_lifecycle import MODEL, World, _config
 

@@ -16,16 +16,16 @@ import pyarrow.parquet as pq
 import pytest
 from model_fakes import loaded_model
 
-from scorewatch import storage
-from scorewatch.errors import (
+from scorewatch.core.errors import (
     InputRejectedError,
     MissingColumnsError,
     TooManyRejectedRowsError,
     UnsupportedFormatError,
 )
-from scorewatch.registry import LoadedModel
-from scorewatch.schema import FeatureSchema, FeatureSpec
-from scorewatch.scoring import score_source
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.io import storage
+from scorewatch.io.registry import LoadedModel
+from scorewatch.scoring.scorer import score_source
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 

@@ -3,7 +3,7 @@
 * boto3 calls (S3 writes, DynamoDB, EventBridge): ``botocore.client.BaseClient._make_api_call`` is
   wrapped, so every client — including the cached ones built at cold start, s3transfer's upload
   threads and Powertools' idempotency client — sees the fault before any request is sent.
-* pyarrow reads (S3 GetObject through ``pyarrow.fs``): ``scorewatch.storage.filesystem`` returns a
+* pyarrow reads (S3 GetObject through ``pyarrow.fs``): ``scorewatch.io.storage.filesystem`` returns a
   wrapper whose ``open_input_*`` raise the OSError the AWS SDK for C++ produces for a 503.
 """
 
@@ -105,7 +105,7 @@ class ArrowFaults:
 
 def install_arrow_read_faults(monkeypatch: Any, when: Callable[[str], bool]) -> ArrowFaults:
     """Fail pyarrow reads of S3 paths (``bucket/key``) matching ``when``."""
-    from scorewatch import storage
+    from scorewatch.io import storage
 
     state = ArrowFaults(when=when)
     original = storage.filesystem

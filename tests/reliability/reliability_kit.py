@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from handler_env import Ctx, Stack, wire_handlers  # noqa: F401 - re-exported to the tests
 
-from scorewatch.cards import ArtifactRef, ModelCard
-from scorewatch.schema import FeatureSchema, FeatureSpec
+from scorewatch.core.cards import ArtifactRef, ModelCard
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
 
 TESTS = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -75,7 +75,7 @@ def estimator() -> Any:
 
 def local_model() -> Any:
     """A LoadedModel for scoring local files without a registry."""
-    from scorewatch.registry import LoadedModel
+    from scorewatch.io.registry import LoadedModel
 
     card = ModelCard(
         model_name=MODEL,
@@ -112,7 +112,7 @@ def make_stack(resources: Any, monkeypatch: Any, *, models: list[dict[str, Any]]
 
 
 def registry(resources: Any) -> Any:
-    from scorewatch.registry import Registry
+    from scorewatch.io.registry import Registry
 
     return Registry(table_name=resources.registry_table, models_bucket=resources.models_bucket)
 
@@ -121,8 +121,8 @@ def register_champion(resources: Any, name: str = MODEL, *, baseline: bool = Tru
     """Register :func:`estimator` for ``name`` (with a baseline profile) and promote it."""
     import pyarrow as pa
 
-    from scorewatch.profiles import build_profile
-    from scorewatch.scoring import predict_frame
+    from scorewatch.monitoring.profiles import build_profile
+    from scorewatch.scoring.scorer import predict_frame
 
     reg = registry(resources)
     kw: dict[str, Any] = {}

@@ -25,8 +25,8 @@ from reliability_kit import (
     register_champion,
 )
 
-from scorewatch.errors import InputRejectedError
-from scorewatch.scoring import score_source
+from scorewatch.core.errors import InputRejectedError
+from scorewatch.scoring.scorer import score_source
 
 gen = corpus_module()
 CASES = gen.load_cases()

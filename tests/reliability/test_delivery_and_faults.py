@@ -25,8 +25,8 @@ from reliability_kit import (
     registry,
 )
 
-from scorewatch import registry as registry_mod
-from scorewatch.errors import ModelIntegrityError, ModelNotFoundError, TransientError
+from scorewatch.core.errors import ModelIntegrityError, ModelNotFoundError, TransientError
+from scorewatch.io import registry as registry_mod
 
 
 @pytest.fixture

@@ -49,8 +49,8 @@ def cloud(tmp_path_factory):
 def res(cloud):
     from reliability_kit import register_champion
 
-    from scorewatch import registry as registry_mod
-    from scorewatch.contract import Env
+    from scorewatch.core.contract import Env
+    from scorewatch.io import registry as registry_mod
 
     class Res:
         data_bucket = cloud.environment_value(Env.DATA_BUCKET)

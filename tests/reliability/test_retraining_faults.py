@@ -27,7 +27,12 @@ from reliability_kit import (
     registry,
 )
 
-from scorewatch.errors import PromotionConflictError, RetrainingInProgressError, TrainingError, TransientError
+from scorewatch.core.errors import (
+    PromotionConflictError,
+    RetrainingInProgressError,
+    TrainingError,
+    TransientError,
+)
 
 
 def _config(params: dict) -> dict:

@@ -44,8 +44,8 @@ def cloud(tmp_path_factory):
 def test_failing_train_step_is_caught_notified_and_the_champion_is_unchanged(cloud):
     from reliability_kit import register_champion, registry
 
-    from scorewatch import registry as registry_mod
-    from scorewatch.contract import Env
+    from scorewatch.core.contract import Env
+    from scorewatch.io import registry as registry_mod
 
     class Res:
         data_bucket = cloud.environment_value(Env.DATA_BUCKET)

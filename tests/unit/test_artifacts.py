@@ -15,8 +15,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from scorewatch import artifacts
-from scorewatch.errors import IncompatibleModelError, ModelIntegrityError, UnsafeModelFormatError
+from scorewatch.core.errors import IncompatibleModelError, ModelIntegrityError, UnsafeModelFormatError
+from scorewatch.io import artifacts
 
 
 class _Shady(BaseEstimator, TransformerMixin):
@@ -173,7 +173,7 @@ def test_other_sklearn_minor_version_is_refused_naming_both():
 def test_version_mismatch_override_loads_and_warns_loudly(caplog):
     art = artifacts.dump_artifact(_pipeline(LogisticRegression()))
     recorded = {**art.library_versions, "scikit-learn": _other_minor()}
-    with caplog.at_level(logging.WARNING, logger="scorewatch.artifacts"):
+    with caplog.at_level(logging.WARNING, logger="scorewatch.io.artifacts"):
         est = artifacts.load_artifact(
             art.data,
             fmt="skops",

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from scorewatch.config import ModelConfig, load_config, parse_config
-from scorewatch.errors import ConfigError, InvalidModelNameError
-from scorewatch.schema import FeatureSchema, FeatureSpec, check_model_name
+from scorewatch.core.config import ModelConfig, load_config, parse_config
+from scorewatch.core.errors import ConfigError, InvalidModelNameError
+from scorewatch.core.schema import FeatureSchema, FeatureSpec, check_model_name
 
 
 def test_defaults_apply_to_a_minimal_model() -> None:

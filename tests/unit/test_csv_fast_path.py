@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scorewatch import storage
-from scorewatch.errors import InputRejectedError
-from scorewatch.schema import FeatureSchema, FeatureSpec
-from scorewatch.validation import validate_batch
+from scorewatch.core.errors import InputRejectedError
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.io import storage
+from scorewatch.scoring.validation import validate_batch
 
 SCHEMA = FeatureSchema(
     features=(
@@ -127,7 +127,7 @@ def test_a_bad_value_deep_in_the_file_falls_back_to_text_from_there(
     rows = [(f"r{i}", f"{i * 0.25}", "" if i % 7 else "NA", "ab"[i % 2]) for i in range(3000)]
     rows[2400] = ("r2400", "12 kg", "1", "a")
     uri = _write(tmp_path / "deep", rows, gz=gz)
-    with caplog.at_level(logging.INFO, logger="scorewatch.storage"):
+    with caplog.at_level(logging.INFO, logger="scorewatch.io.storage"):
         features, rejected = _read(uri, fast=True, chunk_rows=256)
     assert "reading the rest as text" in caplog.text
     assert [(r.row, r.column, r.value, r.reason) for r in rejected] == [(2401, "x", "12 kg", "not a number")]

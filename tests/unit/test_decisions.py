@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scorewatch import decisions as dec
-from scorewatch.config import CostMatrix, DecisionPolicy
+from scorewatch.core.config import CostMatrix, DecisionPolicy
+from scorewatch.scoring import decisions as dec
 
 
 @pytest.mark.parametrize(

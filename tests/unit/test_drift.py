@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from scorewatch.config import ColumnDrift as ColumnOverride
-from scorewatch.config import DriftSettings
-from scorewatch.drift import auto_test, detect_drift
-from scorewatch.errors import ConfigError, MonitoringInputError
-from scorewatch.profiles import build_profile
-from scorewatch.schema import FeatureSchema, FeatureSpec
+from scorewatch.core.config import ColumnDrift as ColumnOverride
+from scorewatch.core.config import DriftSettings
+from scorewatch.core.errors import ConfigError, MonitoringInputError
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.monitoring.drift import auto_test, detect_drift
+from scorewatch.monitoring.profiles import build_profile
 
 
 def _schema(**kinds: str) -> FeatureSchema:

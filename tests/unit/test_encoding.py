@@ -1,4 +1,4 @@
-"""Encoding distinct values once (``scorewatch.encoding``) must be invisible: the same numbers,
+"""Encoding distinct values once (``scorewatch.scoring.encoding``) must be invisible: the same numbers,
 the same sparse structure, the same errors as the model's own encoders, on every configuration
 of them that it accepts, and the model object it was given untouched."""
 
@@ -25,10 +25,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from scorewatch import encoding
-from scorewatch.errors import InputRejectedError
-from scorewatch.schema import FeatureSchema, FeatureSpec
-from scorewatch.scoring import score_source
+from scorewatch.core.errors import InputRejectedError
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.scoring import encoding
+from scorewatch.scoring.scorer import score_source
 
 SEEN = ["a", "b", "c", "d", "e"]
 CATS = ["c0", "c1", "c2"]

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
-from scorewatch import estimation as est
-from scorewatch import performance as perf
+from scorewatch.monitoring import estimation as est
+from scorewatch.monitoring import performance as perf
 
 # With 5,000 rows, the sampling noise of realized accuracy is ~0.007 (sd) and of ROC AUC ~0.007;
 # 0.03 is more than four standard deviations.

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scorewatch.cards import Comparison
-from scorewatch.gate import evaluate_gate
+from scorewatch.core.cards import Comparison
+from scorewatch.lifecycle.gate import evaluate_gate
 
 
 def test_challenger_that_beats_champion_by_the_margin_passes() -> None:

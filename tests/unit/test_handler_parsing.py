@@ -12,15 +12,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from scorewatch import layout
-from scorewatch.batch import PartSpec, ScoreOutcome, ScoreRequest
-from scorewatch.config import parse_config
-from scorewatch.contract import Env
-from scorewatch.errors import InputRejectedError
-from scorewatch.events import DriftDetected, parse_detail
+from scorewatch.core import layout
+from scorewatch.core.config import parse_config
+from scorewatch.core.contract import Env
+from scorewatch.core.errors import InputRejectedError
 from scorewatch.handlers import scheduled_models, score_requests
 from scorewatch.handlers.score import IDEMPOTENCY
-from scorewatch.settings import ScoreSettings, load
+from scorewatch.handlers.settings import ScoreSettings, load
+from scorewatch.io.events import DriftDetected, parse_detail
+from scorewatch.scoring.batch import PartSpec, ScoreOutcome, ScoreRequest
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 SETTINGS = load(

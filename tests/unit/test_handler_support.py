@@ -9,18 +9,18 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from pydantic import ValidationError
 
-from scorewatch import settings as st
-from scorewatch.contract import DIMENSION_MODEL, HANDLERS, METRIC_NAMESPACE, DetailType, Env, Metric
-from scorewatch.errors import ConfigError, TransientError
-from scorewatch.events import (
+from scorewatch.core.contract import DIMENSION_MODEL, HANDLERS, METRIC_NAMESPACE, DetailType, Env, Metric
+from scorewatch.core.errors import ConfigError, TransientError
+from scorewatch.handlers import settings as st
+from scorewatch.io.events import (
     DETAIL_MODELS,
     BatchScored,
     DriftDetected,
     EventPublisher,
     parse_detail,
 )
-from scorewatch.metrics import METRICS, record
-from scorewatch.transient import is_transient
+from scorewatch.io.metrics import METRICS, record
+from scorewatch.io.transient import is_transient
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

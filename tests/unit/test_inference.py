@@ -12,8 +12,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from scorewatch.errors import ModelError
-from scorewatch.inference import NOTICE, infer_schema, infer_task
+from scorewatch.core.errors import ModelError
+from scorewatch.scoring.schema_inference import NOTICE, infer_schema, infer_task
 
 
 def _frame(n: int = 120) -> pd.DataFrame:

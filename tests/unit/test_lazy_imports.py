@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 
-from scorewatch.contract import HANDLERS
+from scorewatch.core.contract import HANDLERS
 
 ESTIMATORS = (
     "sklearn.ensemble",
@@ -50,10 +50,10 @@ def test_handler_module_imports_no_estimator_and_no_scipy_stats(module):
 MONITOR_RUN = """
 import numpy as np, pandas as pd
 import scorewatch.handlers.monitor
-from scorewatch.config import DriftSettings
-from scorewatch.monitoring import evaluate
-from scorewatch.profiles import build_profile
-from scorewatch.schema import FeatureSchema, FeatureSpec
+from scorewatch.core.config import DriftSettings
+from scorewatch.monitoring.evaluation import evaluate
+from scorewatch.monitoring.profiles import build_profile
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
 
 x, c = FeatureSpec(name="x", type="numeric"), FeatureSpec(name="c", type="categorical")
 schema = FeatureSchema(features=(x, c))

@@ -10,12 +10,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scorewatch.cards import ArtifactRef, ModelCard
-from scorewatch.errors import InputRejectedError
-from scorewatch.gate import evaluate_gate
-from scorewatch.labels import LABEL_COLUMN, LABEL_URI, LABELED_AT, canonical_ids, degraded, join_labels
-from scorewatch.reports.card import render_card_html
-from scorewatch.retraining import (
+from scorewatch.core.cards import ArtifactRef, ModelCard
+from scorewatch.core.errors import InputRejectedError
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.lifecycle.gate import evaluate_gate
+from scorewatch.lifecycle.labels import (
+    LABEL_COLUMN,
+    LABEL_URI,
+    LABELED_AT,
+    canonical_ids,
+    degraded,
+    join_labels,
+)
+from scorewatch.lifecycle.retraining import (
     TIME_COLUMN,
     EvaluateResult,
     RetrainRequest,
@@ -23,7 +30,7 @@ from scorewatch.retraining import (
     run_id_for,
     time_split,
 )
-from scorewatch.schema import FeatureSchema, FeatureSpec
+from scorewatch.reports.card import render_card_html
 
 
 def test_canonical_ids_match_across_types_but_keep_long_ids_exact() -> None:
@@ -157,8 +164,8 @@ def test_card_page_escapes_every_value_and_shows_the_gate() -> None:
 
 
 def test_decision_values_realized_beside_expected() -> None:
-    from scorewatch.config import ModelConfig
-    from scorewatch.labels import decision_values
+    from scorewatch.core.config import ModelConfig
+    from scorewatch.lifecycle.labels import decision_values
 
     card = ModelCard(
         model_name="churn",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scorewatch.cli.registry_args import local_model_name, parse_model_ref
-from scorewatch.errors import ConfigError, ModelNotFoundError
-from scorewatch.registry import format_version
+from scorewatch.core.errors import ConfigError, ModelNotFoundError
+from scorewatch.io.registry import format_version
 
 
 @pytest.mark.parametrize(

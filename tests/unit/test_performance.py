@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
-from scorewatch import performance as perf
+from scorewatch.monitoring import performance as perf
 
 
 def _binary(n: int = 500, seed: int = 0) -> tuple[np.ndarray, pd.DataFrame]:

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scorewatch.errors import ProfileError
-from scorewatch.profiles import (
+from scorewatch.core.errors import ProfileError
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.monitoring.profiles import (
     QUANTILE_LEVELS,
     CategoricalProfile,
     NumericProfile,
@@ -20,7 +21,6 @@ from scorewatch.profiles import (
     build_profile,
     merge_profiles,
 )
-from scorewatch.schema import FeatureSchema, FeatureSpec
 
 SCHEMA = FeatureSchema(
     features=(FeatureSpec(name="x", type="numeric"), FeatureSpec(name="c", type="categorical"))
@@ -224,7 +224,7 @@ def test_kind_mismatch_with_reference_is_a_clear_error():
     st.lists(st.floats(-8, 8), min_size=1, max_size=8).map(lambda e: sorted(set(e))),
 )
 def test_sorted_bin_counts_equal_per_value_binning(values, edges):
-    from scorewatch.profiles import bin_counts, sorted_bin_counts
+    from scorewatch.monitoring.profiles import bin_counts, sorted_bin_counts
 
     x = np.array(values, float)
     e = edges if len(edges) > 1 else [edges[0], edges[0]]

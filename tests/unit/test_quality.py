@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scorewatch.profiles import build_profile
-from scorewatch.quality import QualitySettings, check_quality
-from scorewatch.schema import FeatureSchema, FeatureSpec
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.monitoring.profiles import build_profile
+from scorewatch.monitoring.quality import QualitySettings, check_quality
 
 SCHEMA = FeatureSchema(
     features=(FeatureSpec(name="x", type="numeric"), FeatureSpec(name="c", type="categorical"))

@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from scorewatch.api import compare
-from scorewatch.config import DriftSettings
-from scorewatch.monitoring import REPORT_FORMAT
+from scorewatch.core.config import DriftSettings
+from scorewatch.monitoring.evaluation import REPORT_FORMAT
 from scorewatch.reports import render_html
 
 EVIL = "<script>alert(1)</script>"

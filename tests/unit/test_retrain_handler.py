@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from scorewatch.errors import InputRejectedError, RetrainingInProgressError, TransientError
+from scorewatch.core.errors import InputRejectedError, RetrainingInProgressError, TransientError
 from scorewatch.handlers import retrain
 
 

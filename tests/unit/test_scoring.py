@@ -24,17 +24,17 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from scorewatch import storage
-from scorewatch.cards import ArtifactRef, ModelCard
-from scorewatch.errors import (
+from scorewatch.core.cards import ArtifactRef, ModelCard
+from scorewatch.core.errors import (
     InputRejectedError,
     MissingColumnsError,
     TooManyRejectedRowsError,
     UnsupportedFormatError,
 )
-from scorewatch.schema import FeatureSchema, FeatureSpec
-from scorewatch.scoring import batch_id_for, predict_frame, score_source, write_rejections
-from scorewatch.validation import RejectedRow
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.io import storage
+from scorewatch.scoring.scorer import batch_id_for, predict_frame, score_source, write_rejections
+from scorewatch.scoring.validation import RejectedRow
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 SCHEMA = FeatureSchema(

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from scipy import stats
 from scipy.spatial import distance
 
-from scorewatch.errors import MonitoringInputError
-from scorewatch.stattests import (
+from scorewatch.core.errors import MonitoringInputError
+from scorewatch.monitoring.stattests import (
     TESTS,
     align_counts,
     chisquare_test,
@@ -218,7 +218,7 @@ def test_sample_tests_give_probabilities_and_non_negative_distances(a, b):
     st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=60),
 )
 def test_wasserstein_distance_equals_scipy(a, b):
-    from scorewatch.stattests import wasserstein_distance
+    from scorewatch.monitoring.stattests import wasserstein_distance
 
     expected = stats.wasserstein_distance(a, b)
     assert wasserstein_distance(np.array(a), np.array(b)) == pytest.approx(expected, rel=1e-9, abs=1e-9)

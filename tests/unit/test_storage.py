@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from scorewatch import storage
-from scorewatch.errors import InputRejectedError, MissingColumnsError, UnsupportedFormatError
+from scorewatch.core.errors import InputRejectedError, MissingColumnsError, UnsupportedFormatError
+from scorewatch.io import storage
 
 
 def test_parse_uri_splits_s3_and_normalises_local_paths(tmp_path: Path) -> None:

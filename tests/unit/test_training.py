@@ -10,11 +10,16 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from scorewatch import artifacts
-from scorewatch.config import EstimatorSpec
-from scorewatch.errors import TrainingError
-from scorewatch.schema import FeatureSchema, FeatureSpec
-from scorewatch.training import ALLOWED_ESTIMATORS, build_estimator, resolve_estimator_name, train_model
+from scorewatch.core.config import EstimatorSpec
+from scorewatch.core.errors import TrainingError
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.io import artifacts
+from scorewatch.lifecycle.training import (
+    ALLOWED_ESTIMATORS,
+    build_estimator,
+    resolve_estimator_name,
+    train_model,
+)
 
 SCHEMA = FeatureSchema(
     features=(

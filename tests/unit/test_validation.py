@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scorewatch.errors import InputRejectedError, MissingColumnsError
-from scorewatch.schema import FeatureSchema, FeatureSpec
-from scorewatch.validation import RejectedRow, check_columns, validate_batch
+from scorewatch.core.errors import InputRejectedError, MissingColumnsError
+from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.scoring.validation import RejectedRow, check_columns, validate_batch
 
 SRC = "s3://bucket/incoming/m/batch.csv"
 

@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from scorewatch.errors import ConfigError, InputRejectedError, ModelError, ScorewatchError
+from scorewatch.core.errors import ConfigError, InputRejectedError, ModelError, ScorewatchError
 
 EXIT_OK = 0
 EXIT_DRIFT = 1

@@ -16,8 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from scorewatch.contract import Env
-from scorewatch.errors import ConfigError
+from scorewatch.core.contract import Env
+from scorewatch.core.errors import ConfigError
 
 
 def _common(p: argparse.ArgumentParser, *, bus: bool = True) -> None:
@@ -66,7 +66,7 @@ def _need(value: str | None, env: str, flag: str) -> str:
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from scorewatch.config import ScorewatchConfig, load_config, parse_config
+    from scorewatch.core.config import ScorewatchConfig, load_config, parse_config
 
     if args.config is not None:
         return load_config(args.config)
@@ -75,7 +75,7 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def _registry(args: argparse.Namespace) -> Any:
-    from scorewatch.registry import Registry
+    from scorewatch.io.registry import Registry
 
     return Registry(
         table_name=_need(args.table, Env.REGISTRY_TABLE, "--table"),
@@ -91,8 +91,8 @@ def _print(result: Any, args: argparse.Namespace, line: str) -> None:
 
 
 def _retrain(args: argparse.Namespace) -> int:
-    from scorewatch.events import EventPublisher
-    from scorewatch.retraining import PromoteResult, RetrainingSteps, RetrainRequest
+    from scorewatch.io.events import EventPublisher
+    from scorewatch.lifecycle.retraining import PromoteResult, RetrainingSteps, RetrainRequest
 
     bus = args.event_bus or os.environ.get(Env.EVENT_BUS)
     steps = RetrainingSteps(
@@ -114,7 +114,7 @@ def _retrain(args: argparse.Namespace) -> int:
 
 
 def _labels_join(args: argparse.Namespace) -> int:
-    from scorewatch.labels import LabelJoiner
+    from scorewatch.lifecycle.labels import LabelJoiner
 
     joiner = LabelJoiner(
         data_bucket=_need(args.data_bucket, Env.DATA_BUCKET, "--data-bucket"), registry=_registry(args)

@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from scorewatch.errors import ScorewatchError
+from scorewatch.core.errors import ScorewatchError
 
 STATE_FILE = ".scorewatch-local.json"
 
@@ -84,7 +84,7 @@ def _up(args: argparse.Namespace) -> int:
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from scorewatch.contract import Env
+    from scorewatch.core.contract import Env
     from scorewatch_infra.local.cloud import LocalCloud
     from scorewatch_infra.local.demo import CONFIG_CONTEXT_KEY, DEFAULT_CONFIG
     from scorewatch_infra.local.status import status_document

@@ -16,7 +16,7 @@ from scorewatch.cli.registry_args import (
     utcnow,
     version_mismatch,
 )
-from scorewatch.errors import ConfigError
+from scorewatch.core.errors import ConfigError
 
 _SAMPLE_ROWS = 1000
 _REFERENCE_CHUNK = 65_536
@@ -227,10 +227,10 @@ def _baseline(reference: str, estimator: Any, schema, task: str, classes) -> tup
     Returns (profile, sample DataFrame, rows_in, rows_rejected); raises ModuleNotFoundError when
     the profiles module is not installed.
     """
-    from scorewatch import storage
-    from scorewatch.profiles import ProfileBuilder
-    from scorewatch.scoring import predict_frame
-    from scorewatch.validation import validate_batch
+    from scorewatch.io import storage
+    from scorewatch.monitoring.profiles import ProfileBuilder
+    from scorewatch.scoring.scorer import predict_frame
+    from scorewatch.scoring.validation import validate_batch
 
     builder = None
     rows_in = rejected = 0
@@ -254,11 +254,11 @@ def _baseline(reference: str, estimator: Any, schema, task: str, classes) -> tup
 def run_register(args: argparse.Namespace) -> int:
     import pyarrow as pa
 
-    from scorewatch import artifacts, storage
-    from scorewatch.cards import DataRef
-    from scorewatch.errors import ModelNotFoundError
-    from scorewatch.inference import infer_schema, infer_task
-    from scorewatch.schema import check_model_name
+    from scorewatch.core.cards import DataRef
+    from scorewatch.core.errors import ModelNotFoundError
+    from scorewatch.core.schema import check_model_name
+    from scorewatch.io import artifacts, storage
+    from scorewatch.scoring.schema_inference import infer_schema, infer_task
 
     check_model_name(args.name)
     reg = registry_from_args(args)
@@ -297,9 +297,9 @@ def run_register(args: argparse.Namespace) -> int:
                 args.reference, estimator, inferred.schema, task, inferred.classes
             )
         except ModuleNotFoundError as exc:
-            if exc.name != "scorewatch.profiles":
+            if exc.name != "scorewatch.monitoring.profiles":
                 raise
-            notes.append("scorewatch.profiles is not installed: registered without a baseline")
+            notes.append("scorewatch.monitoring.profiles is not installed: registered without a baseline")
         else:
             profile = prof.to_dict()
             baseline_sample = pa.Table.from_pandas(frame, preserve_index=False) if len(frame) else None
@@ -372,7 +372,7 @@ def run_archive(args: argparse.Namespace) -> int:
 def run_approve(args: argparse.Namespace) -> int:
     import boto3
 
-    from scorewatch.retraining import decide_approval
+    from scorewatch.lifecycle.retraining import decide_approval
 
     request = decide_approval(
         registry_from_args(args),

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from scorewatch.errors import ConfigError
+from scorewatch.core.errors import ConfigError
 
 _CHUNK_ROWS = 65_536
 
@@ -76,7 +76,7 @@ def _schema_arg(args: argparse.Namespace) -> Any:
         return None
     from pydantic import ValidationError
 
-    from scorewatch.schema import FeatureSchema
+    from scorewatch.core.schema import FeatureSchema
 
     doc = _load_json_file(args.schema, "schema")
     doc = doc.get("feature_schema", doc) if isinstance(doc, dict) else doc  # a model card works too
@@ -98,7 +98,7 @@ def _looks_numeric(s: pd.Series) -> bool:
 def _infer(frame: pd.DataFrame, scores: tuple[str, ...]) -> Any:
     """Schema from the first chunk; CSV text columns whose values all parse as numbers are numeric."""
     from scorewatch.api import infer_schema
-    from scorewatch.schema import FeatureSchema, FeatureSpec
+    from scorewatch.core.schema import FeatureSchema, FeatureSpec
 
     base = infer_schema(frame, exclude=scores)
     specs = []
@@ -120,8 +120,8 @@ def _stream_profile(
     uri: str, args: argparse.Namespace, *, schema: Any, edges_from: Any, scores: Any
 ) -> tuple[Any, pd.DataFrame, Any, tuple[str, ...], list[str]]:
     """Profile ``uri`` chunk by chunk; returns (profile, sample, schema, score columns, input columns)."""
-    from scorewatch import storage
-    from scorewatch.profiles import ProfileBuilder
+    from scorewatch.io import storage
+    from scorewatch.monitoring.profiles import ProfileBuilder
 
     builder = None
     columns: list[str] = []
@@ -143,7 +143,7 @@ def _stream_profile(
             )
         builder.update(frame, frame[list(scores)] if scores else None)
     if builder is None:
-        from scorewatch.errors import InputRejectedError
+        from scorewatch.core.errors import InputRejectedError
 
         raise InputRejectedError(f"{uri}: no rows to profile", source_uri=uri, reason="empty_input")
     profile, sample = builder.finish()
@@ -153,7 +153,7 @@ def _stream_profile(
 def _profile_cmd(args: argparse.Namespace) -> int:
     import pyarrow as pa
 
-    from scorewatch import storage
+    from scorewatch.io import storage
 
     profile, sample, _, _, _ = _stream_profile(
         args.input, args, schema=_schema_arg(args), edges_from=None, scores=None
@@ -166,7 +166,7 @@ def _profile_cmd(args: argparse.Namespace) -> int:
 
 
 def _schema_from_profile(profile: Any) -> Any:
-    from scorewatch.schema import FeatureSchema, FeatureSpec
+    from scorewatch.core.schema import FeatureSchema, FeatureSpec
 
     return FeatureSchema(features=tuple(FeatureSpec(name=c.name, type=c.kind) for c in profile.features))
 
@@ -174,10 +174,10 @@ def _schema_from_profile(profile: Any) -> Any:
 def _drift_cmd(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from scorewatch import storage
-    from scorewatch.config import DriftSettings
-    from scorewatch.monitoring import evaluate
-    from scorewatch.profiles import Profile
+    from scorewatch.core.config import DriftSettings
+    from scorewatch.io import storage
+    from scorewatch.monitoring.evaluation import evaluate
+    from scorewatch.monitoring.profiles import Profile
 
     settings = DriftSettings()
     if args.settings:

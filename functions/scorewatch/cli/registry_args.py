@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
-from scorewatch.contract import Env
-from scorewatch.errors import ConfigError
+from scorewatch.core.contract import Env
+from scorewatch.core.errors import ConfigError
 
 MODEL_FILE_SUFFIXES = (".skops", ".joblib", ".pkl", ".pickle")
 _TRUE = {"1", "true", "yes", "on"}
@@ -70,7 +70,7 @@ def registry_from_args(args: argparse.Namespace):
     ConfigError
         Neither a flag nor the environment names the table / bucket.
     """
-    from scorewatch.registry import Registry
+    from scorewatch.io.registry import Registry
 
     table = args.registry_table or os.environ.get(Env.REGISTRY_TABLE)
     bucket = args.models_bucket or os.environ.get(Env.MODELS_BUCKET)

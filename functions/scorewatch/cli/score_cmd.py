@@ -18,8 +18,8 @@ from scorewatch.cli.registry_args import (
     utcnow,
     version_mismatch,
 )
-from scorewatch.config import DEFAULT_CHUNK_ROWS
-from scorewatch.errors import InputRejectedError, ModelNotFoundError, ScorewatchError
+from scorewatch.core.config import DEFAULT_CHUNK_ROWS
+from scorewatch.core.errors import InputRejectedError, ModelNotFoundError, ScorewatchError
 
 _SAMPLE_ROWS = 1000
 
@@ -108,10 +108,10 @@ def load_model_file(
     (LoadedModel, str)
         The model (card version ``local-<sha256 prefix>``) and the notice to show the user.
     """
-    from scorewatch import artifacts, storage
-    from scorewatch.cards import ArtifactRef, ModelCard
-    from scorewatch.inference import infer_schema
-    from scorewatch.registry import LoadedModel
+    from scorewatch.core.cards import ArtifactRef, ModelCard
+    from scorewatch.io import artifacts, storage
+    from scorewatch.io.registry import LoadedModel
+    from scorewatch.scoring.schema_inference import infer_schema
 
     fmt = artifacts.format_for_path(path)
     try:
@@ -152,7 +152,7 @@ def _progress(args: argparse.Namespace, input_uri: str, stack: ExitStack):
     """An observer advancing a rich progress bar, or None when no bar is wanted."""
     if args.progress == "never" or (args.progress == "auto" and not sys.stderr.isatty()):
         return None
-    from scorewatch import storage
+    from scorewatch.io import storage
 
     try:
         total = storage.estimate_work(input_uri).rows
@@ -191,7 +191,8 @@ def _progress(args: argparse.Namespace, input_uri: str, stack: ExitStack):
 
 
 def run(args: argparse.Namespace) -> int:
-    from scorewatch import scoring, storage
+    from scorewatch.io import storage
+    from scorewatch.scoring import scorer as scoring
 
     ref = args.model
     # Configuration problems first: they are the caller's to fix whatever the input is.

@@ -3,7 +3,7 @@
 One Logger (JSON, correlation id from the event), one Tracer and the EMF Metrics instance per
 process; services (registry, publisher, scorer, watcher) are built once per cold start from the
 validated settings and reused. Event parsing turns every trigger of the score function into
-:class:`scorewatch.batch.ScoreRequest` payloads, the unit of idempotency.
+:class:`scorewatch.scoring.batch.ScoreRequest` payloads, the unit of idempotency.
 """
 
 from __future__ import annotations
@@ -13,21 +13,21 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Tracer
 
-from scorewatch.contract import SERVICE_NAME, Prefix
-from scorewatch.events import EventPublisher
-from scorewatch.metrics import METRICS
-from scorewatch.settings import HandlerSettings, ScoreSettings
+from scorewatch.core.contract import SERVICE_NAME, Prefix
+from scorewatch.handlers.settings import HandlerSettings, ScoreSettings
+from scorewatch.io.events import EventPublisher
+from scorewatch.io.metrics import METRICS
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
-    from scorewatch.batch import BatchScorer, ScoreRequest
-    from scorewatch.config import ScorewatchConfig
-    from scorewatch.watch import Watcher
+    from scorewatch.core.config import ScorewatchConfig
+    from scorewatch.monitoring.window import Watcher
+    from scorewatch.scoring.batch import BatchScorer, ScoreRequest
 
-# The orchestration modules (scorewatch.batch: pandas/pyarrow; scorewatch.watch) are imported by
-# the functions that need them, so the labels and retrain handlers, which share this package, do
-# not pay for the score path's imports at cold start.
+# The orchestration modules (scorewatch.scoring.batch: pandas/pyarrow; scorewatch.monitoring.window)
+# are imported by the functions that need them, so the labels and retrain handlers, which share this
+# package, do not pay for the score path's imports at cold start.
 
 #: What the X-Ray SDK instruments: the AWS SDK calls (S3, DynamoDB, EventBridge, CloudWatch...).
 #: Powertools' default patches every library the SDK supports that is importable, which imports
@@ -47,7 +47,7 @@ SCHEDULED_EVENT = "Scheduled Event"
 
 # ---------------------------------------------------------------------------------- services
 def _registry(settings: HandlerSettings) -> Any:
-    from scorewatch.registry import Registry
+    from scorewatch.io.registry import Registry
 
     return Registry(
         table_name=settings.registry_table,
@@ -80,7 +80,7 @@ def watcher(settings: HandlerSettings) -> Watcher:
 
 
 def _scorer(settings: HandlerSettings) -> BatchScorer:
-    from scorewatch.batch import BatchScorer
+    from scorewatch.scoring.batch import BatchScorer
 
     return BatchScorer(
         data_bucket=settings.data_bucket,
@@ -93,7 +93,7 @@ def _scorer(settings: HandlerSettings) -> BatchScorer:
 
 
 def _watcher(settings: HandlerSettings) -> Watcher:
-    from scorewatch.watch import Watcher
+    from scorewatch.monitoring.window import Watcher
 
     return Watcher(
         data_bucket=settings.data_bucket,
@@ -134,8 +134,9 @@ def score_requests(event: dict[str, Any], settings: ScoreSettings) -> Iterator[S
         S3EventNotificationEventBridgeModel,
     )
 
-    from scorewatch import layout, storage
-    from scorewatch.batch import ScoreRequest
+    from scorewatch.core import layout
+    from scorewatch.io import storage
+    from scorewatch.scoring.batch import ScoreRequest
 
     if is_eventbridge(event) and event["detail-type"] == S3_OBJECT_CREATED:
         s3 = S3EventNotificationEventBridgeModel.model_validate(event)
@@ -158,7 +159,7 @@ def score_requests(event: dict[str, Any], settings: ScoreSettings) -> Iterator[S
 
 
 def _pinned(req: ScoreRequest) -> ScoreRequest:
-    from scorewatch import storage
+    from scorewatch.io import storage
 
     if req.version_id or req.etag:
         return req

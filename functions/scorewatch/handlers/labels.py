@@ -7,14 +7,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from scorewatch.contract import Metric, Prefix
-from scorewatch.errors import InputRejectedError, ModelNotFoundError
-from scorewatch.events import EventPublisher, PerformanceDegraded
+from scorewatch.core.contract import Metric, Prefix
+from scorewatch.core.errors import InputRejectedError, ModelNotFoundError
+from scorewatch.core.schema import check_model_name
 from scorewatch.handlers import CORRELATION_ID_PATH, _once, _registry, logger, metrics, tracer
-from scorewatch.labels import LabelJoiner
-from scorewatch.metrics import record
-from scorewatch.schema import check_model_name
-from scorewatch.settings import LabelsSettings, load
+from scorewatch.handlers.settings import LabelsSettings, load
+from scorewatch.io.events import EventPublisher, PerformanceDegraded
+from scorewatch.io.metrics import record
+from scorewatch.lifecycle.labels import LabelJoiner
 
 
 def model_from_label_key(key: str) -> str:

@@ -7,8 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from scorewatch.contract import DetailType
-from scorewatch.events import BatchScored
+from scorewatch.core.contract import DetailType
 from scorewatch.handlers import (
     CORRELATION_ID_PATH,
     is_eventbridge,
@@ -18,7 +17,8 @@ from scorewatch.handlers import (
     tracer,
     watcher,
 )
-from scorewatch.settings import MonitorSettings, load
+from scorewatch.handlers.settings import MonitorSettings, load
+from scorewatch.io.events import BatchScored
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)

@@ -9,10 +9,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from scorewatch.errors import InputRejectedError, ScorewatchError
-from scorewatch.events import EventPublisher
+from scorewatch.core.errors import InputRejectedError, ScorewatchError
 from scorewatch.handlers import CORRELATION_ID_PATH, _once, _registry, logger, tracer
-from scorewatch.retraining import (
+from scorewatch.handlers.settings import RetrainSettings, load
+from scorewatch.io.events import EventPublisher
+from scorewatch.io.transient import is_transient, transient
+from scorewatch.lifecycle.retraining import (
     ApprovalTask,
     AssembleResult,
     EvaluateResult,
@@ -20,8 +22,6 @@ from scorewatch.retraining import (
     RetrainRequest,
     TrainResult,
 )
-from scorewatch.settings import RetrainSettings, load
-from scorewatch.transient import is_transient, transient
 
 
 def steps(settings: RetrainSettings) -> RetrainingSteps:

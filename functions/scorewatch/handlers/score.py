@@ -13,10 +13,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPe
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from scorewatch.batch import ScoreOutcome, ScoreRequest
 from scorewatch.handlers import CORRELATION_ID_PATH, _once, logger, metrics, score_requests, scorer, tracer
-from scorewatch.settings import ScoreSettings, load
-from scorewatch.transient import is_transient, transient
+from scorewatch.handlers.settings import ScoreSettings, load
+from scorewatch.io.transient import is_transient, transient
+from scorewatch.scoring.batch import ScoreOutcome, ScoreRequest
 
 # One upload (bucket, key, version id or ETag) or one part of it is scored once; a replay within
 # a day returns the stored outcome. Deterministic output keys cover replays after expiry. Without

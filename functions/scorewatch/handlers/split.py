@@ -6,9 +6,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from scorewatch.batch import LargeFileInput
 from scorewatch.handlers import CORRELATION_ID_PATH, logger, metrics, scorer, tracer
-from scorewatch.settings import SplitSettings, load
+from scorewatch.handlers.settings import SplitSettings, load
+from scorewatch.scoring.batch import LargeFileInput
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)

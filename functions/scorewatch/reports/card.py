@@ -12,7 +12,7 @@ import html
 import json
 from typing import Any
 
-from scorewatch.cards import ModelCard
+from scorewatch.core.cards import ModelCard
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1d2330;max-width:70rem}
@@ -102,8 +102,8 @@ def render_card_html(card: ModelCard) -> str:
     Examples
     --------
     >>> from datetime import datetime, UTC
-    >>> from scorewatch.cards import ArtifactRef
-    >>> from scorewatch.schema import FeatureSchema, FeatureSpec
+    >>> from scorewatch.core.cards import ArtifactRef
+    >>> from scorewatch.core.schema import FeatureSchema, FeatureSpec
     >>> card = ModelCard(model_name="churn", version="000001", task="binary",
     ...     feature_schema=FeatureSchema(features=(FeatureSpec(name="<x>", type="numeric"),)),
     ...     artifact=ArtifactRef(key="k", sha256="0" * 64, size_bytes=1),

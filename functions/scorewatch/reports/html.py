@@ -13,8 +13,8 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from scorewatch.drift import ColumnDrift
-    from scorewatch.monitoring import MonitoringReport
+    from scorewatch.monitoring.drift import ColumnDrift
+    from scorewatch.monitoring.evaluation import MonitoringReport
 
 OPEN_SECTIONS = 10  # drifted columns shown expanded; the rest are one click away
 _CSS = """
@@ -147,7 +147,7 @@ def _stats_table(summary_ref: dict[str, Any], summary_cur: dict[str, Any], kind:
 
 def _column_section(report: MonitoringReport, c: ColumnDrift, is_open: bool) -> str:
     ref, cur = report.reference.column(c.column), report.current.column(c.column)
-    from scorewatch.monitoring import column_summary, distribution
+    from scorewatch.monitoring.evaluation import column_summary, distribution
 
     dist = distribution(ref, cur)
     extra = []

@@ -185,7 +185,7 @@ class LocalCloud:
 
     def function(self, function_id: str) -> FunctionSpec:
         """The deployed function whose handler is ``contract.HANDLERS[function_id]`` (or that handler id)."""
-        from scorewatch.contract import HANDLERS
+        from scorewatch.core.contract import HANDLERS
 
         handler = HANDLERS.get(function_id, function_id)
         for spec in self.report.functions.values():

@@ -92,7 +92,7 @@ class Scenario:
         printer: Printer,
         config_path: Path = DEFAULT_CONFIG,
     ):
-        from scorewatch.contract import Env
+        from scorewatch.core.contract import Env
 
         self.cloud = cloud
         self.config_path = config_path
@@ -109,7 +109,7 @@ class Scenario:
     # -- helpers ---------------------------------------------------------------------------------
 
     def registry(self) -> Any:
-        from scorewatch.registry import Registry
+        from scorewatch.io.registry import Registry
 
         return Registry(table_name=self.registry_table, models_bucket=self.models_bucket)
 
@@ -144,12 +144,12 @@ class Scenario:
         """Train, register and promote the first champion with its baseline profile."""
         import pyarrow as pa
 
-        from scorewatch.config import load_config
-        from scorewatch.profiles import ProfileBuilder
-        from scorewatch.schema import FeatureSchema, FeatureSpec
-        from scorewatch.scoring import predict_frame
-        from scorewatch.training import train_model
-        from scorewatch.validation import validate_batch
+        from scorewatch.core.config import load_config
+        from scorewatch.core.schema import FeatureSchema, FeatureSpec
+        from scorewatch.lifecycle.training import train_model
+        from scorewatch.monitoring.profiles import ProfileBuilder
+        from scorewatch.scoring.scorer import predict_frame
+        from scorewatch.scoring.validation import validate_batch
 
         config = load_config(self.config_path)
         mc = config.model(MODEL)
@@ -188,7 +188,7 @@ class Scenario:
         builder = ProfileBuilder(schema, score_columns=tuple(outputs.columns), random_state=self.seed)
         builder.update(chunk.features, outputs)
         profile, sample = builder.finish()
-        from scorewatch import performance
+        from scorewatch.monitoring import performance
 
         perf = performance.realized_performance(
             mc.task, y, outputs, classes=classes, positive_class=mc.positive_class

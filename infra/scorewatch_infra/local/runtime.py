@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scorewatch.contract import Env
+from scorewatch.core.contract import Env
 from scorewatch_infra.local.template import TemplateError
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scorewatch.errors import ScorewatchError
+from scorewatch.core.errors import ScorewatchError
 
 
 class TemplateError(ScorewatchError):

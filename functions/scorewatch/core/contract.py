@@ -1,0 +1,124 @@
+"""Every name shared by the runtime, the infrastructure and the tests.
+
+One source for environment keys, metric names, event detail-types, error names and handler
+entry points. Standard library only: infra imports this module without the runtime's
+dependencies, and an infra test checks each function's environment against its settings model.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+SERVICE_NAME: Final = "scorewatch"
+EVENT_SOURCE: Final = "scorewatch"
+METRIC_NAMESPACE: Final = "Scorewatch"
+DIMENSION_MODEL: Final = "Model"
+
+
+class Env:
+    """Environment variable keys read by the handlers' settings models."""
+
+    DATA_BUCKET: Final = "SCOREWATCH_DATA_BUCKET"
+    MODELS_BUCKET: Final = "SCOREWATCH_MODELS_BUCKET"
+    REGISTRY_TABLE: Final = "SCOREWATCH_REGISTRY_TABLE"
+    IDEMPOTENCY_TABLE: Final = "SCOREWATCH_IDEMPOTENCY_TABLE"
+    EVENT_BUS: Final = "SCOREWATCH_EVENT_BUS"
+    # Compact JSON of the validated model configuration (scorewatch.core.config.ScorewatchConfig).
+    MODELS_CONFIG: Final = "SCOREWATCH_MODELS_CONFIG"
+    LARGE_FILE_STATE_MACHINE_ARN: Final = "SCOREWATCH_LARGE_FILE_STATE_MACHINE_ARN"
+    ALLOW_UNSAFE_PICKLE: Final = "SCOREWATCH_ALLOW_UNSAFE_PICKLE"
+    ALLOW_VERSION_MISMATCH: Final = "SCOREWATCH_ALLOW_VERSION_MISMATCH"
+    # idle | normal: scheduling class of the scorer's read-ahead thread (scoring.score_source).
+    READER_PRIORITY: Final = "SCOREWATCH_READER_PRIORITY"
+    # Powertools' own keys, set by infra so every function logs and emits metrics alike.
+    POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
+    POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
+    LOG_LEVEL: Final = "POWERTOOLS_LOG_LEVEL"
+
+
+class Metric:
+    """CloudWatch metric names (namespace METRIC_NAMESPACE, dimension DIMENSION_MODEL)."""
+
+    ROWS_SCORED: Final = "RowsScored"
+    ROWS_REJECTED: Final = "RowsRejected"
+    REJECTED_ROW_RATE: Final = "RejectedRowRate"
+    BATCHES_REJECTED: Final = "BatchesRejected"
+    BATCH_LATENCY: Final = "BatchLatency"
+    DRIFT_SHARE: Final = "DriftShare"
+    DRIFTED_FEATURES: Final = "DriftedFeatures"
+    MAX_PSI: Final = "MaxPSI"
+    PREDICTION_DRIFT: Final = "PredictionDrift"
+    MULTIVARIATE_AUC: Final = "MultivariateDriftAUC"
+    QUALITY_VIOLATIONS: Final = "QualityViolations"
+    REALIZED_PERFORMANCE: Final = "RealizedPerformance"
+    ESTIMATED_PERFORMANCE: Final = "EstimatedPerformance"
+    LABEL_COVERAGE: Final = "LabelCoverage"
+
+
+class DetailType:
+    """EventBridge detail-types published on the scorewatch bus (source EVENT_SOURCE)."""
+
+    BATCH_SCORED: Final = "Batch Scored"
+    BATCH_REJECTED: Final = "Batch Rejected"
+    DRIFT_DETECTED: Final = "Drift Detected"
+    PERFORMANCE_DEGRADED: Final = "Performance Degraded"
+    MODEL_PROMOTED: Final = "Model Promoted"
+    MODEL_REJECTED: Final = "Model Rejected"
+    RETRAINING_FAILED: Final = "Retraining Failed"
+    APPROVAL_REQUESTED: Final = "Approval Requested"
+
+
+class ErrorName:
+    """Exception class names that Step Functions Retry/Catch blocks match on."""
+
+    TRANSIENT: Final = "TransientError"
+    INPUT_REJECTED: Final = "InputRejectedError"
+    INPUT_TOO_LARGE: Final = "InputTooLargeError"
+    MODEL_NOT_FOUND: Final = "ModelNotFoundError"
+    MODEL_INTEGRITY: Final = "ModelIntegrityError"
+    RETRAINING_IN_PROGRESS: Final = "RetrainingInProgressError"
+    PROMOTION_CONFLICT: Final = "PromotionConflictError"
+    TRAINING_FAILED: Final = "TrainingError"
+    # Sent by `scorewatch models approve --deny` (SendTaskFailure); routes the candidate to Reject.
+    APPROVAL_DENIED: Final = "ApprovalDenied"
+
+
+class Prefix:
+    """Key prefixes in the data bucket (see DESIGN.md, data layout)."""
+
+    INCOMING: Final = "incoming/"
+    SCORED: Final = "scored/"
+    REJECTED: Final = "rejected/"
+    LABELS: Final = "labels/"
+    MONITORING: Final = "monitoring/"
+    TRAINING: Final = "training/"
+    BACKFILL: Final = "backfill/"
+    PARTS: Final = "parts/"
+
+
+# Lambda entry points: function id -> "module.attribute". Infra creates one function per entry,
+# the image's CMD is the value; the local cloud dispatches invocations to the same callables.
+HANDLERS: Final[dict[str, str]] = {
+    "score": "scorewatch.handlers.score.handler",
+    "monitor": "scorewatch.handlers.monitor.handler",
+    "labels": "scorewatch.handlers.labels.handler",
+    "split": "scorewatch.handlers.split.handler",
+    "finalize": "scorewatch.handlers.finalize.handler",
+    "retrain_assemble": "scorewatch.handlers.retrain.assemble",
+    "retrain_train": "scorewatch.handlers.retrain.train",
+    "retrain_evaluate": "scorewatch.handlers.retrain.evaluate",
+    "retrain_promote": "scorewatch.handlers.retrain.promote",
+    "retrain_reject": "scorewatch.handlers.retrain.reject",
+    "retrain_request_approval": "scorewatch.handlers.retrain.request_approval",
+    "retrain_notify_failure": "scorewatch.handlers.retrain.notify_failure",
+}
+
+
+class Table:
+    """DynamoDB key attributes (infra creates the tables, the runtime reads and writes them)."""
+
+    REGISTRY_PK: Final = "model_name"
+    REGISTRY_SK: Final = "version"
+    # Powertools idempotency defaults.
+    IDEMPOTENCY_PK: Final = "id"
+    IDEMPOTENCY_TTL: Final = "expiration"

@@ -1,0 +1,336 @@
+"""Monitor orchestration: drift and data quality of scored batches against the champion's baseline.
+
+Two entry points, both called by the monitor handler:
+
+* :meth:`Watcher.on_batch_scored` — one ``Batch Scored`` event: the batch's profile (written by
+  the score path) against the baseline of the model version that scored it.
+* :meth:`Watcher.on_schedule` — the window: the per-batch profiles of the last
+  ``drift.window_hours`` hours (listed under ``monitoring/model=<m>/profiles/``) merged and
+  compared with the current champion's baseline.
+
+Both write the JSON report, the HTML report and the history rows (DESIGN data layout), emit the
+drift metrics, and publish ``Drift Detected`` when dataset or prediction drift holds — at most once
+per model per ``drift.cooldown_minutes`` (a conditional write in the registry), so a storm of
+drifted batches starts one retraining.
+
+Out-of-order and replaced batches: a ``Batch Scored`` event records the ETag of the profile
+object its run wrote. If the profile object now has another ETag, the batch was re-scored after
+the event was sent (a new upload to the same key maps to another batch_id, so this means a
+replayed or repeated run of the same upload); the newer run has published its own event, so the
+stale one is skipped (status ``superseded``). A profile that no longer exists is skipped
+(``missing``). Evaluations are keyed by batch_id, so evaluating the same batch twice rewrites the
+same report instead of adding one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import pandas as pd
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict
+
+from scorewatch.core import layout
+from scorewatch.core.config import ScorewatchConfig
+from scorewatch.core.contract import Metric
+from scorewatch.core.errors import TransientError
+from scorewatch.io import storage
+from scorewatch.io.events import BatchScored, DriftDetected, EventPublisher
+from scorewatch.io.metrics import record
+from scorewatch.io.transient import is_transient, transient
+
+COOLDOWN_NAME = "drift"
+_DATE = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
+
+
+class WatchOutcome(BaseModel):
+    """The result of one evaluation (JSON-able, returned by the handler)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Literal["evaluated", "superseded", "missing", "no_data", "no_baseline"]
+    model: str
+    version: str | None = None
+    scope: Literal["batch", "window"]
+    batch_id: str | None = None
+    batches: int = 0
+    dataset_drift: bool | None = None
+    prediction_drift: bool | None = None
+    drift_share: float | None = None
+    drifted_features: list[str] = []
+    report_uri: str | None = None
+    html_uri: str | None = None
+    history_uri: str | None = None
+    drift_event: bool = False
+    message: str | None = None
+
+
+@dataclass
+class Watcher:
+    """Everything one container needs to evaluate drift; build once per cold start and reuse."""
+
+    data_bucket: str
+    config: ScorewatchConfig
+    registry: Any  # scorewatch.io.registry.Registry
+    publisher: EventPublisher
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    random_state: int = 0
+
+    def on_batch_scored(self, detail: BatchScored) -> WatchOutcome:
+        """Evaluate one scored batch (see the module docstring for stale events).
+
+        Raises
+        ------
+        TransientError
+            Throttling / 5xx / timeouts while reading or writing; nothing was published.
+        """
+        return self._guard(lambda: self._on_batch(detail), what=f"monitoring batch {detail.batch_id}")
+
+    def on_schedule(
+        self, models: list[str] | None = None, *, at: datetime | None = None
+    ) -> list[WatchOutcome]:
+        """Evaluate the window ending ``at`` (default now) of every configured model (or of ``models``).
+
+        Passing the schedule event's time makes a redelivered event rewrite the same report.
+        """
+        names = models if models is not None else [m.name for m in self.config.models]
+        return [
+            self._guard(lambda n=n: self._on_window(n, at), what=f"monitoring window of {n}") for n in names
+        ]
+
+    # ------------------------------------------------------------------------------------------
+    def _guard(self, fn: Callable[[], WatchOutcome], *, what: str) -> WatchOutcome:
+        try:
+            return fn()
+        except TransientError:
+            raise
+        except Exception as exc:
+            if is_transient(exc):
+                raise transient(exc, what=what) from exc
+            raise
+
+    def _on_batch(self, detail: BatchScored) -> WatchOutcome:
+        from scorewatch.monitoring.profiles import Profile
+
+        base = {
+            "model": detail.model,
+            "version": detail.version,
+            "scope": "batch",
+            "batch_id": detail.batch_id,
+        }
+        try:
+            info = storage.stat(detail.profile_uri)
+        except FileNotFoundError:
+            return WatchOutcome(status="missing", message=f"{detail.profile_uri} no longer exists", **base)
+        if detail.profile_etag and info.etag and detail.profile_etag.strip('"') != info.etag.strip('"'):
+            return WatchOutcome(
+                status="superseded",
+                message=f"{detail.profile_uri} was rewritten after this event (etag {detail.profile_etag} -> "
+                f"{info.etag}); the newer run's event is evaluated instead",
+                **base,
+            )
+        card = self.registry.get(detail.model, detail.version)
+        current = Profile.from_dict(storage.read_json(detail.profile_uri))
+        sample = _read_sample(detail.sample_uri)
+        m = _DATE.search(detail.profile_uri)
+        d = m.group(1) if m else layout.day(detail.scored_at)
+        return self._evaluate(card, current, sample, scope="batch", report_id=detail.batch_id, d=d, batches=1)
+
+    def _on_window(self, model: str, at: datetime | None) -> WatchOutcome:
+        from scorewatch.core.errors import ProfileError
+        from scorewatch.monitoring.profiles import Profile, merge_profiles
+
+        mc = self.config.model(model)
+        now = at or self.now()
+        start = now - timedelta(hours=mc.drift.window_hours)
+        card = self.registry.get(model, "champion")
+        if not card.baseline.profile_key:
+            return self._no_baseline(card, "window", None)
+        reference = Profile.from_dict(self.registry.read_baseline_profile(card))
+        merged, samples, used, skipped = None, [], 0, 0
+        for info in self._window_profiles(model, start, now):
+            profile = Profile.from_dict(storage.read_json(info.uri))
+            if not _binned_like(profile, reference):
+                skipped += 1  # scored by another version, binned on that version's baseline
+                continue
+            try:
+                merged = profile if merged is None else merge_profiles(merged, profile)
+            except ProfileError:
+                skipped += 1
+                continue
+            used += 1
+            sample = _read_sample(info.uri[: -len(".json")] + ".parquet")
+            if sample is not None:
+                samples.append(sample)
+        if merged is None:
+            return WatchOutcome(
+                status="no_data",
+                model=model,
+                version=card.version,
+                scope="window",
+                message=f"no batches scored by {model} {card.version} since {start.isoformat()} "
+                f"({skipped} of other versions skipped)",
+            )
+        sample = pd.concat(samples, ignore_index=True) if samples else None
+        if sample is not None and len(sample) > 50_000:
+            sample = sample.sample(n=50_000, random_state=self.random_state).reset_index(drop=True)
+        report_id = f"window-{now.strftime('%Y%m%dT%H%M%SZ')}"
+        return self._evaluate(
+            card,
+            merged,
+            sample,
+            scope="window",
+            report_id=report_id,
+            d=layout.day(now),
+            batches=used,
+            window=(start, now),
+        )
+
+    def _no_baseline(self, card, scope, batch_id) -> WatchOutcome:
+        return WatchOutcome(
+            status="no_baseline",
+            model=card.model_name,
+            version=card.version,
+            scope=scope,
+            batch_id=batch_id,
+            message=f"{card.model_name} {card.version} has no baseline profile: nothing to compare with",
+        )
+
+    def _window_profiles(self, model: str, start: datetime, end: datetime) -> list[storage.ObjectInfo]:
+        out = []
+        day = start.date()
+        while day <= end.date():
+            prefix = layout.s3_uri(
+                self.data_bucket, f"{layout.profiles_prefix(model)}date={layout.day(day)}/"
+            )
+            for info in storage.list_uris(prefix):
+                if info.uri.endswith(".json") and (info.last_modified is None or info.last_modified >= start):
+                    out.append(info)
+            day += timedelta(days=1)
+        return out
+
+    def _evaluate(self, card, current, sample, *, scope, report_id: str, d: str, batches: int, window=None):
+        from scorewatch.monitoring.evaluation import evaluate
+        from scorewatch.monitoring.profiles import Profile
+        from scorewatch.reports import render_html
+
+        model, version = card.model_name, card.version
+        if not card.baseline.profile_key:
+            return self._no_baseline(card, scope, report_id if scope == "batch" else None)
+        baseline = self.registry.read_baseline_profile(card)
+        ref_sample = self.registry.read_baseline_sample(card)
+        settings = self.config.model(model).drift
+        report = evaluate(
+            Profile.from_dict(baseline),
+            current,
+            settings=settings,
+            reference_sample=ref_sample.to_pandas() if ref_sample is not None else None,
+            current_sample=sample,
+            input_columns=card.feature_schema.names,
+            random_state=self.random_state,
+        )
+        now = self.now()
+        bucket = self.data_bucket
+        json_uri = layout.s3_uri(bucket, layout.drift_key(model, d, report_id))
+        html_uri = layout.s3_uri(bucket, layout.drift_key(model, d, report_id, ext="html"))
+        history_uri = layout.s3_uri(bucket, layout.history_key(model, d, report_id))
+        doc = {
+            "model": model,
+            "version": version,
+            "scope": scope,
+            "report_id": report_id,
+            "batches": batches,
+            "evaluated_at": now.isoformat(),
+            "window_start": window[0].isoformat() if window else None,
+            "window_end": window[1].isoformat() if window else None,
+            "report": report.to_dict(),
+        }
+        storage.write_json(json_uri, doc)
+        title = f"{model} {version} — {'batch ' + report_id if scope == 'batch' else report_id}"
+        storage.write_bytes(html_uri, render_html(report, title=title).encode(), content_type="text/html")
+        rows = report.history_rows(report_id, model, version, now)
+        storage.write_table(history_uri, pa.Table.from_pandas(rows, preserve_index=False))
+        mv = getattr(report, "multivariate", None)
+        record(
+            model,
+            {
+                Metric.DRIFT_SHARE: report.drift_share,
+                Metric.DRIFTED_FEATURES: len(report.drifted_features),
+                Metric.MAX_PSI: report.max_psi,
+                Metric.PREDICTION_DRIFT: report.prediction_drift_score,
+                Metric.MULTIVARIATE_AUC: getattr(mv, "auc", None) if mv is not None else None,
+                Metric.QUALITY_VIOLATIONS: len(report.quality_violations),
+            },
+        )
+        drifted = bool(report.dataset_drift or report.prediction_drift)
+        published = False
+        if drifted and self.registry.claim_cooldown(
+            model, COOLDOWN_NAME, now=now, minutes=settings.cooldown_minutes
+        ):
+            self.publisher.publish(
+                DriftDetected(
+                    model=model,
+                    version=version,
+                    scope=scope,
+                    batch_id=report_id if scope == "batch" else None,
+                    window_start=window[0] if window else None,
+                    window_end=window[1] if window else None,
+                    batches=batches,
+                    rows=current.rows,
+                    dataset_drift=bool(report.dataset_drift),
+                    drift_share=float(report.drift_share),
+                    drifted_features=tuple(report.drifted_features),
+                    max_psi=_num(report.max_psi),
+                    prediction_drift=bool(report.prediction_drift),
+                    prediction_drift_score=_num(report.prediction_drift_score),
+                    multivariate_drift=getattr(mv, "drifted", None) if mv is not None else None,
+                    report_uri=json_uri,
+                    html_uri=html_uri,
+                    detected_at=now,
+                )
+            )
+            published = True
+        return WatchOutcome(
+            status="evaluated",
+            model=model,
+            version=version,
+            scope=scope,
+            batch_id=report_id if scope == "batch" else None,
+            batches=batches,
+            dataset_drift=bool(report.dataset_drift),
+            prediction_drift=bool(report.prediction_drift),
+            drift_share=float(report.drift_share),
+            drifted_features=list(report.drifted_features),
+            report_uri=json_uri,
+            html_uri=html_uri,
+            history_uri=history_uri,
+            drift_event=published,
+        )
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def _read_sample(uri: str | None) -> pd.DataFrame | None:
+    if not uri:
+        return None
+    try:
+        return storage.read_table(uri).to_pandas()
+    except FileNotFoundError:
+        return None
+
+
+def _binned_like(profile: Any, reference: Any) -> bool:
+    """Whether a batch profile was binned on ``reference``'s numeric edges (same scoring version)."""
+    for col in profile.columns:
+        if col.kind != "numeric" or not reference.has(col.name):
+            continue
+        ref = reference.column(col.name)
+        if ref.kind == "numeric" and tuple(ref.edges) != tuple(col.edges):
+            return False
+    return True
