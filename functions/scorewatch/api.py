@@ -1,4 +1,4 @@
-"""Notebook API: compare two DataFrames, profile one.
+"""The public Python API: compare two DataFrames, profile one, score a file with a model file.
 
 >>> import numpy as np, pandas as pd
 >>> from scorewatch.api import compare
@@ -17,14 +17,19 @@ sample the Lambda path keeps), so results equal Evidently's on the same data.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from scorewatch.core.config import DriftSettings
+from scorewatch.core.config import DEFAULT_CHUNK_ROWS, DriftSettings
 from scorewatch.core.errors import MonitoringInputError
 from scorewatch.core.schema import FeatureSchema, FeatureSpec
 from scorewatch.monitoring.evaluation import MonitoringReport, evaluate
 from scorewatch.monitoring.profiles import DEFAULT_BINS, DEFAULT_TOP_N, Profile, build_profile
+
+if TYPE_CHECKING:
+    from scorewatch.scoring.scorer import ScoreResult
 
 
 def _is_score_column(name: str) -> bool:
@@ -138,4 +143,77 @@ def compare(
         input_columns=[c for c in current_df.columns if c not in scores],
         id_columns=schema.id_columns,
         random_state=random_state,
+    )
+
+
+def score_file(
+    model: str,
+    input_uri: str,
+    output_uri: str,
+    *,
+    id_columns: Sequence[str] = (),
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    max_reject_fraction: float = 0.05,
+    rejected_uri: str | None = None,
+    model_sha256: str | None = None,
+    allow_unsafe_pickle: bool = False,
+    now: datetime | None = None,
+) -> ScoreResult:
+    """Score one file with a model file, offline: what ``scorewatch score --model FILE`` does.
+
+    Parameters
+    ----------
+    model : str
+        A ``.skops`` file (local path or ``s3://`` URI). Its feature schema is inferred from the
+        estimator and the first rows of the input.
+    input_uri, output_uri : str
+        ``.csv``, ``.csv.gz``, ``.parquet`` or ``.jsonl`` in; one Parquet file out (written
+        atomically: it appears only when complete). An ``output_uri`` ending in ``/`` gets
+        ``<batch_id>.parquet``.
+    id_columns : sequence of str
+        Carried to the output, never used as features.
+    rejected_uri : str, optional
+        Where rejected rows (``.parquet``) or the whole-file rejection report (``.json``) go.
+    model_sha256 : str, optional
+        The artifact's expected sha256 (required for a pickle, with ``allow_unsafe_pickle``).
+    now : datetime, optional
+        The ``scored_at`` time (default: the current UTC time).
+
+    Returns
+    -------
+    ScoreResult
+        Row counts (``rows_in == rows_scored + rows_rejected``), output URI and batch id.
+
+    Raises
+    ------
+    InputRejectedError
+        The input is refused as a whole (missing columns, too many bad rows, unreadable).
+    ModelError
+        The model file is missing or fails verification.
+
+    Examples
+    --------
+    >>> result = score_file("churn.skops", "customers.csv", "out/")  # doctest: +SKIP
+    >>> result.rows_scored + result.rows_rejected == result.rows_in  # doctest: +SKIP
+    True
+    """
+    from scorewatch.scoring.offline import load_model_file, score_file_with
+
+    now = now or datetime.now(UTC)
+    loaded, _notice = load_model_file(
+        model,
+        input_uri=input_uri,
+        id_columns=list(id_columns),
+        now=now,
+        allow_unsafe_pickle=allow_unsafe_pickle,
+        expected_sha256=model_sha256,
+    )
+    return score_file_with(
+        loaded,
+        input_uri,
+        output_uri,
+        chunk_rows=chunk_rows,
+        max_reject_fraction=max_reject_fraction,
+        now=now,
+        rejected_uri=rejected_uri,
     )

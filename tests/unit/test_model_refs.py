@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scorewatch.cli.registry_args import local_model_name, parse_model_ref
+from scorewatch.cli.registry_args import parse_model_ref
+from scorewatch.scoring.offline import local_model_name
 from scorewatch.core.errors import ConfigError, ModelNotFoundError
 from scorewatch.io.registry import format_version
 

@@ -7,12 +7,11 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
 
 from scorewatch.core.contract import Env
 from scorewatch.core.errors import ConfigError
+from scorewatch.scoring.offline import MODEL_FILE_SUFFIXES
 
-MODEL_FILE_SUFFIXES = (".skops", ".joblib", ".pkl", ".pickle")
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -123,16 +122,6 @@ def parse_model_ref(text: str) -> ModelRef:
             f"--model {text!r}: use name@champion, name@<version> or a path to a .skops model file"
         )
     return ModelRef(name=name, ref=ref)
-
-
-def local_model_name(path: str) -> str:
-    """A safe model name for a local file (its stem, unsafe characters replaced)."""
-    stem = PurePosixPath(path.replace("\\", "/")).name
-    for suffix in MODEL_FILE_SUFFIXES:
-        if stem.lower().endswith(suffix):
-            stem = stem[: -len(suffix)]
-    name = re.sub(r"[^A-Za-z0-9_.-]", "-", stem).replace("..", "-").lstrip("._-")[:63]
-    return name or "local-model"
 
 
 def utcnow() -> datetime:

@@ -10,7 +10,6 @@ from typing import Any
 
 from scorewatch.cli.registry_args import (
     add_registry_args,
-    local_model_name,
     model_sha256,
     parse_model_ref,
     registry_from_args,
@@ -19,9 +18,7 @@ from scorewatch.cli.registry_args import (
     version_mismatch,
 )
 from scorewatch.core.config import DEFAULT_CHUNK_ROWS
-from scorewatch.core.errors import InputRejectedError, ModelNotFoundError, ScorewatchError
-
-_SAMPLE_ROWS = 1000
+from scorewatch.core.errors import InputRejectedError, ScorewatchError
 
 
 def register(subparsers: Any) -> None:
@@ -92,62 +89,6 @@ def _fraction(text: str) -> float:
     return value
 
 
-def load_model_file(
-    path: str,
-    *,
-    input_uri: str,
-    id_columns: list[str],
-    allow_unsafe_pickle: bool,
-    allow_version_mismatch: bool,
-    expected_sha256: str | None = None,
-):
-    """Load a local/S3 model file without a card; infer its schema from the estimator and the input.
-
-    Returns
-    -------
-    (LoadedModel, str)
-        The model (card version ``local-<sha256 prefix>``) and the notice to show the user.
-    """
-    from scorewatch.core.cards import ArtifactRef, ModelCard
-    from scorewatch.io import artifacts, storage
-    from scorewatch.io.registry import LoadedModel
-    from scorewatch.scoring.schema_inference import infer_schema
-
-    fmt = artifacts.format_for_path(path)
-    try:
-        data = storage.read_bytes(path)
-    except FileNotFoundError as exc:
-        raise ModelNotFoundError(f"model file {path} does not exist") from exc
-    sha = artifacts.sha256_hex(data)
-    estimator = artifacts.load_artifact(
-        data,
-        fmt=fmt,
-        # no registry record: the user's --model-sha256 if given (required for a pickle); the
-        # skops type allowlist applies either way
-        expected_sha256=expected_sha256,
-        what=path,
-        allow_unsafe_pickle=allow_unsafe_pickle,
-        allow_version_mismatch=allow_version_mismatch,
-    )
-    sample = None
-    for batch in storage.open_batches(input_uri, chunk_rows=_SAMPLE_ROWS):
-        sample = batch.to_pandas()
-        break
-    inferred = infer_schema(estimator, sample, id_columns=id_columns)
-    card = ModelCard(
-        model_name=local_model_name(path),
-        version=f"local-{sha[:12]}",
-        task=inferred.task,
-        feature_schema=inferred.schema,
-        classes=inferred.classes,
-        artifact=ArtifactRef(key=path, format=fmt, sha256=sha, size_bytes=len(data)),
-        created_at=utcnow(),
-        library_versions={},
-        description=inferred.notice,
-    )
-    return LoadedModel(card=card, estimator=estimator), inferred.notice
-
-
 def _progress(args: argparse.Namespace, input_uri: str, stack: ExitStack):
     """An observer advancing a rich progress bar, or None when no bar is wanted."""
     if args.progress == "never" or (args.progress == "auto" and not sys.stderr.isatty()):
@@ -192,17 +133,15 @@ def _progress(args: argparse.Namespace, input_uri: str, stack: ExitStack):
 
 def run(args: argparse.Namespace) -> int:
     from scorewatch.io import storage
-    from scorewatch.scoring import scorer as scoring
+    from scorewatch.scoring.offline import load_model_file, score_file_with
 
     ref = args.model
     # Configuration problems first: they are the caller's to fix whatever the input is.
     registry = None if ref.is_file else registry_from_args(args)
-    try:
-        info = storage.stat(args.input)
-    except FileNotFoundError as exc:
+    if not storage.exists(args.input):
         raise InputRejectedError(
             f"{args.input}: no such file or object", source_uri=args.input, reason="not_found"
-        ) from exc
+        )
     notice = None
     if ref.is_file:
         model, notice = load_model_file(
@@ -212,49 +151,24 @@ def run(args: argparse.Namespace) -> int:
             allow_unsafe_pickle=unsafe_pickle(args),
             allow_version_mismatch=version_mismatch(args),
             expected_sha256=model_sha256(args),
+            now=utcnow(),
         )
     else:
         model = registry.load(ref.name, ref.ref)
     if notice:
         print(f"scorewatch: note: {notice}", file=sys.stderr)
     card = model.card
-    batch_id = scoring.batch_id_for(storage.source_identity(info), card.version)
-    output = args.output
-    if output.endswith("/"):
-        output = storage.join(output, f"{batch_id}.parquet")
     with ExitStack() as stack:
         observer = _progress(args, args.input, stack)
-        try:
-            result = scoring.score_source(
-                args.input,
-                model=model,
-                output_uri=output,
-                batch_id=batch_id,
-                chunk_rows=args.chunk_rows,
-                max_reject_fraction=args.max_reject_fraction,
-                scored_at=utcnow(),
-                observers=(observer,) if observer else (),
-            )
-        except InputRejectedError as exc:
-            if args.rejected:
-                scoring.write_rejections(
-                    args.rejected,
-                    args.input,
-                    getattr(exc, "rejected", []),
-                    reason=exc.reason,
-                    message=str(exc),
-                    rows_in=getattr(exc, "rows_in", None),
-                    rows_rejected=getattr(exc, "rows_rejected", None),
-                )
-            raise
-    if args.rejected and result.rows_rejected:
-        scoring.write_rejections(
-            args.rejected,
+        result = score_file_with(
+            model,
             args.input,
-            result.rejected,
-            reason="rejected_rows",
-            rows_in=result.rows_in,
-            rows_rejected=result.rows_rejected,
+            args.output,
+            chunk_rows=args.chunk_rows,
+            max_reject_fraction=args.max_reject_fraction,
+            now=utcnow(),
+            rejected_uri=args.rejected,
+            observers=(observer,) if observer else (),
         )
     if args.json:
         print(
