@@ -154,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
             now=utcnow(),
         )
     else:
+        assert registry is not None  # made above for every registry reference
         model = registry.load(ref.name, ref.ref)
     if notice:
         print(f"scorewatch: note: {notice}", file=sys.stderr)

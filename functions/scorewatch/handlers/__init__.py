@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Tracer
 
 from scorewatch.core.contract import SERVICE_NAME, Prefix
-from scorewatch.handlers.settings import HandlerSettings, ScoreSettings
+from scorewatch.handlers.settings import HandlerSettings, RegistrySettings, ScoreSettings
 from scorewatch.io.events import EventPublisher
 from scorewatch.io.metrics import METRICS
 
@@ -46,7 +46,7 @@ SCHEDULED_EVENT = "Scheduled Event"
 
 
 # ---------------------------------------------------------------------------------- services
-def _registry(settings: HandlerSettings) -> Any:
+def _registry(settings: RegistrySettings) -> Any:
     from scorewatch.io.registry import Registry
 
     return Registry(
@@ -85,14 +85,14 @@ def _scorer(settings: HandlerSettings) -> BatchScorer:
     return BatchScorer(
         data_bucket=settings.data_bucket,
         config=settings.models,
-        registry=_registry(settings) if hasattr(settings, "registry_table") else None,
+        registry=_registry(settings) if isinstance(settings, RegistrySettings) else None,
         publisher=EventPublisher(settings.event_bus),
         large_file_state_machine_arn=getattr(settings, "large_file_state_machine_arn", None),
         reader_priority=getattr(settings, "reader_priority", "normal"),
     )
 
 
-def _watcher(settings: HandlerSettings) -> Watcher:
+def _watcher(settings: RegistrySettings) -> Watcher:
     from scorewatch.monitoring.window import Watcher
 
     return Watcher(

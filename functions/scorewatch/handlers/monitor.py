@@ -35,6 +35,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.info("batch evaluated", **_fields(outcome))
         return outcome.model_dump(mode="json")
     at = None
+    models: list[str] | None
     if is_eventbridge(event):
         scheduled = EventBridgeModel.model_validate(event)
         models, at = scheduled_models(scheduled, settings.models, kind="monitor"), scheduled.time

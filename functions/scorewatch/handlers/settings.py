@@ -45,14 +45,14 @@ class HandlerSettings(BaseModel):
         return v
 
 
-class _RegistrySettings(HandlerSettings):
+class RegistrySettings(HandlerSettings):
     models_bucket: str = Field(alias=Env.MODELS_BUCKET, min_length=3)
     registry_table: str = Field(alias=Env.REGISTRY_TABLE, min_length=3)
     allow_unsafe_pickle: bool = Field(alias=Env.ALLOW_UNSAFE_PICKLE, default=False)
     allow_version_mismatch: bool = Field(alias=Env.ALLOW_VERSION_MISMATCH, default=False)
 
 
-class ScoreSettings(_RegistrySettings):
+class ScoreSettings(RegistrySettings):
     """The ``score`` function: S3 Object Created, schedule, direct payload (split parts)."""
 
     idempotency_table: str = Field(alias=Env.IDEMPOTENCY_TABLE, min_length=3)
@@ -62,7 +62,7 @@ class ScoreSettings(_RegistrySettings):
     reader_priority: Literal["idle", "normal"] = Field(alias=Env.READER_PRIORITY, default="idle")
 
 
-class MonitorSettings(_RegistrySettings):
+class MonitorSettings(RegistrySettings):
     """The ``monitor`` function: Batch Scored events and the window schedule."""
 
 
@@ -74,11 +74,11 @@ class FinalizeSettings(HandlerSettings):
     """The large-file workflow's Finalize step (merges part profiles, emits Batch Scored)."""
 
 
-class LabelsSettings(_RegistrySettings):
+class LabelsSettings(RegistrySettings):
     """The ``labels`` function (delayed ground truth -> realized performance)."""
 
 
-class RetrainSettings(_RegistrySettings):
+class RetrainSettings(RegistrySettings):
     """Every step of the retraining workflow."""
 
 

@@ -432,7 +432,8 @@ class BatchScorer:
             )["executionArn"]
         except client.exceptions.ExecutionAlreadyExists:
             # A replayed event for the same upload: the first execution already owns it.
-            arn = f"{self.large_file_state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
+            machine = str(self.large_file_state_machine_arn)
+            arn = f"{machine.replace(':stateMachine:', ':execution:')}:{name}"
         return ScoreOutcome(
             status="split",
             source_uri=req.uri,
@@ -500,6 +501,8 @@ class BatchScorer:
         merged = None
         samples = []
         for o in outcomes:
+            # every scored part wrote its profile and sample (a rejected part raised before this)
+            assert o.profile_uri is not None and o.sample_uri is not None, o
             p = Profile.from_dict(storage.read_json(o.profile_uri))
             merged = p if merged is None else merge_profiles(merged, p)
             samples.append(storage.read_table(o.sample_uri).to_pandas())
@@ -510,6 +513,8 @@ class BatchScorer:
         sample_uri = layout.s3_uri(bucket, layout.sample_key(model, d, batch_id))
         sample = _subsample(samples, n=max(len(s) for s in samples) if samples else 0, random_state=0)
         storage.write_table(sample_uri, pa.Table.from_pandas(sample, preserve_index=False))
+        if merged is None:
+            raise ValueError(f"finalize of {inp.key}: no part outcomes to merge")
         storage.write_json(profile_uri, merged.to_dict())
         rows_in = sum(o.rows_in for o in outcomes)
         rows_scored = sum(o.rows_scored for o in outcomes)

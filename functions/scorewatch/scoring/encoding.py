@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -134,8 +134,8 @@ def _block_widths(transformer: Any) -> tuple[int, ...] | None:
         *imputers, (_, last) = transformer.steps
         if not all(_keeps_columns(step) for _, step in imputers):
             return None
-        widths = _block_widths(last)
-        return widths if widths is not None and len(widths) == n_in else None
+        last_widths = _block_widths(last)
+        return last_widths if last_widths is not None and len(last_widths) == n_in else None
     return None
 
 
@@ -356,21 +356,22 @@ def _csr_from_blocks(
     dtype = np.result_type(*(values.dtype for _, _, values in blocks))
     if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
         return None
-    counts = sum(c for c, _, _ in blocks)
+    counts = cast("np.ndarray", sum(c for c, _, _ in blocks))
     nnz = int(counts.sum())
     index_dtype = np.int32 if max(nnz, width) < np.iinfo(np.int32).max else np.int64
     per_row = [int(c[0]) if len(c) and (c == c[0]).all() else -1 for c, _, _ in blocks]
     if n_samples and min(per_row) >= 0:
         entries = sum(per_row)
-        data = np.empty((n_samples, entries), dtype=dtype)
-        indices = np.empty((n_samples, entries), dtype=index_dtype)
+        data2d = np.empty((n_samples, entries), dtype=dtype)
+        indices2d = np.empty((n_samples, entries), dtype=index_dtype)
         at = 0
         for (_, cols, values), k in zip(blocks, per_row, strict=True):
-            data[:, at : at + k] = values.reshape(n_samples, k)
-            indices[:, at : at + k] = cols.reshape(n_samples, k)
+            data2d[:, at : at + k] = values.reshape(n_samples, k)
+            indices2d[:, at : at + k] = cols.reshape(n_samples, k)
             at += k
-        indptr = np.arange(n_samples + 1, dtype=index_dtype) * index_dtype(entries)
-        return sparse.csr_matrix((data.ravel(), indices.ravel(), indptr), shape=(n_samples, width))
+        # entries * n_samples == nnz, which fits index_dtype (checked above)
+        indptr = np.arange(n_samples + 1, dtype=index_dtype) * entries
+        return sparse.csr_matrix((data2d.ravel(), indices2d.ravel(), indptr), shape=(n_samples, width))
     indptr = np.zeros(n_samples + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     indices = np.empty(nnz, dtype=index_dtype)

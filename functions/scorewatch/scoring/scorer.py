@@ -425,7 +425,7 @@ def _chunks(
         categorical=[f.name for f in schema.features if f.type == "categorical"],
     )
 
-    def validated() -> Iterator[ValidatedChunk]:
+    def validated() -> Iterator[tuple[ValidatedChunk, Any]]:
         rows = 0
         try:
             for batch in batches:
@@ -449,8 +449,8 @@ def _split_pipeline(estimator: Any) -> tuple[Any, Any]:
     here gives the same numbers while the serial encoding work overlaps with prediction.
     """
     kind = type(estimator)
-    steps = getattr(estimator, "steps", None)
-    if kind.__name__ != "Pipeline" or not kind.__module__.startswith("sklearn.") or len(steps or ()) < 2:
+    steps: Any = getattr(estimator, "steps", None) or ()
+    if kind.__name__ != "Pipeline" or not kind.__module__.startswith("sklearn.") or len(steps) < 2:
         return None, estimator
     last = steps[-1][1]
     if last is None or isinstance(last, str):
