@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from scorewatch.cli.registry_args import parse_model_ref
-from scorewatch.scoring.offline import local_model_name
 from scorewatch.core.errors import ConfigError, ModelNotFoundError
 from scorewatch.io.registry import format_version
+from scorewatch.scoring.offline import local_model_name
 
 
 @pytest.mark.parametrize(
