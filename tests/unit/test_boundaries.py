@@ -60,11 +60,7 @@ def _imports(path: Path) -> set[str]:
 
 
 def _core_modules() -> list[Path]:
-    return [
-        p
-        for p in PKG.rglob("*.py")
-        if p.relative_to(PKG).parts[0] not in ENTRY_POINTS | {"__pycache__"}
-    ]
+    return [p for p in PKG.rglob("*.py") if p.relative_to(PKG).parts[0] not in ENTRY_POINTS | {"__pycache__"}]
 
 
 @pytest.mark.parametrize("name", STATISTICS)
