@@ -87,7 +87,7 @@ def report_file(tmp_path_factory) -> Path:
         current_sample=current,
     )
     path = tmp_path_factory.mktemp("report") / "report.html"
-    path.write_text(render_html(report, title="churn drift " + EVIL), encoding="utf-8")
+    path.write_text(render_html(report.to_view(), title="churn drift " + EVIL), encoding="utf-8")
     return path
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -76,7 +81,7 @@ def test_history_rows_one_per_column_and_parquet_ready():
 
 
 def test_html_escapes_user_strings_and_is_self_contained():
-    page = render_html(_report(), title=f"report {EVIL}")
+    page = render_html(_report().to_view(), title=f"report {EVIL}")
     assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;b&gt;new&lt;/b&gt;" in page
@@ -104,3 +109,39 @@ def test_html_for_200_columns_stays_small_and_sorted_by_severity():
     assert len(page.encode()) < 2 * 1024 * 1024
     assert page.count("<details") == 200
     assert page.index("<code>f007</code>") < page.index("<code>f100</code>") < page.index("<code>f000</code>")
+
+
+def test_html_escapes_script_in_feature_and_category_names_everywhere():
+    """A ``<script>`` feature name and category reach the page only escaped (summary, tables, SVG)."""
+    rng = np.random.default_rng(3)
+    n = 1500
+    ref = pd.DataFrame({EVIL: rng.choice(["a", "b"], n), "x": rng.normal(size=n)})
+    cur = pd.DataFrame({EVIL: rng.choice(["a", EVIL], n), "x": rng.normal(size=n)})
+    page = compare(ref, cur, settings=DriftSettings(multivariate=False)).to_html(title="t")
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert "<script" not in page and "alert(1)</script>" not in page
+    assert f"<code>{escaped}</code>" in page  # the feature name, in the drift table and its section
+    assert f"<title>{escaped} — current" in page  # the category, in the bar chart's tooltip
+    assert f"{escaped} (" in page  # the category in the "top now" row (name (count))
+
+
+def test_the_view_is_plain_json_and_reports_import_nothing_from_monitoring():
+    view = _report().to_view()
+    assert json.loads(json.dumps(view)) == view
+    code = (
+        "import sys, scorewatch.reports, scorewatch.reports.card; "
+        "bad = sorted(m for m in sys.modules if m.startswith(('scorewatch.monitoring', "
+        "'scorewatch.scoring', 'scorewatch.lifecycle', 'scorewatch.io'))); "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})
+    # Lazy imports inside functions count too: no import of those packages anywhere in reports/.
+    import scorewatch.reports
+
+    forbidden = ("scorewatch.monitoring", "scorewatch.scoring", "scorewatch.lifecycle", "scorewatch.io")
+    for path in Path(scorewatch.reports.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not [n for n in names if n.startswith(forbidden)], (path.name, names)

@@ -164,11 +164,74 @@ class MonitoringReport:
             )
         return _typed_history(rows)
 
+    def to_view(self) -> dict[str, Any]:
+        """Everything the HTML report shows, as plain JSON-able data.
+
+        The input of :func:`scorewatch.reports.render_html`, which imports nothing from
+        ``scorewatch.monitoring``. An internal rendering contract, not the stable JSON report
+        (that is :meth:`to_dict`)::
+
+            {"summary": {...}, "multivariate": MultivariateResult.to_dict() | None,
+             "quality": [{"severity", "kind", "column", "description"}, ...],
+             "features": [column, ...], "predictions": [column, ...]}
+
+            column = {"column", "kind", "drifted", "severity", "test", "score", "threshold",
+                      "is_pvalue", "reason", "psi", "jensenshannon", "note",
+                      "reference": column_summary(...), "current": column_summary(...),
+                      "distribution": distribution(...)}
+        """
+        mv = self.multivariate
+        errors = sum(v.severity == "error" for v in self.quality_violations)
+        return {
+            "summary": {
+                "dataset_drift": self.dataset_drift,
+                "drift_share": self.drift_share,
+                "dataset_drift_share": self.drift.dataset_drift_share,
+                "features_evaluated": len(self.features),
+                "features_drifted": len(self.drifted_features),
+                "prediction_drift": self.prediction_drift,
+                "prediction_drift_score": self.prediction_drift_score,
+                "max_psi": self.max_psi,
+                "quality_errors": errors,
+                "quality_warnings": len(self.quality_violations) - errors,
+                "reference_rows": self.reference.rows,
+                "current_rows": self.current.rows,
+            },
+            "multivariate": mv.to_dict() if mv is not None else None,
+            "quality": [
+                {"severity": v.severity, "kind": v.kind, "column": v.column, "description": v.description}
+                for v in self.quality_violations
+            ],
+            "features": [self._column_view(c) for c in self.features],
+            "predictions": [self._column_view(c) for c in self.predictions],
+        }
+
+    def _column_view(self, c: ColumnDrift) -> dict[str, Any]:
+        ref, cur = self.reference.column(c.column), self.current.column(c.column)
+        r = c.result
+        return {
+            "column": c.column,
+            "kind": c.kind,
+            "drifted": c.drifted,
+            "severity": c.severity,
+            "test": r.test,
+            "score": r.score,
+            "threshold": r.threshold,
+            "is_pvalue": r.pvalue is not None,
+            "reason": r.reason,
+            "psi": c.psi,
+            "jensenshannon": c.jensenshannon,
+            "note": c.note,
+            "reference": column_summary(ref),
+            "current": column_summary(cur),
+            "distribution": distribution(ref, cur),
+        }
+
     def to_html(self, *, title: str = "scorewatch drift report") -> str:
-        """The self-contained HTML report (see :func:`scorewatch.reports.render_html`)."""
+        """The self-contained HTML report: :func:`scorewatch.reports.render_html` of :meth:`to_view`."""
         from scorewatch.reports import render_html
 
-        return render_html(self, title=title)
+        return render_html(self.to_view(), title=title)
 
 
 _HISTORY_TYPES = {

@@ -251,7 +251,9 @@ class Watcher:
         }
         storage.write_json(json_uri, doc)
         title = f"{model} {version} — {'batch ' + report_id if scope == 'batch' else report_id}"
-        storage.write_bytes(html_uri, render_html(report, title=title).encode(), content_type="text/html")
+        storage.write_bytes(
+            html_uri, render_html(report.to_view(), title=title).encode(), content_type="text/html"
+        )
         rows = report.history_rows(report_id, model, version, now)
         storage.write_table(history_uri, pa.Table.from_pandas(rows, preserve_index=False))
         mv = getattr(report, "multivariate", None)
