@@ -11,16 +11,17 @@ export PYTHONDONTWRITEBYTECODE :=
 ARCH ?= arm64
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test unit lint layer synth deploy bench bench-scoring bench-drift bench-coldstart clean
+.PHONY: help venv demo test unit lint docs layer synth deploy bench bench-scoring bench-drift bench-coldstart clean
 
 help:
 	@echo "make demo    - run the scorewatch scenario end to end on the local cloud"
 	@echo "make test    - lint + the whole test suite (unit, integration, infra, e2e)"
 	@echo "make lint    - ruff (+ pip-audit when its database is reachable)"
+	@echo "make docs    - build the documentation site into site/ (mkdocs, strict)"
 	@echo "make layer   - build the runtime dependency tree without Docker, smoke-import it, print sizes"
 	@echo "make synth   - synthesize the CDK app into cdk.out/"
 	@echo "make deploy  - deploy to the AWS account in your environment (needs Docker and credentials)"
-	@echo "make bench   - run the benchmarks (results quoted in README.md)"
+	@echo "make bench   - run the benchmarks (results in docs/benchmarks.md)"
 
 $(STAMP): pyproject.toml layers/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (found %s)" % sys.version.split()[0])'
@@ -43,7 +44,12 @@ lint: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check functions infra tests benchmarks examples
 	$(BIN)/ruff format --check functions infra tests benchmarks examples
+	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+docs: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e '.[docs]'
+	$(BIN)/mkdocs build --strict
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)
@@ -75,4 +81,4 @@ bench-coldstart: $(STAMP)
 	$(BIN)/python benchmarks/bench_coldstart.py
 
 clean:
-	rm -rf $(VENV) cdk.out layers/build .pytest_cache .ruff_cache
+	rm -rf $(VENV) cdk.out site layers/build .pytest_cache .ruff_cache

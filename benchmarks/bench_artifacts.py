@@ -1,6 +1,6 @@
 """Artifact cost: skops dump, sha256, type audit and verified load for two typical pipelines.
 
-Run: .venv/bin/python benchmarks/bench_artifacts.py   (numbers quoted in README.md)
+Run: .venv/bin/python benchmarks/bench_artifacts.py   (numbers in docs/benchmarks.md)
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How close CBPE's estimate is to realized performance on calibrated scores.
 
-Quoted in README.md.
+Quoted in docs/benchmarks.md.
 
 Run: .venv/bin/python benchmarks/bench_cbpe.py [--runs 50] [--rows 5000]
 """

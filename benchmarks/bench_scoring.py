@@ -18,7 +18,7 @@ naive at N on CSV, while no slower than naive.
 Usage::
 
     python benchmarks/bench_scoring.py                 # 1M rows + the 4M-row RSS check
-    python benchmarks/bench_scoring.py --chunk-rows 32768 --repeat 5   # as quoted in the README
+    python benchmarks/bench_scoring.py --chunk-rows 32768 --repeat 5   # as quoted in docs/benchmarks.md
     python benchmarks/bench_scoring.py --rows 200000 --no-large   # quick run
 """
 

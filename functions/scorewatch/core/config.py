@@ -125,7 +125,7 @@ class AlarmSettings(_Strict):
 
 
 #: Rows per scoring chunk. 32,768 is what the scoring benchmark's memory target was met with
-#: (README, Benchmark): at 65,536 the HGB scorer's peak RSS was 0.43 of the naive approach's.
+#: (docs/benchmarks.md, Scoring): at 65,536 the HGB scorer's peak RSS was 0.43 of the naive approach's.
 DEFAULT_CHUNK_ROWS = 32_768
 
 

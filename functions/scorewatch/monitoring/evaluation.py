@@ -1,7 +1,7 @@
 """One monitoring evaluation: drift, prediction drift, multivariate drift and data quality together.
 
 :func:`evaluate` returns a frozen :class:`MonitoringReport`; ``to_dict()`` is its stable JSON form
-(format ``scorewatch.monitoring-report``, version 1, documented in README.md (Monitoring, JSON
+(format ``scorewatch.monitoring-report``, version 1, documented in docs/monitoring.md (JSON
 report)) and ``history_rows()`` its one-row-per-column table for Athena/DuckDB.
 """
 
@@ -75,7 +75,7 @@ class MonitoringReport:
         return self.dataset_drift or self.prediction_drift or mv
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON report (see README.md (Monitoring, JSON report) for every field)."""
+        """The JSON report (see docs/monitoring.md, JSON report, for every field)."""
         mv = self.multivariate
         return {
             "format": REPORT_FORMAT,

@@ -3,7 +3,7 @@
 scikit-learn's ``OrdinalEncoder`` and ``OneHotEncoder`` map an object column value by value in
 Python (``_check_unknown``, ``_map_to_integer``): about 0.3 s per million values per column,
 which made the encoding step of a pipeline cost more than a 100-tree gradient-boosting model's
-prediction (measured: README, "How a file streams through the scorer"). A chunk of a categorical
+prediction (measured: docs/scoring.md, "How a file streams through the scorer"). A chunk of a categorical
 column holds a handful of distinct values. :func:`accelerate` returns an estimator that gives
 the same outputs as the one it is given, whose eligible encoders transform only a small frame of
 each column's distinct values (the real encoder, with its own checks, warnings and errors) and

@@ -537,7 +537,7 @@ def _idle_priority() -> None:
     idle-class reader instead fills the time the cores would idle (the serial steps of a
     pipeline, the output write), and still gets a whole core whenever the scorer waits for it,
     because a waiting scorer leaves its core idle. Measured on 2 cores, 1M rows, HGB:
-    see README (Scoring engine, benchmark).
+    see docs/benchmarks.md (Scoring).
     """
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
@@ -580,7 +580,7 @@ def _repeating_columns(output: pa.Schema, id_columns: Sequence[str]) -> list[str
     """Output columns worth dictionary-encoding in Parquet: all but the ids and the scores.
 
     Ids are unique per row and scores nearly so; trying a dictionary for them cost 0.33 s of CPU
-    per million rows at 131k-row row groups, for nothing (measured: README, Benchmark).
+    per million rows at 131k-row row groups, for nothing (measured: docs/benchmarks.md).
     """
     ids = set(id_columns)
     return [f.name for f in output if f.name not in ids and not pa.types.is_floating(f.type)]

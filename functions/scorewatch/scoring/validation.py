@@ -1,6 +1,6 @@
 """Validate and coerce input batches against a model's feature schema.
 
-Rules (documented in README.md (Scoring engine)):
+Rules (documented in docs/scoring.md, Coercion rules):
 
 * every schema feature and every declared id column must be present (else MissingColumnsError
   naming them and the file); extra columns are ignored;
