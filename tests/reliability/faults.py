@@ -3,8 +3,8 @@
 * boto3 calls (S3 writes, DynamoDB, EventBridge): ``botocore.client.BaseClient._make_api_call`` is
   wrapped, so every client — including the cached ones built at cold start, s3transfer's upload
   threads and Powertools' idempotency client — sees the fault before any request is sent.
-* pyarrow reads (S3 GetObject through ``pyarrow.fs``): ``scorewatch.io.storage.filesystem`` returns a
-  wrapper whose ``open_input_*`` raise the OSError the AWS SDK for C++ produces for a 503.
+* pyarrow reads (S3 GetObject through ``pyarrow.fs``): ``scorewatch.io.storage.uri.filesystem``
+  returns a wrapper whose ``open_input_*`` raise the OSError the AWS SDK for C++ produces for a 503.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def install_arrow_read_faults(monkeypatch: Any, when: Callable[[str], bool]) -> 
     from scorewatch.io import storage
 
     state = ArrowFaults(when=when)
-    original = storage.filesystem
+    original = storage.uri.filesystem
 
     def filesystem(uri: str) -> Any:
         fs, path = original(uri)
@@ -116,5 +116,5 @@ def install_arrow_read_faults(monkeypatch: Any, when: Callable[[str], bool]) -> 
             return _FaultyFS(fs, state), path
         return fs, path
 
-    monkeypatch.setattr(storage, "filesystem", filesystem)
+    monkeypatch.setattr(storage.uri, "filesystem", filesystem)
     return state

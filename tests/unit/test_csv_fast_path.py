@@ -74,7 +74,7 @@ def _same(a: list, b: list) -> bool:
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     # many Arrow blocks per file, so a failure lands in the middle of the stream
-    monkeypatch.setattr(storage, "_CSV_BLOCK", 512)
+    monkeypatch.setattr(storage.csv_reader, "_CSV_BLOCK", 512)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
