@@ -73,7 +73,7 @@ def _run_until_waiting(cloud, res, name: str):
 
     arn = cloud.client("stepfunctions").start_execution(
         stateMachineArn=cloud.state_machine_arn("retraining"),
-        name=name,  # the emulator names every unnamed execution alike
+        name=name,  # the test finds its run by name
         input=json.dumps({"model_name": MODEL, "reason": "manual"}),
     )["executionArn"]
     reg = registry(res)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 from scorewatch_infra.local import emulator as emu
 from scorewatch_infra.local.alarms import AlarmState, Datapoint, MetricStore, evaluate_alarm
 from scorewatch_infra.local.resources import Deployer, DeploymentReport
-from scorewatch_infra.local.router import Router
+from scorewatch_infra.local.router import Router, execution_name
 from scorewatch_infra.local.runtime import FunctionRuntime, FunctionSpec
 from scorewatch_infra.local.tap import EventTap
 from scorewatch_infra.local.template import Template, TemplateError
@@ -29,6 +30,9 @@ REGION = "us-east-1"
 # moto's backends and the emulator seams are process-wide: one embedded local cloud at a time.
 _ACTIVE: list[LocalCloud] = []
 _ACTIVE_LOCK = threading.Lock()
+# StartExecution's name rule (moto's interpreter does not check it): 1-80 characters, none of
+# whitespace, < > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : / or control characters.
+_EXECUTION_NAME = re.compile(r"[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}")
 
 
 @dataclass(frozen=True)
@@ -234,7 +238,8 @@ class LocalCloud:
             )
         return payload
 
-    def start_execution(self, state_machine_arn: str, payload: Any) -> str:
+    def start_execution(self, state_machine_arn: str, payload: Any, *, name: str | None = None) -> str:
+        """Start an execution on the emulator; unnamed ones get a unique ``execution_name``."""
         if self.emulator is None or not self.emulator.embedded:
             raise TemplateError(
                 "state-machine executions need the embedded emulator: an external emulator's Step "
@@ -243,8 +248,11 @@ class LocalCloud:
         for logical_id, reason in self.report.unavailable.items():
             if self.report.deployed[logical_id].ref == state_machine_arn:
                 raise TemplateError(f"state machine {logical_id} cannot run locally: {reason}")
+        name = name or execution_name(payload)
+        if not _EXECUTION_NAME.fullmatch(name):
+            raise TemplateError(f"invalid execution name {name!r}: StartExecution would reject it")
         resp = self.client("stepfunctions").start_execution(
-            stateMachineArn=state_machine_arn, input=json.dumps(payload)
+            stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload)
         )
         return resp["executionArn"]
 

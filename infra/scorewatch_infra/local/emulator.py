@@ -8,6 +8,11 @@ Three seams of moto are connected to the local cloud while it runs:
   the router, which delivers it to the template's Lambda, state-machine and SNS targets;
 - S3's EventBridge notification is replaced by the shape S3 really sends (``Object Created``
   with ``etag``, ``version-id``, ``sequencer``, ``reason``), put on the account's default bus.
+
+One gap in moto's interpreting Step Functions backend is closed as well: ``StartExecution``
+without a ``name`` gets a generated UUID name, as Step Functions (and moto's non-interpreting
+backend) does. moto 5.2's interpreter uses the missing name as is, so every unnamed execution was
+called ``None`` and the second one of a state machine failed with ``ExecutionAlreadyExists``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import logging
 import os
 import threading
 import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -103,8 +109,16 @@ def install(*, on_event: EventSink, on_invoke: InvokeSink) -> None:
         from moto.awslambda_simple.models import LambdaSimpleBackend
         from moto.events.models import EventsBackend
         from moto.s3 import notifications
+        from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
         original_put_events = EventsBackend.put_events
+        original_start_execution = StepFunctionsParserBackend.start_execution
+
+        def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
+            # Step Functions names an unnamed execution with a UUID; moto's interpreter does not.
+            return original_start_execution(
+                self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
+            )
 
         def invoke(self, function_name, qualifier, body, headers, response_headers):  # noqa: PLR0917
             sink = _SINK.get("invoke")
@@ -163,6 +177,7 @@ def install(*, on_event: EventSink, on_invoke: InvokeSink) -> None:
 
         LambdaSimpleBackend.invoke = invoke
         EventsBackend.put_events = put_events
+        StepFunctionsParserBackend.start_execution = start_execution
         notifications._send_event_bridge_message = send_event_bridge_message
         _SINK["installed"] = True
 

@@ -4,8 +4,9 @@ Events arrive from the emulator (PutEvents by handlers and state machines, S3's 
 notifications) or from schedules (``tick``). One worker thread delivers them in arrival order:
 patterns are matched with moto's EventBridge pattern matcher (prefix, suffix, anything-but,
 numeric, exists, wildcard, $or); Lambda targets run in-process, state-machine targets start an
-execution on the emulator, SNS targets publish to the emulator's topic. SQS, CloudWatch Logs and
-event-bus targets are delivered by moto itself when the event is put.
+execution on the emulator (each under a unique name, see ``execution_name``), SNS targets publish
+to the emulator's topic. SQS, CloudWatch Logs and event-bus targets are delivered by moto itself
+when the event is put.
 
 event-ruler 0.3.0 (the pip package wrapping a Go matcher) was measured to reject ``prefix``
 patterns ("invalid pattern"), which the S3 drop-zone rule needs, so moto's matcher is used.
@@ -27,6 +28,36 @@ from typing import Any
 from moto.events.models import EventPattern
 
 from scorewatch_infra.local.template import TemplateError
+
+# Step Functions execution names: 1-80 characters; CloudWatch logging needs [0-9A-Za-z_-].
+EXECUTION_NAME_MAX = 80
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def execution_name(payload: Any, *, event: dict[str, Any] | None = None) -> str:
+    """A unique, readable execution name: ``<model>-<batch/trigger/event id>-<8 hex>``.
+
+    EventBridge gives every execution it starts a unique generated name (a rule target cannot set
+    one), so the local cloud never reuses a name either; the prefix only helps a reader find the
+    run. The model and trigger come from the target's input or, failing that, the event; parts
+    that are missing are left out. Characters outside ``[A-Za-z0-9_-]`` become ``-``.
+    """
+    sources = [s for s in (payload, event) if isinstance(s, dict)]
+    sources += [s["detail"] for s in list(sources) if isinstance(s.get("detail"), dict)]
+
+    def first(*keys: str) -> str | None:
+        for key in keys:  # the preferred key wins over the nearer source
+            for source in sources:
+                value = source.get(key)
+                if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
+                    return str(value)
+        return None
+
+    parts = [first("model_name", "model"), first("batch_id", "trigger_id", "run_id", "id")]
+    prefix = "-".join(p for p in (_NAME_UNSAFE.sub("-", part).strip("-") for part in parts if part) if p)
+    suffix = uuid.uuid4().hex[:8]
+    prefix = prefix[: EXECUTION_NAME_MAX - len(suffix) - 1].rstrip("-")
+    return f"{prefix}-{suffix}" if prefix else suffix
 
 
 @dataclass(frozen=True)
@@ -122,7 +153,7 @@ class Router:
     """The template's rules plus a worker thread that delivers events to their targets."""
 
     invoke_lambda: Callable[[str, Any, str], Any]
-    start_execution: Callable[[str, Any], str]
+    start_execution: Callable[..., str]  # (state machine arn, input, *, name) -> execution arn
     publish_sns: Callable[[str, Any], None]
     rules: list[Rule] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
@@ -235,7 +266,7 @@ class Router:
                 if service == "lambda":
                     self.invoke_lambda(target.arn, payload, f"rule:{rule.name}")
                 elif service == "states":
-                    self.start_execution(target.arn, payload)
+                    self.start_execution(target.arn, payload, name=execution_name(payload, event=event))
                 elif service == "sns":
                     self.publish_sns(target.arn, payload)
                 elif service in ("sqs", "logs", "events"):
