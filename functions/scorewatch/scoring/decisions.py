@@ -153,9 +153,11 @@ def optimise_threshold(
     )
     none_value = costs.fn * pos_total + costs.tn * neg_total
     best = int(np.argmax(values))
-    if values[best] <= none_value:
-        top = float(s_sorted[0])
-        threshold = min(1.0, math.nextafter(top, math.inf)) if top < 1.0 else 1.0
+    top = float(s_sorted[0])
+    # "act on none" needs a threshold above every score; a score of 1.0 leaves no such threshold,
+    # so then the best real cut point wins even when none would have been worth more.
+    if values[best] <= none_value and top < 1.0:
+        threshold = math.nextafter(top, math.inf)
         acted = int((s >= threshold).sum())
         value = realized_value(y, s >= threshold, costs)
         return ThresholdChoice(threshold, value, value / n, int(n), acted)
