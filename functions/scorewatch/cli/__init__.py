@@ -1,6 +1,7 @@
 """The ``scorewatch`` command.
 
-Each sub-module registers its sub-commands; ``main`` maps domain errors to one clear line and a
+Each sub-module registers its sub-commands (more come from the ``scorewatch.commands``
+entry-point group); ``main`` maps domain errors to one clear line and a
 stable exit code that scripts can rely on:
 
 0 success / no drift · 1 drift detected (``drift``) · 2 usage error · 3 input rejected ·
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from scorewatch.core.errors import ConfigError, InputRejectedError, ModelError, ScorewatchError
 
@@ -30,8 +31,28 @@ _COMMAND_MODULES = (
     "scorewatch.cli.models_cmd",
     "scorewatch.cli.monitor_cmd",
     "scorewatch.cli.lifecycle_cmd",
-    "scorewatch.cli.local_cmd",
 )
+# Further command modules are found through this entry-point group (pyproject.toml declares
+# ``scorewatch_infra.local.cli``: ``scorewatch demo`` and ``scorewatch local``), so the runtime
+# package never imports infra. Each entry point names a module exposing ``register(subparsers)``
+# (or the ``register`` callable itself).
+ENTRY_POINT_GROUP = "scorewatch.commands"
+
+
+def _plugin_registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
+    from importlib.metadata import entry_points
+
+    registrars = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            target = ep.load()
+        except ModuleNotFoundError as exc:
+            missing = exc.name or ""
+            if not (ep.module == missing or ep.module.startswith(missing + ".")):
+                raise  # a real missing dependency of an installed command module
+            continue  # the declared module is not installed (e.g. a stale entry point): no commands
+        registrars.append(getattr(target, "register", target))
+    return registrars
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    for register in _plugin_registrars():
+        register(sub)
     return parser
 
 

@@ -1,7 +1,10 @@
 """``scorewatch demo`` and ``scorewatch local up|status|tick``: the stack on the local cloud.
 
-The local cloud lives in ``scorewatch_infra.local`` (installed with the project); it needs the
-``[cdk]`` and ``[dev]`` extras (aws-cdk-lib, moto[server]).
+These commands live on the infra side because they drive ``scorewatch_infra.local``; the runtime
+package never imports infra. ``scorewatch.cli`` finds this module through the
+``scorewatch.commands`` entry-point group (declared in pyproject.toml) and calls ``register``.
+Registering imports nothing heavy; running a command needs the ``[cdk]`` and ``[dev]`` extras
+(aws-cdk-lib, moto[server]).
 """
 
 from __future__ import annotations
