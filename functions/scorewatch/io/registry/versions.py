@@ -1,0 +1,342 @@
+"""Version items: registration (counter, reservation, upload), reads of cards, listings, card updates.
+
+Table layout (partition ``model_name``, sort ``version``; see contract.Table): ``000001``,
+``000002`` ... one item per version, holding the card as JSON plus its mutable fields (``status``,
+``promoted_at``, ``promoted_by``, ``comparison``, ``previous_champion``, ``archived_at``) as
+attributes, which are the source of truth for those fields; ``#counter`` is the version counter
+(atomic ``ADD``) and also marks that the model exists. Who is champion is read from the
+``#champion`` pointer (see champion.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from scorewatch.core.cards import ArtifactRef, DataRef, ModelCard, Task
+from scorewatch.core.errors import (
+    ModelNotFoundError,
+    PromotionConflictError,
+    TransientError,
+    UnsafeModelFormatError,
+)
+from scorewatch.core.schema import FeatureSchema, check_model_name
+from scorewatch.io import artifacts
+from scorewatch.io.registry.artifact_store import ArtifactStore, LoadedModel
+from scorewatch.io.registry.base import format_version, is_conditional_failure, logger
+from scorewatch.io.registry.marshalling import (
+    PK,
+    SK,
+    card_from_item,
+    card_item,
+    key,
+    marshal,
+    pointer_champion,
+    unmarshal,
+)
+
+COUNTER = "#counter"
+CHAMPION = "#champion"
+_ALLOCATE_ATTEMPTS = 20
+_RESERVED = "registering"
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars -> Python scalars (cards are JSON)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+class Versions(ArtifactStore):
+    """Registering versions and reading their cards."""
+
+    # ------------------------------------------------------------------ register
+
+    def _allocate_version(self, model_name: str, now: datetime) -> str:
+        """Take the next version number and reserve its item before anything is uploaded.
+
+        The counter is an atomic ADD; the reservation is a conditional put, so even if two callers
+        ever saw the same number (moto's server does not serialize ADD), only one owns the version
+        and no artifact can be overwritten by another registration.
+        """
+        for _ in range(_ALLOCATE_ATTEMPTS):
+            with self._aws(f"allocating a version of {model_name}"):
+                resp = self._ddb.update_item(
+                    TableName=self.table_name,
+                    Key=key(model_name, COUNTER),
+                    UpdateExpression="ADD next_version :one SET updated_at = :now",
+                    ExpressionAttributeValues=marshal({":one": 1, ":now": now.isoformat()}),
+                    ReturnValues="UPDATED_NEW",
+                )
+            version = format_version(int(unmarshal(resp["Attributes"])["next_version"]))
+            reserved = self._conditional_put(
+                {PK: model_name, SK: version, "status": _RESERVED, "created_at": now.isoformat()},
+                "attribute_not_exists(#sk)",
+                {},
+                {"#sk": SK},
+                what=f"reserving {model_name}@{version}",
+            )
+            if reserved:
+                return version
+        raise TransientError(
+            f"could not allocate a version of {model_name} after {_ALLOCATE_ATTEMPTS} attempts"
+        )
+
+    def _drop_reservation(self, model_name: str, version: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._ddb.delete_item(
+                TableName=self.table_name,
+                Key=key(model_name, version),
+                ConditionExpression="#st = :reserved",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues=marshal({":reserved": _RESERVED}),
+            )
+        except (ClientError, BotoCoreError):
+            logger.warning("could not drop reservation", extra={"model": model_name, "version": version})
+
+    def register(
+        self,
+        model_name: str,
+        estimator: Any,
+        *,
+        task: Task,
+        feature_schema: FeatureSchema,
+        now: datetime,
+        target: str | None = None,
+        classes: tuple[Any, ...] | list[Any] | None = None,
+        metrics: dict[str, float] | None = None,
+        params: dict[str, Any] | None = None,
+        training_data: DataRef | None = None,
+        parent_version: str | None = None,
+        baseline_profile: dict[str, Any] | None = None,
+        baseline_sample: Any | None = None,
+        calibration: dict[str, float] | None = None,
+        decision_policy: Any | None = None,
+        description: str | None = None,
+        fmt: artifacts.ArtifactFormat = "skops",
+    ) -> ModelCard:
+        """Store a fitted estimator as a new candidate version.
+
+        Parameters
+        ----------
+        model_name : str
+            Checked with schema.check_model_name before any I/O.
+        estimator : object
+            Fitted scikit-learn estimator/Pipeline (only TRUSTED_TYPES; see artifacts).
+        task, feature_schema, now, target, classes, metrics, params, training_data, parent_version,
+        calibration, decision_policy, description
+            Recorded on the card. ``classes`` defaults to ``estimator.classes_`` for classifiers.
+        baseline_profile : dict, optional
+            Written to ``baseline/profile.json`` (a Profile.to_dict()).
+        baseline_sample : pyarrow.Table, optional
+            Written to ``baseline/sample.parquet``.
+        fmt : {"skops", "joblib"}
+
+        Returns
+        -------
+        ModelCard
+            Status ``candidate``, with a version no concurrent registration can also get.
+
+        Raises
+        ------
+        InvalidModelNameError, ModelIntegrityError (untrusted types), TransientError
+        """
+        check_model_name(model_name)
+        if fmt == "joblib" and not self.allow_unsafe_pickle:
+            raise UnsafeModelFormatError(
+                f"{model_name}: registering a joblib/pickle artifact needs allow_unsafe_pickle"
+            )
+        art = artifacts.dump_artifact(estimator, fmt=fmt)
+        if classes is None and task != "regression" and hasattr(estimator, "classes_"):
+            classes = tuple(_plain(c) for c in estimator.classes_)
+        if hasattr(decision_policy, "model_dump"):
+            decision_policy = decision_policy.model_dump(mode="json")
+
+        version = self._allocate_version(model_name, now)
+        try:
+            prefix = f"{model_name}/{version}"
+            artifact_key = f"{prefix}/model.{fmt}"
+            artifact_version = self._put_object(artifact_key, art.data, "application/octet-stream")
+            baseline = self._write_baseline(prefix, baseline_profile, baseline_sample)
+            card = ModelCard(
+                model_name=model_name,
+                version=version,
+                task=task,
+                target=target,
+                feature_schema=feature_schema,
+                classes=tuple(_plain(c) for c in classes) if classes is not None else None,
+                artifact=ArtifactRef(
+                    key=artifact_key,
+                    format=art.format,
+                    sha256=art.sha256,
+                    size_bytes=art.size_bytes,
+                    trusted_types=art.trusted_types,
+                    version_id=artifact_version,
+                ),
+                status="candidate",
+                created_at=now,
+                metrics={k: float(v) for k, v in (metrics or {}).items()},
+                params=params or {},
+                library_versions=art.library_versions,
+                training_data=training_data or DataRef(),
+                baseline=baseline,
+                parent_version=format_version(parent_version) if parent_version else None,
+                calibration=calibration,
+                decision_policy=decision_policy,
+                description=description,
+            )
+            self._mirror_card(card)
+            with self._aws(f"recording {model_name}@{version}"):
+                self._ddb.put_item(
+                    TableName=self.table_name,
+                    Item=marshal(card_item(card)),
+                    ConditionExpression="#st = :reserved",
+                    ExpressionAttributeNames={"#st": "status"},
+                    ExpressionAttributeValues=marshal({":reserved": _RESERVED}),
+                )
+        except BaseException:
+            # Free the reserved number's item so the failed registration leaves no placeholder row
+            # (uploaded objects under the prefix are orphans a retry never reuses).
+            self._drop_reservation(model_name, version)
+            raise
+        logger.info(
+            "registered model version",
+            extra={"model": model_name, "version": version, "sha256": art.sha256, "format": fmt},
+        )
+        return card
+
+    # ------------------------------------------------------------------ read
+
+    def _champion_pointer(self, model_name: str) -> dict[str, Any] | None:
+        """The unmarshalled ``#champion`` item, or None."""
+        return self._get_item(model_name, CHAMPION)
+
+    def champion_version(self, model_name: str) -> str | None:
+        """The champion's version, or None when the model has none."""
+        check_model_name(model_name)
+        return pointer_champion(self._champion_pointer(model_name))
+
+    def resolve(self, model_name: str, ref: str | int = "champion") -> str:
+        """``"champion"`` or a version number -> a zero-padded version (existence not checked)."""
+        check_model_name(model_name)
+        if str(ref) == "champion":
+            version = self.champion_version(model_name)
+            if version is None:
+                raise ModelNotFoundError(f"model {model_name!r} has no champion")
+            return version
+        return format_version(ref)
+
+    def get(self, model_name: str, ref: str | int = "champion") -> ModelCard:
+        """The card of ``model_name@ref`` (``ref`` = ``"champion"`` or a version).
+
+        Raises
+        ------
+        ModelNotFoundError
+            No such model, version or champion.
+        """
+        check_model_name(model_name)
+        champion = self.champion_version(model_name)
+        if str(ref) == "champion":
+            if champion is None:
+                raise ModelNotFoundError(f"model {model_name!r} has no champion")
+            version = champion
+        else:
+            version = format_version(ref)
+        item = self._get_item(model_name, version)
+        if item is None or "card" not in item:
+            raise ModelNotFoundError(f"model {model_name!r} has no version {version}")
+        return card_from_item(item, champion)
+
+    def load(self, model_name: str, ref: str | int = "champion") -> LoadedModel:
+        """Fetch, verify (sha256 before parsing) and deserialize ``model_name@ref``.
+
+        Cached per container by (name, version, sha256).
+
+        Raises
+        ------
+        ModelNotFoundError
+            No such version, or its artifact is missing from the bucket.
+        ModelIntegrityError, IncompatibleModelError, UnsafeModelFormatError
+            See artifacts.load_artifact.
+        """
+        card = self.get(model_name, ref)
+        return LoadedModel(card=card, estimator=self._load_estimator(card))
+
+    def list_models(self) -> list[str]:
+        """Names of every registered model, sorted."""
+        names: list[str] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "FilterExpression": "#sk = :counter",
+            "ProjectionExpression": "#pk",
+            "ExpressionAttributeNames": {"#sk": SK, "#pk": PK},
+            "ExpressionAttributeValues": marshal({":counter": COUNTER}),
+        }
+        while True:
+            with self._aws(f"listing models in {self.table_name}"):
+                resp = self._ddb.scan(**kwargs)
+            names.extend(unmarshal(item)[PK] for item in resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                return sorted(names)
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def list_versions(self, model_name: str) -> list[ModelCard]:
+        """Every version's card, oldest first."""
+        check_model_name(model_name)
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "#pk = :m",
+            "ExpressionAttributeNames": {"#pk": PK},
+            "ExpressionAttributeValues": marshal({":m": model_name}),
+            "ConsistentRead": True,
+        }
+        while True:
+            with self._aws(f"listing versions of {model_name}"):
+                resp = self._ddb.query(**kwargs)
+            items.extend(unmarshal(item) for item in resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        pointer = next((i for i in items if i[SK] == CHAMPION), None)
+        champion = pointer_champion(pointer)
+        # Items without a card are reservations of registrations in progress (or that failed).
+        cards = [card_from_item(i, champion) for i in items if "card" in i]
+        return sorted(cards, key=lambda c: c.version)
+
+    # ------------------------------------------------------------------ update
+
+    def update_card(self, card: ModelCard) -> ModelCard:
+        """Rewrite a card's recorded fields (metrics, calibration, policy, approvals...).
+
+        Status changes go through promote/reject/archive/rollback: the stored status must equal
+        ``card.status``, otherwise PromotionConflictError.
+        """
+        check_model_name(card.model_name)
+        stored = self.get(card.model_name, card.version)
+        if stored.status != card.status:
+            raise PromotionConflictError(
+                f"cannot update {card.model_name}@{card.version}: its status is {stored.status!r}, "
+                f"not {card.status!r} (status changes go through promote/reject/archive/rollback)"
+            )
+        item = marshal(card_item(card))
+        with self._aws(f"updating {card.model_name}@{card.version}"):
+            from botocore.exceptions import ClientError
+
+            try:
+                self._ddb.put_item(
+                    TableName=self.table_name,
+                    Item=item,
+                    ConditionExpression="attribute_exists(card) AND sha256 = :sha",
+                    ExpressionAttributeValues=marshal({":sha": card.artifact.sha256}),
+                )
+            except ClientError as exc:
+                if is_conditional_failure(exc):
+                    raise PromotionConflictError(
+                        f"cannot update {card.model_name}@{card.version}: its artifact sha256 differs "
+                        "from the registered one"
+                    ) from exc
+                raise
+        self._mirror_card(card)
+        return card
