@@ -7,7 +7,10 @@ same thing while the handler tests evolve. Everything talks to moto's server ove
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -141,3 +144,18 @@ def register_champion(resources: Any, name: str = MODEL, *, baseline: bool = Tru
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=False).encode()
+
+
+@contextmanager
+def local_cloud(tmp_path_factory: Any, models: list[dict[str, Any]]) -> Iterator[Any]:
+    """The synthesized stack for ``models``, deployed on an embedded local cloud."""
+    from scorewatch_infra.local.cloud import LocalCloud
+    from scorewatch_infra.local.demo import CONFIG_CONTEXT_KEY
+    from scorewatch_infra.local.synth import synth
+
+    path = tmp_path_factory.mktemp("config") / "models.json"
+    path.write_text(json.dumps({"models": models}))
+    stacks, _ = synth(context={CONFIG_CONTEXT_KEY: str(path)}, cache_dir=tmp_path_factory.mktemp("synth"))
+    stack_name, template = next(iter(stacks.items()))
+    with LocalCloud(template, stack_name=stack_name) as cloud:
+        yield cloud

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from reliability_kit import MODEL, csv_bytes, frame, model_config
+from reliability_kit import MODEL, csv_bytes, frame, local_cloud, model_config
 
 pytestmark = pytest.mark.xdist_group("local-cloud")
 
@@ -22,10 +22,6 @@ OTHER = "churn-b"
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    from scorewatch_infra.local.cloud import LocalCloud
-    from scorewatch_infra.local.demo import CONFIG_CONTEXT_KEY
-    from scorewatch_infra.local.synth import synth
-
     def cfg(name: str) -> dict:
         return model_config(
             name,
@@ -40,11 +36,7 @@ def cloud(tmp_path_factory):
             },
         )
 
-    path = tmp_path_factory.mktemp("config") / "models.json"
-    path.write_text(json.dumps({"models": [cfg(MODEL), cfg(OTHER)]}))
-    stacks, _ = synth(context={CONFIG_CONTEXT_KEY: str(path)}, cache_dir=tmp_path_factory.mktemp("synth"))
-    stack_name, template = next(iter(stacks.items()))
-    with LocalCloud(template, stack_name=stack_name) as c:
+    with local_cloud(tmp_path_factory, [cfg(MODEL), cfg(OTHER)]) as c:
         yield c
 
 

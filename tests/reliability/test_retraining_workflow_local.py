@@ -9,20 +9,14 @@ champion is untouched.
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from reliability_kit import MODEL, csv_bytes, frame, model_config
+from reliability_kit import MODEL, csv_bytes, frame, local_cloud, model_config
 
 pytestmark = pytest.mark.xdist_group("local-cloud")
 
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    from scorewatch_infra.local.cloud import LocalCloud
-    from scorewatch_infra.local.demo import CONFIG_CONTEXT_KEY
-    from scorewatch_infra.local.synth import synth
-
     cfg = model_config(
         target="churn",
         id_columns=["customer_id"],
@@ -33,11 +27,7 @@ def cloud(tmp_path_factory):
             "use_scored_with_labels": False,
         },
     )
-    path = tmp_path_factory.mktemp("config") / "models.json"
-    path.write_text(json.dumps({"models": [cfg]}))
-    stacks, _ = synth(context={CONFIG_CONTEXT_KEY: str(path)}, cache_dir=tmp_path_factory.mktemp("synth"))
-    stack_name, template = next(iter(stacks.items()))
-    with LocalCloud(template, stack_name=stack_name) as c:
+    with local_cloud(tmp_path_factory, [cfg]) as c:
         yield c
 
 
