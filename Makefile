@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo    - run the scorewatch scenario end to end on the local cloud"
 	@echo "make test    - lint + the whole test suite (unit, integration, infra, e2e)"
-	@echo "make lint    - ruff, import contracts (lint-imports) (+ pip-audit when its database is reachable)"
+	@echo "make lint    - ruff, import contracts (lint-imports), mypy (+ pip-audit when its database is reachable)"
 	@echo "make docs    - build the documentation site into site/ (mkdocs, strict)"
 	@echo "make layer   - build the runtime dependency tree without Docker, smoke-import it, print sizes"
 	@echo "make synth   - synthesize the CDK app into cdk.out/"
@@ -40,12 +40,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check functions infra tests benchmarks examples
 	$(BIN)/ruff format --check functions infra tests benchmarks examples
 	$(BIN)/lint-imports
+	$(BIN)/python -m mypy
 	@$(BIN)/python tools/audit.py
 
 test: $(STAMP)
 	$(BIN)/ruff check functions infra tests benchmarks examples
 	$(BIN)/ruff format --check functions infra tests benchmarks examples
 	$(BIN)/lint-imports
+	$(BIN)/python -m mypy
 	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 

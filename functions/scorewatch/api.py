@@ -24,7 +24,7 @@ import pandas as pd
 
 from scorewatch.core.config import DEFAULT_CHUNK_ROWS, DriftSettings
 from scorewatch.core.errors import MonitoringInputError
-from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.core.schema import FeatureSchema, FeatureSpec, FeatureType
 from scorewatch.monitoring.evaluation import MonitoringReport, evaluate
 from scorewatch.monitoring.profiles import DEFAULT_BINS, DEFAULT_TOP_N, Profile, build_profile
 
@@ -52,6 +52,7 @@ def infer_schema(df: pd.DataFrame, *, exclude: Sequence[str] = ()) -> FeatureSch
         if name in exclude:
             continue
         dtype = df[name].dtype
+        kind: FeatureType
         if pd.api.types.is_bool_dtype(dtype):
             kind = "boolean"
         elif pd.api.types.is_datetime64_any_dtype(dtype):

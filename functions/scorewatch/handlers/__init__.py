@@ -75,7 +75,7 @@ def scorer(settings: HandlerSettings) -> BatchScorer:
     return _once("scorer", settings, lambda: _scorer(settings))
 
 
-def watcher(settings: HandlerSettings) -> Watcher:
+def watcher(settings: RegistrySettings) -> Watcher:
     return _once("watcher", settings, lambda: _watcher(settings))
 
 

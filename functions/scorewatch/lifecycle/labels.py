@@ -493,7 +493,7 @@ class LabelJoiner:
             joined, card=card, config=config, computed_at=now
         )
         labeled = joined.frame[joined.frame[LABEL_COLUMN].notna()] if len(joined.frame) else joined.frame
-        latency = (
+        latency: dict[str, float | None] = (
             performance.label_latency_hours(labeled["scored_at"], labeled[LABELED_AT])
             if len(labeled) and "scored_at" in labeled.columns
             else {"median": None, "p90": None, "max": None, "mean": None}

@@ -110,7 +110,8 @@ class Calibrator:
 
     def apply(self, proba: Sequence[float] | np.ndarray) -> np.ndarray:
         p = np.asarray(proba, dtype=float)
-        return np.clip(np.interp(p, self.x, self.y), 0.0, 1.0)
+        calibrated: np.ndarray = np.clip(np.interp(p, self.x, self.y), 0.0, 1.0)
+        return calibrated
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "x": list(self.x), "y": list(self.y)}

@@ -141,12 +141,12 @@ def _canon(v: Any) -> str:
 
 def _score_matrix(outputs: pd.DataFrame, classes: Sequence[Any]) -> np.ndarray | None:
     cols = [f"{SCORE_PREFIX}{c}" for c in classes]
-    if all(c in outputs.columns for c in cols):
-        return outputs[cols].to_numpy(dtype=float)
-    present = score_columns(outputs)
-    if len(present) == len(classes):
-        return outputs[present].to_numpy(dtype=float)
-    return None
+    if not all(c in outputs.columns for c in cols):
+        cols = score_columns(outputs)
+        if len(cols) != len(classes):
+            return None
+    matrix: np.ndarray = outputs[cols].to_numpy(dtype=float)
+    return matrix
 
 
 def classification_performance(
@@ -296,7 +296,8 @@ def _normalise_rows(proba: np.ndarray) -> np.ndarray:
     proba = np.clip(proba, 0.0, None)
     total = proba.sum(axis=1, keepdims=True)
     total[total == 0] = 1.0
-    return proba / total
+    normalised: np.ndarray = proba / total
+    return normalised
 
 
 def _multiclass_auc(y_idx: np.ndarray, proba: np.ndarray, present: list[int]) -> float:

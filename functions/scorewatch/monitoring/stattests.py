@@ -110,7 +110,8 @@ def _sample(values: Any, side: str, test: str) -> np.ndarray:
         arr = np.asarray(values, dtype=float).ravel()
     except (TypeError, ValueError) as exc:
         raise MonitoringInputError(f"{test}: {side} sample is not numeric: {exc}") from exc
-    return arr[np.isfinite(arr)]
+    finite: np.ndarray = arr[np.isfinite(arr)]
+    return finite
 
 
 def _counts(values: Any, side: str, test: str) -> np.ndarray:

@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 import pandas as pd
@@ -98,9 +99,7 @@ class Watcher:
         Passing the schedule event's time makes a redelivered event rewrite the same report.
         """
         names = models if models is not None else [m.name for m in self.config.models]
-        return [
-            self._guard(lambda n=n: self._on_window(n, at), what=f"monitoring window of {n}") for n in names
-        ]
+        return [self._guard(partial(self._on_window, n, at), what=f"monitoring window of {n}") for n in names]
 
     # ------------------------------------------------------------------------------------------
     def _guard(self, fn: Callable[[], WatchOutcome], *, what: str) -> WatchOutcome:
@@ -116,7 +115,7 @@ class Watcher:
     def _on_batch(self, detail: BatchScored) -> WatchOutcome:
         from scorewatch.monitoring.profiles import Profile
 
-        base = {
+        base: dict[str, Any] = {
             "model": detail.model,
             "version": detail.version,
             "scope": "batch",

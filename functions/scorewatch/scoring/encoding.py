@@ -370,8 +370,8 @@ def _csr_from_blocks(
             indices2d[:, at : at + k] = cols.reshape(n_samples, k)
             at += k
         # entries * n_samples == nnz, which fits index_dtype (checked above)
-        indptr = np.arange(n_samples + 1, dtype=index_dtype) * entries
-        return sparse.csr_matrix((data2d.ravel(), indices2d.ravel(), indptr), shape=(n_samples, width))
+        row_starts = np.arange(n_samples + 1, dtype=index_dtype) * entries
+        return sparse.csr_matrix((data2d.ravel(), indices2d.ravel(), row_starts), shape=(n_samples, width))
     indptr = np.zeros(n_samples + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     indices = np.empty(nnz, dtype=index_dtype)

@@ -122,9 +122,10 @@ class ArtifactStore(RegistryBase):
             raise ModelNotFoundError(f"{what} has no baseline profile")
         data = self._get_object(card.baseline.profile_key, what=f"baseline profile of {what}")
         try:
-            return json.loads(data)
+            profile: dict[str, Any] = json.loads(data)
         except ValueError as exc:
             raise ModelError(f"baseline profile of {what} is not valid JSON: {exc}") from exc
+        return profile
 
     def read_baseline_sample(self, card: ModelCard) -> Any | None:
         """The baseline sample as a pyarrow Table, or None when none was recorded."""

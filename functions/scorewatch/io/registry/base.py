@@ -199,7 +199,8 @@ class RegistryBase:
         extra = {"VersionId": version_id} if version_id else {}
         with self._aws(f"reading s3://{self.models_bucket}/{key}"):
             try:
-                return self._s3.get_object(Bucket=self.models_bucket, Key=key, **extra)["Body"].read()
+                body: bytes = self._s3.get_object(Bucket=self.models_bucket, Key=key, **extra)["Body"].read()
+                return body
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code")
                 missing = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}

@@ -46,7 +46,8 @@ def _deserializer() -> Any:
 
 def to_attribute(value: Any) -> dict[str, Any]:
     """One plain value -> a DynamoDB attribute value (``"a"`` -> ``{"S": "a"}``, None -> NULL)."""
-    return _serializer().serialize(value)
+    attribute: dict[str, Any] = _serializer().serialize(value)
+    return attribute
 
 
 def marshal(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

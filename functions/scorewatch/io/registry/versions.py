@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from scorewatch.core.cards import ArtifactRef, DataRef, ModelCard, Task
+from scorewatch.core.config import DecisionPolicy
 from scorewatch.core.errors import (
     ModelNotFoundError,
     PromotionConflictError,
@@ -112,7 +113,7 @@ class Versions(ArtifactStore):
         baseline_profile: dict[str, Any] | None = None,
         baseline_sample: Any | None = None,
         calibration: dict[str, float] | None = None,
-        decision_policy: Any | None = None,
+        decision_policy: DecisionPolicy | dict[str, Any] | None = None,
         description: str | None = None,
         fmt: artifacts.ArtifactFormat = "skops",
     ) -> ModelCard:
@@ -150,7 +151,7 @@ class Versions(ArtifactStore):
         art = artifacts.dump_artifact(estimator, fmt=fmt)
         if classes is None and task != "regression" and hasattr(estimator, "classes_"):
             classes = tuple(_plain(c) for c in estimator.classes_)
-        if hasattr(decision_policy, "model_dump"):
+        if isinstance(decision_policy, DecisionPolicy):
             decision_policy = decision_policy.model_dump(mode="json")
 
         version = self._allocate_version(model_name, now)

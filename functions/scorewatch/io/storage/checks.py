@@ -65,7 +65,7 @@ class _CappedReader(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         try:
-            data = self._raw.read(size if size is not None and size >= 0 else -1)
+            data: bytes = self._raw.read(size if size is not None and size >= 0 else -1)
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise _reject(
                 self._uri,

@@ -10,7 +10,7 @@ import logging
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -44,7 +44,7 @@ class _RangeReader(io.RawIOBase):
         if remaining <= 0:
             return b""
         n = remaining if size is None or size < 0 else min(size, remaining)
-        data = self._f.read_at(n, self._pos)
+        data: bytes = self._f.read_at(n, self._pos)
         self._pos += len(data)
         return data
 
@@ -54,7 +54,11 @@ class _RangeReader(io.RawIOBase):
         return len(data)
 
 
-def _prefix_reader(prefix: bytes, rest: Any) -> Any:
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def _prefix_reader(prefix: bytes, rest: _Readable) -> Any:
     """A file-like yielding ``prefix`` then the rest of ``rest`` (used to re-attach a CSV header)."""
 
     class _Chain(io.RawIOBase):
@@ -311,7 +315,7 @@ def _check_finite(batch: pa.RecordBatch, typed: Sequence[str]) -> None:
 
 
 def _read_first_line(raw: Any, start: int, end: int) -> bytes:
-    data = raw.read_at(min(end - start, 1024 * 1024), start)
+    data: bytes = raw.read_at(min(end - start, 1024 * 1024), start)
     nl = data.find(b"\n")
     return data if nl < 0 else data[:nl]
 

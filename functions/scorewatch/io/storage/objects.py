@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,7 @@ def list_uris(prefix_uri: str) -> list[ObjectInfo]:
         return sorted(out, key=lambda i: i.uri)
     base = Path(loc.path)
     if base.is_dir():
-        candidates = (p for p in base.rglob("*") if p.is_file())
+        candidates: Iterable[Path] = (p for p in base.rglob("*") if p.is_file())
     else:
         candidates = (
             (p for p in base.parent.glob(base.name + "*") if p.is_file()) if base.parent.is_dir() else ()
@@ -112,7 +113,8 @@ def read_bytes(uri: str) -> bytes:
     fs, path = _uri.filesystem(uri)
     try:
         with fs.open_input_stream(path, compression=None) as f:
-            return f.read()
+            data: bytes = f.read()
+            return data
     except FileNotFoundError as exc:
         raise _not_found(uri, exc) from exc
 
@@ -129,7 +131,8 @@ def _read_range(uri: str, start: int, length: int) -> bytes:
             size = f.size()
             if start >= size:
                 return b""
-            return f.read_at(min(length, size - start), start)
+            data: bytes = f.read_at(min(length, size - start), start)
+            return data
     except FileNotFoundError as exc:
         raise _not_found(uri, exc) from exc
 
@@ -137,8 +140,9 @@ def _read_range(uri: str, start: int, length: int) -> bytes:
 def read_json(uri: str) -> dict[str, Any]:
     """Parse the JSON object stored at ``uri``."""
     try:
-        return json.loads(read_bytes(uri))
+        obj: dict[str, Any] = json.loads(read_bytes(uri))
     except json.JSONDecodeError as exc:
         raise InputRejectedError(
             f"{uri}: not valid JSON ({exc})", source_uri=uri, reason="invalid_json"
         ) from exc
+    return obj

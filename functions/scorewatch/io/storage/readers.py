@@ -7,7 +7,7 @@ whole (small) Parquet file.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -89,7 +89,7 @@ def open_batches(
     max_decompressed_bytes: int | None = DEFAULT_MAX_DECOMPRESSED_BYTES,
     numeric: Sequence[str] = (),
     categorical: Sequence[str] = (),
-) -> Iterator[pa.RecordBatch]:
+) -> Generator[pa.RecordBatch, None, None]:
     """Stream ``uri`` as record batches of at most ``chunk_rows`` rows.
 
     Parameters
