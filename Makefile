@@ -37,14 +37,14 @@ demo: $(STAMP)
 	$(BIN)/scorewatch demo --output demo-output
 
 lint: $(STAMP)
-	$(BIN)/ruff check functions infra tests benchmarks examples
-	$(BIN)/ruff format --check functions infra tests benchmarks examples
+	$(BIN)/ruff check functions infra tests benchmarks examples docs/hooks
+	$(BIN)/ruff format --check functions infra tests benchmarks examples docs/hooks
 	$(BIN)/lint-imports
 	@$(BIN)/python tools/audit.py
 
 test: $(STAMP)
-	$(BIN)/ruff check functions infra tests benchmarks examples
-	$(BIN)/ruff format --check functions infra tests benchmarks examples
+	$(BIN)/ruff check functions infra tests benchmarks examples docs/hooks
+	$(BIN)/ruff format --check functions infra tests benchmarks examples docs/hooks
 	$(BIN)/lint-imports
 	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)

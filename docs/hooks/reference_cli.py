@@ -30,7 +30,9 @@ def commands(
     """(prog, parser, one-line help) of the root and every sub-command, depth first."""
     parser = parser or cli.build_parser()
 
-    def walk(p: argparse.ArgumentParser, help_text: str) -> Iterator[tuple[str, argparse.ArgumentParser, str]]:
+    def walk(
+        p: argparse.ArgumentParser, help_text: str
+    ) -> Iterator[tuple[str, argparse.ArgumentParser, str]]:
         yield p.prog, p, help_text
         sub = _subparsers(p)
         if sub is None:
@@ -72,7 +74,8 @@ def arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     return [
         a
         for a in parser._actions
-        if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction)) and a.help != argparse.SUPPRESS
+        if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))
+        and a.help != argparse.SUPPRESS
     ]
 
 
@@ -94,7 +97,9 @@ def exit_codes() -> list[tuple[int, str, str]]:
     Meanings come from the module docstring's ``0 success · 1 drift detected · ...`` line.
     """
     doc = " ".join((cli.__doc__ or "").split()).replace("``", "`")
-    meanings = {int(c): m.strip().rstrip(".") for c, m in re.findall(r"(?:^|· |: )(\d+) ([^·]+?)(?= ·|$)", doc)}
+    meanings = {
+        int(c): m.strip().rstrip(".") for c, m in re.findall(r"(?:^|· |: )(\d+) ([^·]+?)(?= ·|$)", doc)
+    }
     found = [(v, n) for n, v in vars(cli).items() if n.startswith("EXIT_") and isinstance(v, int)]
     return [(v, n, meanings.get(v, "")) for v, n in sorted(found)]
 
@@ -112,7 +117,9 @@ def render(parser: argparse.ArgumentParser | None = None) -> str:
         out.append(f"## `{prog}` {{#{ids[prog]}}}\n")
         if p is found[0][1]:
             out.append("Exit codes, stable for scripts (errors are one line on stderr):\n")
-            out.append(table(("code", "meaning", "constant"), [(code(v), m, code(n)) for v, n, m in exit_codes()]))
+            out.append(
+                table(("code", "meaning", "constant"), [(code(v), m, code(n)) for v, n, m in exit_codes()])
+            )
         else:
             if help_text:
                 out.append(_sentence(help_text) + "\n")
@@ -122,7 +129,9 @@ def render(parser: argparse.ArgumentParser | None = None) -> str:
         sub = _subparsers(p)
         if sub is not None:
             helps = {a.dest: a.help or "" for a in sub._choices_actions}
-            rows = [(f"[`{c.prog}`](#{ids[c.prog]})", prose(helps.get(n, ""))) for n, c in sub.choices.items()]
+            rows = [
+                (f"[`{c.prog}`](#{ids[c.prog]})", prose(helps.get(n, ""))) for n, c in sub.choices.items()
+            ]
             out.append(table(("command", "what it does"), rows))
         args = arguments(p)
         if args:

@@ -104,7 +104,9 @@ def render(root: type[BaseModel] = config.ScorewatchConfig) -> str:
 
 def json_schema(root: type[BaseModel] = config.ScorewatchConfig) -> str:
     """The JSON Schema of the configuration file (validation mode), pretty-printed."""
-    schema = root.model_json_schema(mode="validation")
-    schema.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")
-    schema.setdefault("title", "scorewatch models configuration")
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **root.model_json_schema(mode="validation"),
+        "title": "scorewatch models configuration",
+    }
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"

@@ -24,7 +24,9 @@ def _check(kind: str, declared: dict[str, str], documented: dict[str, contract.D
         raise ValueError(f"contract {kind} without an entry in its docs mapping: {', '.join(missing)}")
     unknown = sorted({f for doc in documented.values() for f in doc.emitted_by} - set(contract.HANDLERS))
     if unknown:
-        raise ValueError(f"contract {kind} docs name functions not in contract.HANDLERS: {', '.join(unknown)}")
+        raise ValueError(
+            f"contract {kind} docs name functions not in contract.HANDLERS: {', '.join(unknown)}"
+        )
 
 
 def _functions(ids: tuple[str, ...]) -> str:
@@ -59,14 +61,17 @@ def render() -> str:
         "event detail models in `scorewatch.io.events` and the metric units in "
         "`scorewatch.io.metrics` when the site is built. How they are used is in "
         "[Events and metrics](../events-metrics.md).\n",
-        f"## Events {{#events}}\n",
+        "## Events {#events}\n",
         f"Source {code(contract.EVENT_SOURCE)} on the scorewatch event bus. Every detail carries "
         "`schema_version` and rejects unknown keys; `parse_detail(detail_type, detail)` parses one.\n",
         table(
             ("detail-type", "published by", "when"),
             [
-                (f"[{code(v)}](#{anchor(v)})", _functions(contract.DETAIL_TYPE_DOCS[v].emitted_by),
-                 prose(contract.DETAIL_TYPE_DOCS[v].description))
+                (
+                    f"[{code(v)}](#{anchor(v)})",
+                    _functions(contract.DETAIL_TYPE_DOCS[v].emitted_by),
+                    prose(contract.DETAIL_TYPE_DOCS[v].description),
+                )
                 for v in detail_types.values()
             ],
         ),
