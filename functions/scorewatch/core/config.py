@@ -206,7 +206,10 @@ class RetrainingSettings(_Strict):
         le=720,
         description="Hours a challenger waits for approval; without a decision by then it is rejected.",
     )
-    random_state: int = Field(default=0, description="Seed of the estimator and of every random step.")
+    random_state: int = Field(
+        default=0,
+        description="Seed of training (estimator or entry point) and of the baseline profile's reference sample.",
+    )
     timeout_minutes: int = Field(
         default=15,
         ge=1,
