@@ -37,15 +37,15 @@ demo: $(STAMP)
 	$(BIN)/scorewatch demo --output demo-output
 
 lint: $(STAMP)
-	$(BIN)/ruff check functions infra tests benchmarks examples
-	$(BIN)/ruff format --check functions infra tests benchmarks examples
+	$(BIN)/ruff check functions infra tests benchmarks examples docs/hooks
+	$(BIN)/ruff format --check functions infra tests benchmarks examples docs/hooks
 	$(BIN)/lint-imports
 	$(BIN)/python -m mypy
 	@$(BIN)/python tools/audit.py
 
 test: $(STAMP)
-	$(BIN)/ruff check functions infra tests benchmarks examples
-	$(BIN)/ruff format --check functions infra tests benchmarks examples
+	$(BIN)/ruff check functions infra tests benchmarks examples docs/hooks
+	$(BIN)/ruff format --check functions infra tests benchmarks examples docs/hooks
 	$(BIN)/lint-imports
 	$(BIN)/python -m mypy
 	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site

@@ -28,27 +28,86 @@ class _Strict(BaseModel):
 
 
 class ColumnDrift(_Strict):
-    test: DriftTest | None = None
-    threshold: float | None = Field(default=None, gt=0)
+    """Drift test and threshold for one column, overriding the automatic choice."""
+
+    test: DriftTest | None = Field(
+        default=None,
+        description="Drift test for this column; unset, the test is chosen from the column's kind, "
+        "size and number of distinct values (Evidently's DataDriftPreset rule).",
+    )
+    threshold: float | None = Field(
+        default=None,
+        gt=0,
+        description="Threshold of the test: the p-value at or below which a p-value test drifts, "
+        "or the distance at or above which a distance test drifts; unset, the test's default.",
+    )
 
 
 class DriftSettings(_Strict):
-    dataset_drift_share: float = Field(default=0.5, gt=0, le=1)
-    columns: dict[str, ColumnDrift] = Field(default_factory=dict)
-    prediction_test: DriftTest | None = None
-    prediction_threshold: float | None = Field(default=None, gt=0)
-    multivariate: bool = True
-    multivariate_auc_threshold: float = Field(default=0.6, gt=0.5, le=1)
-    cooldown_minutes: int = Field(default=360, ge=0)
-    window_hours: int = Field(default=24, ge=1, le=24 * 31)
+    """How batches and windows are compared with the champion's baseline."""
+
+    dataset_drift_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Share of drifted features (among the tests that ran) at or above which the "
+        "dataset as a whole has drifted.",
+    )
+    columns: dict[str, ColumnDrift] = Field(
+        default_factory=dict,
+        description="Per-column overrides of the drift test and threshold, keyed by column name.",
+    )
+    prediction_test: DriftTest | None = Field(
+        default=None,
+        description="Drift test for the prediction and score columns; unset, chosen like a feature's.",
+    )
+    prediction_threshold: float | None = Field(
+        default=None, gt=0, description="Threshold of the prediction drift test; unset, the test's default."
+    )
+    multivariate: bool = Field(
+        default=True,
+        description="Run the multivariate check: a domain classifier trained to tell reference-sample "
+        "rows from batch rows.",
+    )
+    multivariate_auc_threshold: float = Field(
+        default=0.6,
+        gt=0.5,
+        le=1,
+        description="Out-of-fold ROC AUC of the domain classifier above which multivariate drift is "
+        "reported (two samples of one distribution give about 0.5).",
+    )
+    cooldown_minutes: int = Field(
+        default=360,
+        ge=0,
+        description="At most one Drift Detected event (and so one retraining start) per model within "
+        "this many minutes.",
+    )
+    window_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 31,
+        description="Length of the window the scheduled monitoring run merges batch profiles over, "
+        "ending at the schedule's event time.",
+    )
 
 
 class Schedules(_Strict):
     """EventBridge schedule expressions, e.g. ``cron(0 6 * * ? *)`` or ``rate(1 day)``."""
 
-    scoring: str | None = None
-    scoring_prefix: str | None = None  # key prefix scored by the schedule, default incoming/<model>/
-    monitoring: str | None = "rate(1 day)"
+    scoring: str | None = Field(
+        default=None,
+        description="Schedule that scores every object under scoring_prefix; unset, the model is "
+        "scored only when a file lands in its incoming prefix.",
+    )
+    scoring_prefix: str | None = Field(
+        default=None,
+        description="Data-bucket key prefix the scoring schedule scores; unset, incoming/<model>/.",
+    )
+    monitoring: str | None = Field(
+        default="rate(1 day)",
+        description="Schedule of the window drift run over the last drift.window_hours; null turns "
+        "the scheduled run off (per-batch monitoring still runs).",
+    )
 
     @field_validator("scoring", "monitoring")
     @classmethod
@@ -61,9 +120,20 @@ class Schedules(_Strict):
 class EstimatorSpec(_Strict):
     """A scikit-learn estimator from the training allowlist, or a user entry point."""
 
-    estimator: str | None = "HistGradientBoostingClassifier"
-    params: dict[str, Any] = Field(default_factory=dict)
-    entry_point: str | None = None  # "package.module:function" returning a fitted estimator
+    estimator: str | None = Field(
+        default="HistGradientBoostingClassifier",
+        description="Class name of an allowlisted scikit-learn estimator the challenger is built from.",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keyword arguments of the estimator (unknown parameters are refused by name), or "
+        "the params passed to entry_point.",
+    )
+    entry_point: str | None = Field(
+        default=None,
+        description="'package.module:function' called as function(X, y, *, task, feature_schema, "
+        "params, random_state) and returning a fitted estimator; takes the place of estimator.",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> EstimatorSpec:
@@ -73,38 +143,125 @@ class EstimatorSpec(_Strict):
 
 
 class RetrainingSettings(_Strict):
-    enabled: bool = True
-    spec: EstimatorSpec = Field(default_factory=EstimatorSpec)
-    labeled_prefix: str | None = None  # s3 key prefix (data bucket) of a labeled training set
-    use_scored_with_labels: bool = True
-    window_days: int = Field(default=30, ge=1)
-    holdout_fraction: float = Field(default=0.2, gt=0, lt=1)
-    time_column: str | None = None
-    metric: str | None = None  # default: roc_auc (binary), f1_macro (multiclass), rmse (regression)
-    min_improvement: float = 0.0
-    floor: float | None = None
-    guards: dict[str, float] = Field(default_factory=dict)  # metric -> max allowed regression
-    approval_required: bool = False  # a passing challenger waits for `scorewatch models approve`
-    approval_timeout_hours: int = Field(default=72, ge=1, le=720)  # no decision by then -> Reject
-    random_state: int = 0
-    timeout_minutes: int = Field(default=15, ge=1, le=15)
+    """The retraining workflow: training data, challenger, gate and approval."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Accepted by the schema but not read: the Drift Detected rule always starts retraining.",
+    )
+    spec: EstimatorSpec = Field(default_factory=EstimatorSpec, description="How the challenger is built.")
+    labeled_prefix: str | None = Field(
+        default=None,
+        description="Data-bucket key prefix of a labeled training set (features, label and the "
+        "optional time_column, in any supported format).",
+    )
+    use_scored_with_labels: bool = Field(
+        default=True,
+        description="Also train on the scored outputs of the last window_days joined with the "
+        "labels under labels/<model>/.",
+    )
+    window_days: int = Field(
+        default=30,
+        ge=1,
+        description="How many days of scored outputs are joined with labels, for training and for "
+        "realized performance.",
+    )
+    holdout_fraction: float = Field(
+        default=0.2,
+        gt=0,
+        lt=1,
+        description="Share of the latest rows (by time_column, else scored_at) held out to compare "
+        "challenger and champion.",
+    )
+    time_column: str | None = Field(
+        default=None,
+        description="Column of the labeled set that orders rows in time for the holdout split.",
+    )
+    metric: str | None = Field(
+        default=None,
+        description="Gate metric; unset, roc_auc (binary), f1_macro (multiclass) or rmse (regression).",
+    )
+    min_improvement: float = Field(
+        default=0.0,
+        description="Margin by which the challenger must beat the champion on metric (in the "
+        "metric's direction: lower for error metrics).",
+    )
+    floor: float | None = Field(
+        default=None,
+        description="Value of metric the challenger must reach (a ceiling for error metrics).",
+    )
+    guards: dict[str, float] = Field(
+        default_factory=dict,
+        description="Metric name -> largest regression against the champion the challenger may "
+        'show on it, e.g. {"brier": 0.02}.',
+    )
+    approval_required: bool = Field(
+        default=False,
+        description="A challenger that passes the gate waits for `scorewatch models approve` "
+        "before it is promoted.",
+    )
+    approval_timeout_hours: int = Field(
+        default=72,
+        ge=1,
+        le=720,
+        description="Hours a challenger waits for approval; without a decision by then it is rejected.",
+    )
+    random_state: int = Field(
+        default=0,
+        description="Seed of training (estimator or entry point) and of the baseline profile's reference sample.",
+    )
+    timeout_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=15,
+        description="Expected upper bound of one workflow step, in minutes; sizes the retraining "
+        "lock's lifetime.",
+    )
 
 
 class CostMatrix(_Strict):
-    tp: float = 0.0
-    fp: float = 0.0
-    fn: float = 0.0
-    tn: float = 0.0
+    """Value of each outcome of a binary decision (negative for a cost)."""
+
+    tp: float = Field(default=0.0, description="Value of acting on a positive row.")
+    fp: float = Field(default=0.0, description="Value of acting on a negative row.")
+    fn: float = Field(default=0.0, description="Value of not acting on a positive row.")
+    tn: float = Field(default=0.0, description="Value of not acting on a negative row.")
 
 
 class DecisionPolicy(_Strict):
-    kind: Literal["fixed", "top_k", "expected_value"]
-    threshold: float | None = Field(default=None, ge=0, le=1)
-    k: int | None = Field(default=None, ge=1)
-    budget_fraction: float | None = Field(default=None, gt=0, le=1)
-    costs: CostMatrix | None = None
-    positive_action: str = "act"
-    negative_action: str = "none"
+    """Turns scores into a ``decision`` column of the scored output."""
+
+    kind: Literal["fixed", "top_k", "expected_value"] = Field(
+        description="fixed: act when the positive-class score reaches threshold; top_k: act on the "
+        "highest-scored rows of each scoring chunk; expected_value: act when acting is worth more "
+        "than not acting under costs (binary classifiers only)."
+    )
+    threshold: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Score at or above which the positive action is taken (needed by fixed); with "
+        "expected_value it replaces the threshold derived from costs.",
+    )
+    k: int | None = Field(
+        default=None,
+        ge=1,
+        description="Rows per scoring chunk that get the positive action (top_k; with "
+        "budget_fraction too, the smaller count applies).",
+    )
+    budget_fraction: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Share of each scoring chunk's rows that get the positive action (top_k).",
+    )
+    costs: CostMatrix | None = Field(
+        default=None,
+        description="Outcome values (needed by expected_value); each retraining re-optimises the "
+        "threshold on the holdout.",
+    )
+    positive_action: str = Field(default="act", description="Value of decision for rows acted on.")
+    negative_action: str = Field(default="none", description="Value of decision for the other rows.")
 
     @model_validator(mode="after")
     def _complete(self) -> DecisionPolicy:
@@ -118,10 +275,24 @@ class DecisionPolicy(_Strict):
 
 
 class AlarmSettings(_Strict):
-    drift_share: float = Field(default=0.5, gt=0, le=1)
-    prediction_drift: float = Field(default=0.1, gt=0)
-    rejected_row_rate: float = Field(default=0.05, ge=0, le=1)
-    performance_floor: float | None = None
+    """Thresholds of the per-model CloudWatch alarms."""
+
+    drift_share: float = Field(
+        default=0.5, gt=0, le=1, description="Alarm when DriftShare (maximum) exceeds this share."
+    )
+    prediction_drift: float = Field(
+        default=0.1,
+        gt=0,
+        description="Alarm when PredictionDrift (maximum), the largest Jensen-Shannon distance over "
+        "the prediction columns, exceeds this.",
+    )
+    rejected_row_rate: float = Field(
+        default=0.05, ge=0, le=1, description="Alarm when RejectedRowRate (maximum) exceeds this share."
+    )
+    performance_floor: float | None = Field(
+        default=None,
+        description="Alarm when RealizedPerformance (minimum) falls below this; unset, no performance alarm.",
+    )
 
 
 #: Rows per scoring chunk. 32,768 is what the scoring benchmark's memory target was met with
@@ -130,19 +301,45 @@ DEFAULT_CHUNK_ROWS = 32_768
 
 
 class ModelConfig(_Strict):
-    name: str
-    task: Task = "binary"
-    target: str | None = None
-    id_columns: tuple[str, ...] = ()
-    positive_class: str | int | bool | None = None
-    chunk_rows: int = Field(default=DEFAULT_CHUNK_ROWS, ge=100, le=5_000_000)
-    max_reject_fraction: float = Field(default=0.05, ge=0, le=1)
-    max_input_bytes: int = Field(default=2 * 1024**3, ge=1)
-    drift: DriftSettings = Field(default_factory=DriftSettings)
-    schedules: Schedules = Field(default_factory=Schedules)
-    retraining: RetrainingSettings = Field(default_factory=RetrainingSettings)
-    decision: DecisionPolicy | None = None
-    alarms: AlarmSettings = Field(default_factory=AlarmSettings)
+    """One model: its data, limits, monitoring, schedules, retraining, decisions and alarms."""
+
+    name: str = Field(
+        description="Model name: the incoming/<name>/ drop zone, resource and alarm names, the "
+        "registry key (no '/', no '..')."
+    )
+    task: Task = Field(default="binary", description="Kind of model.")
+    target: str | None = Field(default=None, description="Label column; excluded from the features.")
+    id_columns: tuple[str, ...] = Field(
+        default=(), description="Columns passed through unchanged to the scored output."
+    )
+    positive_class: str | int | bool | None = Field(
+        default=None,
+        description="Positive class of a binary model; unset, the last class (scikit-learn's convention).",
+    )
+    chunk_rows: int = Field(
+        default=DEFAULT_CHUNK_ROWS, ge=100, le=5_000_000, description="Rows per scoring chunk."
+    )
+    max_reject_fraction: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Share of rows failing validation above which the whole batch is rejected.",
+    )
+    max_input_bytes: int = Field(
+        default=2 * 1024**3,
+        ge=1,
+        description="Estimated uncompressed size above which an input goes to the large-file "
+        "workflow (or is rejected as input_too_large).",
+    )
+    drift: DriftSettings = Field(default_factory=DriftSettings, description="Drift monitoring.")
+    schedules: Schedules = Field(default_factory=Schedules, description="Scoring and monitoring schedules.")
+    retraining: RetrainingSettings = Field(
+        default_factory=RetrainingSettings, description="The retraining workflow."
+    )
+    decision: DecisionPolicy | None = Field(
+        default=None, description="Decision policy; unset, the scored output has no decision column."
+    )
+    alarms: AlarmSettings = Field(default_factory=AlarmSettings, description="Per-model alarm thresholds.")
 
     @field_validator("name")
     @classmethod
@@ -154,9 +351,17 @@ class ModelConfig(_Strict):
 
 
 class ScorewatchConfig(_Strict):
-    ops_email: str | None = None
-    architecture: Literal["arm64", "x86_64"] = "arm64"
-    models: tuple[ModelConfig, ...] = ()
+    """The models configuration file."""
+
+    ops_email: str | None = Field(
+        default=None, description="Email address subscribed to the ops SNS topic (alarms, failures)."
+    )
+    architecture: Literal["arm64", "x86_64"] = Field(
+        default="arm64",
+        description="Architecture of every function and the image (the scorewatch:architecture "
+        "context key overrides it).",
+    )
+    models: tuple[ModelConfig, ...] = Field(default=(), description="Every model; names are unique.")
 
     @field_validator("models")
     @classmethod

@@ -7,6 +7,7 @@ dependencies, and an infra test checks each function's environment against its s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 SERVICE_NAME: Final = "scorewatch"
@@ -81,6 +82,97 @@ class ErrorName:
     TRAINING_FAILED: Final = "TrainingError"
     # Sent by `scorewatch models approve --deny` (SendTaskFailure); routes the candidate to Reject.
     APPROVAL_DENIED: Final = "ApprovalDenied"
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What a contract name means, for the generated events and metrics catalogue (docs site)."""
+
+    description: str
+    # HANDLERS ids of the functions that emit the metric or publish the event.
+    emitted_by: tuple[str, ...] = ()
+
+
+METRIC_DOCS: Final[dict[str, Doc]] = {
+    Metric.ROWS_SCORED: Doc("Rows of a batch written to the scored output.", ("score", "finalize")),
+    Metric.ROWS_REJECTED: Doc(
+        "Rows of a batch that failed validation (written to the rejected output).", ("score", "finalize")
+    ),
+    Metric.REJECTED_ROW_RATE: Doc("Rejected rows / input rows of a batch, 0 to 1.", ("score", "finalize")),
+    Metric.BATCHES_REJECTED: Doc("Whole input objects rejected (1 per rejection).", ("score",)),
+    Metric.BATCH_LATENCY: Doc(
+        "Seconds the score function took for a batch, from the start of the invocation.", ("score",)
+    ),
+    Metric.DRIFT_SHARE: Doc("Share of drifted features in a batch or window, 0 to 1.", ("monitor",)),
+    Metric.DRIFTED_FEATURES: Doc("Number of drifted features in a batch or window.", ("monitor",)),
+    Metric.MAX_PSI: Doc("Largest population stability index over the features.", ("monitor",)),
+    Metric.PREDICTION_DRIFT: Doc(
+        "Largest Jensen-Shannon distance over the prediction and score columns.", ("monitor",)
+    ),
+    Metric.MULTIVARIATE_AUC: Doc(
+        "Out-of-fold ROC AUC of the domain classifier (0.5: the samples cannot be told apart).", ("monitor",)
+    ),
+    Metric.QUALITY_VIOLATIONS: Doc("Data quality violations found in a batch or window.", ("monitor",)),
+    Metric.REALIZED_PERFORMANCE: Doc(
+        "The model's metric (retraining.metric) on the scored rows that have labels.", ("labels",)
+    ),
+    Metric.ESTIMATED_PERFORMANCE: Doc(
+        "The same metric estimated from the scores alone (confidence-based, no labels).", ("labels",)
+    ),
+    Metric.LABEL_COVERAGE: Doc("Share of scored rows in the window that have a label, 0 to 1.", ("labels",)),
+}
+
+DETAIL_TYPE_DOCS: Final[dict[str, Doc]] = {
+    DetailType.BATCH_SCORED: Doc(
+        "An input object was scored; starts the per-batch drift check (monitor).", ("score", "finalize")
+    ),
+    DetailType.BATCH_REJECTED: Doc(
+        "A whole input object was rejected (format, schema, too many bad rows, too large); sent to "
+        "the ops topic.",
+        ("score",),
+    ),
+    DetailType.DRIFT_DETECTED: Doc(
+        "Dataset or prediction drift against the champion's baseline, at most once per "
+        "drift.cooldown_minutes; starts the retraining workflow.",
+        ("monitor",),
+    ),
+    DetailType.PERFORMANCE_DEGRADED: Doc(
+        "Realized or estimated performance fell below the floor; sent to the ops topic.", ("labels",)
+    ),
+    DetailType.MODEL_PROMOTED: Doc("A challenger became champion after the gate.", ("retrain_promote",)),
+    DetailType.MODEL_REJECTED: Doc(
+        "A challenger failed the gate (or its approval was denied or timed out).", ("retrain_reject",)
+    ),
+    DetailType.RETRAINING_FAILED: Doc(
+        "A retraining execution failed at a step; sent to the ops topic.", ("retrain_notify_failure",)
+    ),
+    DetailType.APPROVAL_REQUESTED: Doc(
+        "A challenger passed the gate and waits for `scorewatch models approve`; sent to the ops topic.",
+        ("retrain_request_approval",),
+    ),
+}
+
+ERROR_DOCS: Final[dict[str, Doc]] = {
+    ErrorName.TRANSIENT: Doc("Throttling, 5xx or a lost connection: Step Functions retries the step."),
+    ErrorName.INPUT_REJECTED: Doc("The input cannot be scored (format, schema, too many bad rows)."),
+    ErrorName.INPUT_TOO_LARGE: Doc(
+        "The input exceeds max_input_bytes: it belongs to the large-file workflow."
+    ),
+    ErrorName.MODEL_NOT_FOUND: Doc("No such model, version, champion or artifact."),
+    ErrorName.MODEL_INTEGRITY: Doc(
+        "An artifact's sha256 differs from the registry's, or it holds types off the allowlist."
+    ),
+    ErrorName.RETRAINING_IN_PROGRESS: Doc(
+        "Another retraining of the model holds its lock: the execution is skipped."
+    ),
+    ErrorName.PROMOTION_CONFLICT: Doc(
+        "The champion changed while the challenger was evaluated: not promoted."
+    ),
+    ErrorName.TRAINING_FAILED: Doc(
+        "Training could not run (too few rows, a holdout with one class, a bad spec)."
+    ),
+    ErrorName.APPROVAL_DENIED: Doc("`scorewatch models approve --deny`: the challenger goes to Reject."),
+}
 
 
 class Prefix:
