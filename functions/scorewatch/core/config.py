@@ -208,7 +208,9 @@ class RetrainingSettings(_Strict):
     )
     random_state: int = Field(
         default=0,
-        description="Seed of training (estimator or entry point) and of the baseline profile's reference sample.",
+        description=(
+            "Seed of training (estimator or entry point) and of the baseline profile's reference sample."
+        ),
     )
     timeout_minutes: int = Field(
         default=15,
