@@ -53,7 +53,7 @@ def observed(handler: Handler, *, emf: bool = True) -> Handler:
     1. ``logger.inject_lambda_context``: JSON logs with the correlation id taken from the event by
        :data:`CORRELATION_ID_PATH`, state cleared per invocation (no keys leak between requests);
     2. ``tracer.capture_lambda_handler``: the handler's segment with its ColdStart annotation; the
-       response is not captured (outcomes are large and may name customer keys);
+       response is not captured (each outcome would be copied into the trace);
     3. ``metrics.log_metrics``: flushes what :func:`scorewatch.io.metrics.record` added as EMF.
        ``emf=False`` leaves it off for handlers that record no metric (the retraining steps), where
        it would only warn "No application metrics to publish" on every invocation.
