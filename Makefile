@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo    - run the scorewatch scenario end to end on the local cloud"
 	@echo "make test    - lint + the whole test suite (unit, integration, infra, e2e)"
-	@echo "make lint    - ruff, import contracts (lint-imports), mypy (+ pip-audit when its database is reachable)"
+	@echo "make lint    - ruff, import contracts (lint-imports), deptry, mypy (+ pip-audit when its database is reachable)"
 	@echo "make docs    - build the documentation site into site/ (mkdocs, strict)"
 	@echo "make layer   - build the runtime dependency tree without Docker, smoke-import it, print sizes"
 	@echo "make synth   - synthesize the CDK app into cdk.out/"
@@ -40,6 +40,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check functions infra tests benchmarks examples docs/hooks
 	$(BIN)/ruff format --check functions infra tests benchmarks examples docs/hooks
 	$(BIN)/lint-imports
+	$(BIN)/deptry functions infra
 	$(BIN)/python -m mypy
 	@$(BIN)/python tools/audit.py
 
@@ -47,6 +48,7 @@ test: $(STAMP)
 	$(BIN)/ruff check functions infra tests benchmarks examples docs/hooks
 	$(BIN)/ruff format --check functions infra tests benchmarks examples docs/hooks
 	$(BIN)/lint-imports
+	$(BIN)/deptry functions infra
 	$(BIN)/python -m mypy
 	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
@@ -71,11 +73,9 @@ deploy: $(STAMP)
 bench: bench-scoring bench-drift bench-coldstart
 
 bench-scoring: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e '.[bench]'
 	$(BIN)/python benchmarks/bench_scoring.py --chunk-rows 32768 --repeat 5 --distinct-encoding both
 
 bench-drift: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e '.[bench]'
 	# Evidently 0.7.23 does not import under pandas 3: it gets its own venv (pandas 2.3) for the comparison.
 	test -x benchmarks/.evidently-venv/bin/python || ( $(PYTHON) -m venv benchmarks/.evidently-venv && \
 		benchmarks/.evidently-venv/bin/pip install --quiet 'evidently==0.7.23' 'pandas==2.3.*' )

@@ -91,6 +91,8 @@ def test_calibrator_round_trips_through_the_card_dict() -> None:
     assert again.apply([0.15, 0.5]).tolist() == cal.apply([0.15, 0.5]).tolist()
     with pytest.raises(ValueError, match="method"):
         est.Calibrator.from_dict({"method": "platt", "x": [0], "y": [0]})
+    with pytest.raises(ValueError, match="equal, non-empty"):
+        est.Calibrator.from_dict({"method": "isotonic", "x": [0.1, 0.9], "y": [0.0]})
 
 
 def test_degenerate_inputs_give_none_not_nan() -> None:

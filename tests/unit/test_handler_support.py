@@ -1,8 +1,11 @@
-"""Settings, event details, EMF metrics and transient-error classification (no emulator)."""
+"""Settings, event details, EMF metrics, the handlers' Powertools stack and transient errors (no emulator)."""
 
 from __future__ import annotations
 
+import functools
+import io
 import json
+import warnings
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +13,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from pydantic import ValidationError
 
 from scorewatch.core.contract import DIMENSION_MODEL, HANDLERS, METRIC_NAMESPACE, DetailType, Env, Metric
-from scorewatch.core.errors import ConfigError, TransientError
+from scorewatch.core.errors import ConfigError, InputRejectedError, TransientError
+from scorewatch.handlers import logger, observed
 from scorewatch.handlers import settings as st
 from scorewatch.io.events import (
     DETAIL_MODELS,
@@ -20,7 +24,8 @@ from scorewatch.io.events import (
     parse_detail,
 )
 from scorewatch.io.metrics import METRICS, record
-from scorewatch.io.transient import is_transient
+from scorewatch.io.transient import is_transient, transient_errors
+from tests.handler_env import Ctx
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -217,3 +222,86 @@ def test_record_emits_emf_with_only_the_model_dimension(capsys, monkeypatch):
         assert directive["Namespace"] == METRIC_NAMESPACE
         assert directive["Dimensions"] == [[DIMENSION_MODEL]]
         assert Metric.MAX_PSI not in b
+
+
+SLOW_DOWN = ClientError({"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "Put")
+
+
+def test_transient_errors_names_what_failed_and_chains_the_cause():
+    with pytest.raises(TransientError, match=r"transient failure writing s3://b/k: ClientError") as info:
+        with transient_errors(what="writing s3://b/k"):
+            raise SLOW_DOWN
+    assert info.value.__cause__ is SLOW_DOWN
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ValueError("bad"),
+        FileNotFoundError("s3://b/k"),
+        TransientError("already classified"),
+        InputRejectedError("bad column", reason="missing_columns"),
+    ],
+)
+def test_transient_errors_lets_other_and_own_errors_through_unchanged(exc):
+    with pytest.raises(type(exc)) as info:
+        with transient_errors(what="x"):
+            raise exc
+    assert info.value is exc
+
+
+def test_transient_errors_judges_a_wrapper_by_its_cause():
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+
+    def wrapped(cause: Exception) -> None:
+        try:
+            raise cause
+        except Exception as exc:
+            raise IdempotencyPersistenceLayerError("Failed to save in progress record") from exc
+
+    wrappers = (IdempotencyPersistenceLayerError,)
+    with pytest.raises(TransientError, match="idempotency record for s3://b/k: ClientError") as info:
+        with transient_errors(what="idempotency record for s3://b/k", wrappers=wrappers):
+            wrapped(SLOW_DOWN)
+    assert isinstance(info.value.__cause__, IdempotencyPersistenceLayerError)
+    with pytest.raises(IdempotencyPersistenceLayerError):
+        with transient_errors(what="idempotency record", wrappers=wrappers):
+            wrapped(ValueError("not a throttle"))
+
+
+def test_observed_handlers_log_the_correlation_id_clear_state_and_flush_metrics(capsys, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "scorewatch")
+
+    @observed
+    def handler(event, context):
+        if event.get("extra"):
+            logger.append_keys(extra=event["extra"])
+        logger.info("handled")
+        record("churn", {Metric.ROWS_SCORED: 2})
+        return {"ok": True}
+
+    @functools.partial(observed, emf=False)
+    def quiet(event, context):
+        logger.info("quiet")
+        return {}
+
+    buf = io.StringIO()
+    old = logger.registered_handler.setStream(buf)
+    try:
+        assert handler({"id": "evt-1", "extra": "leaks?"}, Ctx()) == {"ok": True}
+        handler({"execution_id": "exec-2"}, Ctx())
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # log_metrics would warn "No application metrics"
+            quiet({"batch_id": "b-3"}, Ctx(function_name="retrain_train"))
+    finally:
+        logger.registered_handler.setStream(old)
+    lines = [json.loads(line) for line in buf.getvalue().splitlines()]
+    assert [(ln["message"], ln["correlation_id"]) for ln in lines] == [
+        ("handled", "evt-1"),
+        ("handled", "exec-2"),
+        ("quiet", "b-3"),
+    ]
+    assert lines[0]["extra"] == "leaks?" and "extra" not in lines[1]  # clear_state
+    assert "cold_start" in lines[0] and lines[1]["cold_start"] is False
+    blobs = [json.loads(ln) for ln in capsys.readouterr().out.splitlines() if '"_aws"' in ln]
+    assert [b[Metric.ROWS_SCORED] for b in blobs] == [[2.0], [2.0]]

@@ -8,8 +8,8 @@ validated settings and reused. Event parsing turns every trigger of the score fu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Tracer
 
@@ -43,6 +43,30 @@ metrics = METRICS
 CORRELATION_ID_PATH = "id || execution_id || input.batch_id || batch_id || key"
 S3_OBJECT_CREATED = "Object Created"
 SCHEDULED_EVENT = "Scheduled Event"
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def observed(handler: Handler, *, emf: bool = True) -> Handler:
+    """The Powertools stack every entry point wears, outermost first.
+
+    1. ``logger.inject_lambda_context``: JSON logs with the correlation id taken from the event by
+       :data:`CORRELATION_ID_PATH`, state cleared per invocation (no keys leak between requests);
+    2. ``tracer.capture_lambda_handler``: the handler's segment with its ColdStart annotation; the
+       response is not captured (each outcome would be copied into the trace);
+    3. ``metrics.log_metrics``: flushes what :func:`scorewatch.io.metrics.record` added as EMF.
+       ``emf=False`` leaves it off for handlers that record no metric (the retraining steps), where
+       it would only warn "No application metrics to publish" on every invocation.
+
+    A plain function rather than Powertools' ``lambda_handler_decorator``: that factory calls its
+    middleware on each invocation, so the three decorators would wrap the handler afresh per call,
+    and it logs every exception a second time outside the correlation id's scope.
+    """
+    wrapped: Any = handler
+    if emf:
+        wrapped = metrics.log_metrics(wrapped)
+    wrapped = tracer.capture_lambda_handler(wrapped, capture_response=False)
+    return logger.inject_lambda_context(wrapped, correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
 
 
 # ---------------------------------------------------------------------------------- services

@@ -6,14 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from scorewatch.handlers import CORRELATION_ID_PATH, logger, metrics, scorer, tracer
+from scorewatch.handlers import logger, observed, scorer
 from scorewatch.handlers.settings import FinalizeSettings, load
 from scorewatch.scoring.batch import SplitResult
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@observed
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Returns the whole file's ScoreOutcome."""
     settings = load(FinalizeSettings)

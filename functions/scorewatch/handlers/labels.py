@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from scorewatch.core.contract import Metric, Prefix
 from scorewatch.core.errors import InputRejectedError, ModelNotFoundError
 from scorewatch.core.schema import check_model_name
-from scorewatch.handlers import CORRELATION_ID_PATH, _once, _registry, logger, metrics, tracer
+from scorewatch.handlers import _once, _registry, logger, observed
 from scorewatch.handlers.settings import LabelsSettings, load
 from scorewatch.io.events import EventPublisher, PerformanceDegraded
 from scorewatch.io.metrics import record
@@ -25,9 +25,7 @@ def model_from_label_key(key: str) -> str:
     return check_model_name(parts[1])
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@observed
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Join all labels of the model with its recent scored outputs; publish metrics and degradation."""
     settings = load(LabelsSettings)

@@ -9,21 +9,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scorewatch.core.contract import DetailType
 from scorewatch.handlers import (
-    CORRELATION_ID_PATH,
     is_eventbridge,
     logger,
-    metrics,
+    observed,
     scheduled_models,
-    tracer,
     watcher,
 )
 from scorewatch.handlers.settings import MonitorSettings, load
 from scorewatch.io.events import BatchScored
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@observed
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Evaluate drift; returns the outcome (or {"outcomes": [...]} for a window run)."""
     settings = load(MonitorSettings)

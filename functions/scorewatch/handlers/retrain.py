@@ -9,11 +9,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from scorewatch.core.errors import InputRejectedError, ScorewatchError
-from scorewatch.handlers import CORRELATION_ID_PATH, _once, _registry, logger, tracer
+from scorewatch.core.errors import InputRejectedError
+from scorewatch.handlers import _once, _registry, logger, observed
 from scorewatch.handlers.settings import RetrainSettings, load
 from scorewatch.io.events import EventPublisher
-from scorewatch.io.transient import is_transient, transient
+from scorewatch.io.transient import transient_errors
 from scorewatch.lifecycle.retraining import (
     ApprovalTask,
     AssembleResult,
@@ -44,25 +44,19 @@ def _step(
     """Parse the task payload, run one step, map errors to names Step Functions Retry/Catch match."""
 
     @functools.wraps(func)
-    @logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @functools.partial(observed, emf=False)  # the steps record no metric
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         payload = event.get("input", event) if isinstance(event, dict) else {}
         if isinstance(event, dict) and "task_token" in event:  # RequestApproval ($$.Task.Token)
             payload = {**payload, "task_token": event["task_token"]}
         execution_id = str(event.get("execution_id") or getattr(context, "aws_request_id", "local"))
         try:
-            result = func(steps(load(RetrainSettings)), payload, execution_id)
+            with transient_errors(what=f"retraining step {func.__name__}"):
+                result = func(steps(load(RetrainSettings)), payload, execution_id)
         except ValidationError as exc:
             raise InputRejectedError(
                 f"{func.__name__}: invalid step payload: {exc}", reason="invalid_payload"
             ) from exc
-        except ScorewatchError:
-            raise
-        except Exception as exc:
-            if is_transient(exc):
-                raise transient(exc, what=f"retraining step {func.__name__}") from exc
-            raise
         logger.info("retraining step done", step=func.__name__, execution_id=execution_id)
         return result.model_dump(mode="json")
 

@@ -13,9 +13,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPe
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from scorewatch.handlers import CORRELATION_ID_PATH, _once, logger, metrics, score_requests, scorer, tracer
+from scorewatch.handlers import _once, logger, observed, score_requests, scorer
 from scorewatch.handlers.settings import ScoreSettings, load
-from scorewatch.io.transient import is_transient, transient
+from scorewatch.io.transient import transient_errors
 from scorewatch.scoring.batch import ScoreOutcome, ScoreRequest
 
 # One upload (bucket, key, version id or ETag) or one part of it is scored once; a replay within
@@ -44,9 +44,7 @@ def _runner(settings: ScoreSettings) -> Any:
     return run
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@observed
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Score each object the event names; returns the outcome (or {"outcomes": [...]} for a schedule)."""
     settings = load(ScoreSettings)
@@ -54,14 +52,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = _once("score-run", settings, lambda: _runner(settings))
     outcomes = []
     for request in score_requests(event, settings):
-        try:
+        # a throttled/unavailable idempotency table is retryable like any other AWS fault
+        with transient_errors(
+            what=f"idempotency record for {request.uri}", wrappers=(IdempotencyPersistenceLayerError,)
+        ):
             outcome = run(request=request)
-        except IdempotencyPersistenceLayerError as exc:
-            # a throttled/unavailable idempotency table is retryable like any other AWS fault
-            cause = exc.__cause__ or exc.__context__
-            if cause is not None and is_transient(cause):
-                raise transient(cause, what=f"idempotency record for {request.uri}") from exc
-            raise
         logger.info(
             "object handled",
             source_uri=request.uri,

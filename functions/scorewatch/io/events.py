@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scorewatch.core.contract import EVENT_SOURCE, DetailType
 from scorewatch.core.errors import TransientError
-from scorewatch.io.transient import is_transient, transient
+from scorewatch.io.transient import transient_errors
 
 
 class Detail(BaseModel):
@@ -263,12 +263,8 @@ class EventPublisher:
             }
             for d in details
         ]
-        try:
+        with transient_errors(what=f"publishing to event bus {self.bus_name}"):
             resp = self.client.put_events(Entries=entries)
-        except Exception as exc:
-            if is_transient(exc):
-                raise transient(exc, what=f"publishing to event bus {self.bus_name}") from exc
-            raise
         if resp.get("FailedEntryCount", 0):
             failed = [
                 f"{details[i].detail_type()}: {e.get('ErrorCode')} {e.get('ErrorMessage')}"

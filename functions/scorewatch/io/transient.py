@@ -3,9 +3,13 @@
 Lambda, EventBridge and Step Functions retry a failed invocation; that only helps when the cause
 is transient (throttling, 5xx, timeouts, connection resets). Everything else (missing bucket,
 access denied, validation) fails the same way on every attempt and is re-raised unchanged.
+Code that talks to AWS wraps the call in :func:`transient_errors`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from botocore.exceptions import (
     ClientError,
@@ -15,7 +19,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from scorewatch.core.errors import TransientError
+from scorewatch.core.errors import ScorewatchError, TransientError
 
 _TRANSIENT_CODES = frozenset(
     {
@@ -86,3 +90,30 @@ def is_transient(exc: BaseException) -> bool:
 def transient(exc: BaseException, *, what: str) -> TransientError:
     """A TransientError naming ``what`` failed (chain it: ``raise transient(e, what=...) from e``)."""
     return TransientError(f"transient failure {what}: {type(exc).__name__}: {exc}")
+
+
+@contextmanager
+def transient_errors(*, what: str, wrappers: tuple[type[Exception], ...] = ()) -> Iterator[None]:
+    """Re-raise a transient failure inside the block as :class:`TransientError` naming ``what``.
+
+    scorewatch's own errors (a TransientError included) and every non-transient failure leave the
+    block unchanged. ``wrappers`` are exception types that carry the real failure as their cause
+    (Powertools' IdempotencyPersistenceLayerError around a throttled DynamoDB call): those are
+    judged, and named, by that cause.
+
+    >>> with transient_errors(what="reading s3://b/k"):  # doctest: +SKIP
+    ...     s3.get_object(Bucket="b", Key="k")
+    """
+    try:
+        yield
+    except ScorewatchError:
+        raise
+    except wrappers as exc:
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None and is_transient(cause):
+            raise transient(cause, what=what) from exc
+        raise
+    except Exception as exc:
+        if is_transient(exc):
+            raise transient(exc, what=what) from exc
+        raise

@@ -73,6 +73,7 @@ class ColumnDrift:
         return self.result.severity
 
     def to_dict(self) -> dict[str, Any]:
+        # A flat view (the test's fields beside the verdict), not a field dump: hand-written.
         return {
             "column": self.column,
             "role": self.role,

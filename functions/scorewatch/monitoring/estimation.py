@@ -113,6 +113,10 @@ class Calibrator:
         calibrated: np.ndarray = np.clip(np.interp(p, self.x, self.y), 0.0, 1.0)
         return calibrated
 
+    # Hand-written both ways (benchmarks/bench_serialization.py, 200 knots): pydantic's TypeAdapter
+    # dump takes 5.6 µs against 0.7 µs and puts "method" last; its validate_python would take
+    # 3.9 µs against 12.8 µs, but a statistics module imports only numeric libraries
+    # (tests/unit/test_boundaries.py), and this runs once per estimate.
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "x": list(self.x), "y": list(self.y)}
 
@@ -208,15 +212,6 @@ class EstimatedPerformance:
     confusion: dict[str, float]
     calibrated: bool
     threshold: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "metrics": dict(self.metrics),
-            "confusion": dict(self.confusion),
-            "calibrated": self.calibrated,
-            "threshold": self.threshold,
-        }
 
 
 def expected_confusion(proba: np.ndarray, predicted_positive: np.ndarray) -> dict[str, float]:

@@ -55,17 +55,6 @@ class PerformanceResult:
     excluded: int = 0
     notes: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "task": self.task,
-            "rows": self.rows,
-            "metrics": dict(self.metrics),
-            "positives": self.positives,
-            "k": self.k,
-            "excluded": self.excluded,
-            "notes": list(self.notes),
-        }
-
 
 def default_metric(task: str) -> str:
     """The metric retraining and alarms use unless configured: roc_auc, f1_macro or rmse.

@@ -47,6 +47,8 @@ class Violation:
     expected: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        # Hand-written: reports put severity before description, and pydantic's TypeAdapter takes
+        # 0.8 µs against 0.2 µs (benchmarks/bench_serialization.py).
         return {
             "kind": self.kind,
             "column": self.column,

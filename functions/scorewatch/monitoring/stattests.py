@@ -84,6 +84,8 @@ class TestResult:
         return self.distance / self.threshold if self.distance is not None else 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        # Hand-written: adds ``kind``, nulls non-finite values; pydantic's TypeAdapter dump of the
+        # fields alone takes 0.8 µs against 0.4 µs (benchmarks/bench_serialization.py).
         return {
             "test": self.test,
             "kind": self.kind,

@@ -38,11 +38,10 @@ from pydantic import BaseModel, ConfigDict
 from scorewatch.core import layout
 from scorewatch.core.config import ScorewatchConfig
 from scorewatch.core.contract import Metric
-from scorewatch.core.errors import TransientError
 from scorewatch.io import storage
 from scorewatch.io.events import BatchScored, DriftDetected, EventPublisher
 from scorewatch.io.metrics import record
-from scorewatch.io.transient import is_transient, transient
+from scorewatch.io.transient import transient_errors
 
 COOLDOWN_NAME = "drift"
 _DATE = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
@@ -103,14 +102,8 @@ class Watcher:
 
     # ------------------------------------------------------------------------------------------
     def _guard(self, fn: Callable[[], WatchOutcome], *, what: str) -> WatchOutcome:
-        try:
+        with transient_errors(what=what):
             return fn()
-        except TransientError:
-            raise
-        except Exception as exc:
-            if is_transient(exc):
-                raise transient(exc, what=what) from exc
-            raise
 
     def _on_batch(self, detail: BatchScored) -> WatchOutcome:
         from scorewatch.monitoring.profiles import Profile

@@ -31,11 +31,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scorewatch.core import layout
 from scorewatch.core.config import ModelConfig, ScorewatchConfig
 from scorewatch.core.contract import Metric
-from scorewatch.core.errors import InputRejectedError, InputTooLargeError, TransientError
+from scorewatch.core.errors import InputRejectedError, InputTooLargeError
 from scorewatch.io import storage
 from scorewatch.io.events import BatchRejected, BatchScored, EventPublisher
 from scorewatch.io.metrics import record
-from scorewatch.io.transient import is_transient, transient
+from scorewatch.io.transient import transient_errors
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -150,14 +150,8 @@ class BatchScorer:
         ModelNotFoundError, ModelIntegrityError
             No champion / a corrupt artifact: the event fails and lands in the DLQ for replay.
         """
-        try:
+        with transient_errors(what=f"scoring {req.uri}"):
             return self._score(req)
-        except TransientError:
-            raise
-        except Exception as exc:
-            if is_transient(exc):
-                raise transient(exc, what=f"scoring {req.uri}") from exc
-            raise
 
     def _score(self, req: ScoreRequest) -> ScoreOutcome:
         started = time.monotonic()
@@ -447,7 +441,7 @@ class BatchScorer:
 
     def split(self, inp: LargeFileInput) -> SplitResult:
         """Plan the parts of a large file and write the manifest the Distributed Map reads."""
-        try:
+        with transient_errors(what=f"splitting {inp.key}"):
             uri = layout.s3_uri(inp.bucket, inp.key)
             mc = self.config.model(inp.model_name)
             # Half the limit per part: a Parquet row group is never split, so parts overshoot.
@@ -471,22 +465,14 @@ class BatchScorer:
                 json.dumps(items).encode(),
                 content_type="application/json",
             )
-        except Exception as exc:
-            if is_transient(exc):
-                raise transient(exc, what=f"splitting {inp.key}") from exc
-            raise
         return SplitResult(
             **inp.model_dump(), manifest_bucket=self.data_bucket, manifest_key=key, parts=len(items)
         )
 
     def finalize(self, inp: SplitResult) -> ScoreOutcome:
         """Merge the part profiles and outcomes, write the batch profile, emit one Batch Scored."""
-        try:
+        with transient_errors(what=f"finalizing {inp.key}"):
             return self._finalize(inp)
-        except Exception as exc:
-            if is_transient(exc):
-                raise transient(exc, what=f"finalizing {inp.key}") from exc
-            raise
 
     def _finalize(self, inp: SplitResult) -> ScoreOutcome:
         from scorewatch.monitoring.profiles import Profile, merge_profiles

@@ -41,15 +41,6 @@ class ThresholdChoice:
     rows: int
     acted: int
 
-    def to_dict(self) -> dict[str, float | int]:
-        return {
-            "threshold": self.threshold,
-            "value": self.value,
-            "value_per_row": self.value_per_row,
-            "rows": self.rows,
-            "acted": self.acted,
-        }
-
 
 def closed_form_threshold(costs: CostMatrix) -> float:
     """The expected-value-optimal threshold for calibrated probabilities.

@@ -3,7 +3,7 @@
 These commands live on the infra side because they drive ``scorewatch_infra.local``; the runtime
 package never imports infra. ``scorewatch.cli`` finds this module through the
 ``scorewatch.commands`` entry-point group (declared in pyproject.toml) and calls ``register``.
-Registering imports nothing heavy; running a command needs the ``[cdk]`` and ``[dev]`` extras
+Registering imports nothing heavy; running a command needs the ``[cdk]`` and ``[local]`` extras
 (aws-cdk-lib, moto[server]).
 """
 
