@@ -17,7 +17,12 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[2] / "functions" / "scorewatch"
 STATISTICS = (
-    "monitoring/profiles",
+    "monitoring/profiles/__init__",
+    "monitoring/profiles/model",
+    "monitoring/profiles/values",
+    "monitoring/profiles/accumulators",
+    "monitoring/profiles/builder",
+    "monitoring/profiles/merge",
     "monitoring/stattests",
     "monitoring/drift",
     "monitoring/multivariate",

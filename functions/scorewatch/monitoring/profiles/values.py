@@ -1,0 +1,92 @@
+"""Value extraction from pandas columns: finite numbers, category counts, bin counts, quantile edges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def numeric_values(series: pd.Series) -> tuple[np.ndarray, int, int, int]:
+    """Finite float values of ``series`` and its (missing, invalid, infinite) counts.
+
+    Booleans become 0/1, datetimes seconds since the epoch; strings are parsed, and those that are
+    not numbers are counted as ``invalid`` (a type violation), never silently dropped.
+    """
+    missing_mask = series.isna().to_numpy()
+    missing = int(missing_mask.sum())
+    invalid = 0
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+    elif pd.api.types.is_datetime64_any_dtype(dtype):
+        values = (series.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9).astype(float)
+        values[missing_mask] = np.nan
+    elif pd.api.types.is_numeric_dtype(dtype):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        coerced = pd.to_numeric(series, errors="coerce")
+        values = coerced.to_numpy(dtype=float, na_value=np.nan)
+        invalid = int((np.isnan(values) & ~missing_mask).sum())
+    with np.errstate(invalid="ignore"):
+        inf_mask = np.isinf(values)
+    infinite = int(inf_mask.sum())
+    finite = values[np.isfinite(values)]
+    return finite, missing, invalid, infinite
+
+
+def category_counts(series: pd.Series) -> tuple[dict[str, int], int]:
+    """Counts of the non-missing values of ``series`` as strings, and the missing count."""
+    missing = int(series.isna().sum())
+    vc = series.value_counts(dropna=True, sort=False)
+    out: dict[str, int] = {}
+    for key, n in zip(vc.index.tolist(), vc.to_numpy().tolist(), strict=True):
+        k = str(key)
+        out[k] = out.get(k, 0) + int(n)
+    return out, missing
+
+
+def bin_counts(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
+    """Counts of ``values`` in [underflow, bins..., overflow] for ``edges`` (see NumericProfile)."""
+    e = np.asarray(edges, dtype=float)
+    idx = np.searchsorted(e, values, side="right")
+    idx[values == e[-1]] = len(e) - 1  # the last bin is closed on the right
+    return np.bincount(idx, minlength=len(e) + 1).astype(np.int64)
+
+
+def sorted_bin_counts(sorted_values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
+    """:func:`bin_counts` for already sorted values: 2 searches per edge instead of one per value."""
+    e = np.asarray(edges, dtype=float)
+    n = sorted_values.size
+    bounds = np.empty(len(e) + 2, dtype=np.int64)
+    bounds[0] = 0
+    bounds[1:-2] = np.searchsorted(sorted_values, e[:-1], side="left")
+    bounds[-2] = np.searchsorted(sorted_values, e[-1], side="right")  # last bin closed on the right
+    bounds[-1] = n
+    return np.diff(bounds)
+
+
+def quantile_edges(values: np.ndarray, n_bins: int) -> tuple[float, ...]:
+    """Distinct reference quantiles at 0, 1/n, ..., 1 (a constant column gets ``(c, c)``)."""
+    if values.size == 0:
+        return ()
+    q = np.unique(np.quantile(values, np.linspace(0.0, 1.0, n_bins + 1)))
+    if q.size == 1:
+        return (float(q[0]), float(q[0]))
+    return tuple(float(x) for x in q)
+
+
+def quantiles_from_bins(
+    edges: Sequence[float], counts: Sequence[int], lo: float | None, hi: float | None, levels: Iterable[float]
+) -> tuple[tuple[float, float], ...]:
+    """Quantiles interpolated linearly inside bins (under/overflow bins span to min/max)."""
+    total = int(np.sum(counts)) if len(counts) else 0
+    if total == 0 or not edges or lo is None or hi is None:
+        return ()
+    bounds = np.array([min(lo, edges[0]), *edges, max(hi, edges[-1])], dtype=float)
+    cum = np.concatenate([[0.0], np.cumsum(np.asarray(counts, dtype=float))]) / total
+    out = []
+    for lv in levels:
+        out.append((float(lv), float(np.interp(lv, cum, bounds))))
+    return tuple(out)
