@@ -136,6 +136,15 @@ class Observability(Construct):
                 cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
             ),
         ]
+        # A baseline failing its pinned hash is an integrity event: any occurrence alarms.
+        specs.append(
+            (
+                "baseline-integrity",
+                Metric.BASELINE_INTEGRITY_FAILURES,
+                0,
+                cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            )
+        )
         if t.performance_floor is not None:
             specs.append(
                 (

@@ -106,6 +106,13 @@ def _bucket_cases(stack: Stack, buckets: dict[str, s3.IBucket]) -> list[_Case]:
         )
         cases.append(
             _Case(
+                re.compile(f"Resource::{arn}/\\*/card\\.json"),
+                f"Only the readable card mirrors of the {label} bucket (<model>/<version>/card.json); "
+                "the model and version segments are data-dependent.",
+            )
+        )
+        cases.append(
+            _Case(
                 re.compile(f"Resource::({arn}|{name})/\\*"),
                 f"Objects of the {label} bucket: keys are data-dependent (uploads, model versions); the "
                 "statement is limited to that one bucket.",

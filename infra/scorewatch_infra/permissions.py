@@ -14,8 +14,8 @@ from aws_cdk import aws_s3 as s3
 
 from scorewatch.core.contract import Table
 
-# The champion pointer item's attributes (scorewatch.io.registry): only the promote step writes them.
-CHAMPION_ATTRIBUTES = ("champion", "history", "rev")
+# The champion pointer item's attributes (scorewatch.io.registry.champion): only promote writes them.
+CHAMPION_ATTRIBUTES = ("champion", "history", "rev", "pins")
 # Lock, cooldown and pending-approval control items (Registry.acquire_lock / release_lock /
 # claim_cooldown / put_approval_request / clear_approval_request).
 CONTROL_ATTRIBUTES = (
@@ -31,6 +31,22 @@ CONTROL_ATTRIBUTES = (
     "task_token",
     "requested_at",
 )
+# What Registry.reject / archive write on a version item (status and its history, never the card).
+STATUS_ATTRIBUTES = (
+    Table.REGISTRY_PK,
+    Table.REGISTRY_SK,
+    "status",
+    "archived_at",
+    "comparison",
+    "status_history",
+)
+# The version counter's update (Registry._allocate_version).
+COUNTER_ATTRIBUTES = (Table.REGISTRY_PK, Table.REGISTRY_SK, "next_version", "updated_at")
+# Partition keys of the control items and of the champion pointer (contract.Table prefixes).
+CONTROL_KEYS = f"{Table.CONTROL_PREFIX}*"
+POINTER_KEYS = f"{Table.POINTER_PREFIX}*"
+# Model partitions: versions and the counter, never control items or the pointer.
+_MODEL_PARTITIONS = {"ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": [CONTROL_KEYS, POINTER_KEYS]}}
 
 
 def grant_data_writes(grantee: iam.IGrantable, bucket: s3.IBucket, *prefixes: str) -> None:
@@ -40,25 +56,70 @@ def grant_data_writes(grantee: iam.IGrantable, bucket: s3.IBucket, *prefixes: st
         bucket.grant_put(grantee, f"{prefix}*")
 
 
+def _write(grantee: iam.IGrantable, table: dynamodb.ITable, actions: list[str], conditions: dict) -> None:
+    iam.Grant.add_to_principal(
+        grantee=grantee, actions=actions, resource_arns=[table.table_arn], conditions=conditions
+    )
+
+
 def grant_registry_control(grantee: iam.IGrantable, table: dynamodb.ITable, key: kms.IKey) -> None:
-    """Read the registry; write only lock/cooldown attributes (no card, status or champion)."""
+    """Read the registry; write only control items: partition ``control#*``, control attributes.
+
+    The partition condition is what keeps a lock-shaped item off ``#champion`` and the versions:
+    the attribute list has to include the key attributes, so on its own it allows any key.
+    """
     table.grant_read_data(grantee)
     key.grant_encrypt_decrypt(grantee)
-    iam.Grant.add_to_principal(
-        grantee=grantee,
-        actions=["dynamodb:PutItem", "dynamodb:DeleteItem"],
-        resource_arns=[table.table_arn],
-        conditions={"ForAllValues:StringEquals": {"dynamodb:Attributes": list(CONTROL_ATTRIBUTES)}},
+    _write(
+        grantee,
+        table,
+        ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+        {
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [CONTROL_KEYS]},
+            "ForAllValues:StringEquals": {"dynamodb:Attributes": list(CONTROL_ATTRIBUTES)},
+        },
     )
 
 
 def grant_registry_versions(grantee: iam.IGrantable, table: dynamodb.ITable, key: kms.IKey) -> None:
-    """Read the registry; write versions, cards and locks but never the champion pointer's fields."""
+    """Read the registry; register versions (counter, reservation, card) in model partitions only.
+
+    IAM cannot make PutItem insert-only, so this role could still rewrite a version item; the
+    code writes cards only over their own reservation, and the champion's content is pinned by
+    its pointer, which this role cannot reach (partition ``champion#*``).
+    """
     table.grant_read_data(grantee)
     key.grant_encrypt_decrypt(grantee)
-    iam.Grant.add_to_principal(
-        grantee=grantee,
-        actions=["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-        resource_arns=[table.table_arn],
-        conditions={"ForAllValues:StringNotEquals": {"dynamodb:Attributes": list(CHAMPION_ATTRIBUTES)}},
+    _write(
+        grantee,
+        table,
+        ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+        {
+            **_MODEL_PARTITIONS,
+            "ForAllValues:StringNotEquals": {"dynamodb:Attributes": list(CHAMPION_ATTRIBUTES)},
+        },
+    )
+    _write(
+        grantee,
+        table,
+        ["dynamodb:UpdateItem"],
+        {
+            **_MODEL_PARTITIONS,
+            "ForAllValues:StringEquals": {"dynamodb:Attributes": list(COUNTER_ATTRIBUTES)},
+        },
+    )
+
+
+def grant_registry_status(grantee: iam.IGrantable, table: dynamodb.ITable, key: kms.IKey) -> None:
+    """Read the registry; update only a version's status fields (never its card, sha256 or artifact)."""
+    table.grant_read_data(grantee)
+    key.grant_encrypt_decrypt(grantee)
+    _write(
+        grantee,
+        table,
+        ["dynamodb:UpdateItem"],
+        {
+            **_MODEL_PARTITIONS,
+            "ForAllValues:StringEquals": {"dynamodb:Attributes": list(STATUS_ATTRIBUTES)},
+        },
     )

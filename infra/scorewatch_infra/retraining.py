@@ -16,7 +16,12 @@ from scorewatch.core.config import ScorewatchConfig
 from scorewatch.core.contract import EVENT_SOURCE, DetailType, ErrorName, Prefix
 from scorewatch_infra.events import EventRouting
 from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
-from scorewatch_infra.permissions import grant_data_writes, grant_registry_control, grant_registry_versions
+from scorewatch_infra.permissions import (
+    grant_data_writes,
+    grant_registry_control,
+    grant_registry_status,
+    grant_registry_versions,
+)
 from scorewatch_infra.workflows import TRANSIENT_ERRORS, lambda_task, workflow_logs
 
 STEPS = (
@@ -73,9 +78,14 @@ class Retraining(Construct):
         # RequestApproval only records the pending approval (a control item) and announces it.
         grant_registry_control(fns[APPROVAL_STEP], registry, key)
         routing.bus.grant_put_events_to(fns[APPROVAL_STEP])
+        # Train registers versions; evaluate only reads; reject records a status (and releases the
+        # lock / approval, control items) and refreshes the card's readable mirror.
         grant_registry_versions(fns["retrain_train"], registry, key)
-        grant_registry_versions(fns["retrain_evaluate"], registry, key)
-        grant_registry_versions(fns["retrain_reject"], registry, key)
+        registry.grant_read_data(fns["retrain_evaluate"])
+        grant_registry_status(fns["retrain_reject"], registry, key)
+        grant_registry_control(fns["retrain_reject"], registry, key)
+        models_bucket.grant_put(fns["retrain_reject"], "*/card.json")
+        # The promote path is the only writer of the champion pointer (partition champion#*).
         registry.grant_read_write_data(fns["retrain_promote"])
 
         def step(state: str, fid: str, **kw) -> sfn.TaskStateBase:

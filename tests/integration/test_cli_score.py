@@ -213,8 +213,19 @@ def test_tampered_artifact_exits_4(env, model_file, capsys):
     other = s3.put_object(Bucket=env.models_bucket, Key=key, Body=tampered)["VersionId"]
     reg = Registry(table_name=env.registry_table, models_bucket=env.models_bucket)
     card = reg.get("churn", "1")
-    reg.update_card(
-        card.model_copy(update={"artifact": card.artifact.model_copy(update={"version_id": other})})
+    # Version content is write-once and the champion's card is pinned by its pointer, which only
+    # the promote role may write: this attacker can write the whole table and rewrites both.
+    from scorewatch.io.registry.marshalling import card_item, key, marshal, pointer_partition
+
+    pinned_other = card.artifact.model_copy(update={"version_id": other})
+    tampered_card = card.model_copy(update={"artifact": pinned_other})
+    ddb = boto3.client("dynamodb")
+    ddb.put_item(TableName=env.registry_table, Item=marshal(card_item(tampered_card)))
+    ddb.update_item(
+        TableName=env.registry_table,
+        Key=key(pointer_partition("churn"), "#champion"),
+        UpdateExpression="SET card = :c",
+        ExpressionAttributeValues=marshal({":c": tampered_card.model_dump_json()}),
     )
     src = _put_csv(env.data_bucket, "incoming/churn/day4.csv", _frame(10, 7))
     code = main(
@@ -314,8 +325,20 @@ def test_models_list_show_promote_rollback(env, model_file, capsys):
     assert "champion is 000001 again" in capsys.readouterr().out
     assert main(["models", "promote", "churn", "2", "--expect-champion", "none"]) == EXIT_MODEL_ERROR
     assert "expected champion" in capsys.readouterr().err
-    assert main(["models", "promote", "churn", "2", "--expect-champion", "1"]) == EXIT_OK
+    # v2 was archived by the rollback: promoting it again is not a lifecycle step
+    assert main(["models", "promote", "churn", "2", "--expect-champion", "1"]) == EXIT_MODEL_ERROR
+    assert "archived -> champion" in capsys.readouterr().err
+    forced = ["models", "promote", "churn", "2", "--expect-champion", "1", "--force", "--reason", "fixed"]
+    assert main(forced) == EXIT_OK
     capsys.readouterr()
+    assert main(["models", "show", "churn@2", "--json"]) == EXIT_OK
+    last = json.loads(capsys.readouterr().out)["status_history"][-1]
+    assert (last["from_status"], last["to_status"], last["reason"], last["forced"]) == (
+        "archived",
+        "champion",
+        "fixed",
+        True,
+    )
     assert main(["models", "show", "churn@1", "--json"]) == EXIT_OK
     assert json.loads(capsys.readouterr().out)["status"] == "archived"
 

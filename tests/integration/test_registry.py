@@ -25,6 +25,7 @@ from scorewatch.core.errors import (
     ModelIntegrityError,
     ModelNotFoundError,
     PromotionConflictError,
+    StatusTransitionError,
     TransientError,
     UnsafeModelFormatError,
 )
@@ -159,7 +160,13 @@ def test_list_models_versions_archive_and_reject(reg, logreg):
     reg.promote("churn", "1", now=NOW, promoted_by="a")
     with pytest.raises(PromotionConflictError, match="champion"):
         reg.archive("churn", "1", now=NOW)
-    assert reg.archive("churn", "2", now=NOW).status == "archived"
+    with pytest.raises(StatusTransitionError, match="candidate -> archived"):
+        reg.archive("churn", "2", now=NOW)
+    archived = reg.archive("churn", "2", now=NOW, by="ops", force=True, reason="never deployed")
+    assert archived.status == "archived"
+    assert [(c.from_status, c.to_status, c.reason, c.forced) for c in archived.status_history] == [
+        ("candidate", "archived", "never deployed", True)
+    ]
     comparison = Comparison(metric="roc_auc", challenger=0.7, champion=0.8, min_improvement=0.0, passed=False)
     rejected = reg.reject("fraud", "1", comparison=comparison, now=NOW)
     assert rejected.status == "rejected" and rejected.comparison == comparison
@@ -322,8 +329,9 @@ def test_row_pointing_at_other_bytes_is_integrity_error(reg, logreg, resources):
     s3 = boto3.client("s3")
     data = s3.get_object(Bucket=resources.models_bucket, Key=card.artifact.key)["Body"].read()
     other = s3.put_object(Bucket=resources.models_bucket, Key=card.artifact.key, Body=data[:-1])["VersionId"]
-    reg.update_card(
-        card.model_copy(update={"artifact": card.artifact.model_copy(update={"version_id": other})})
+    overwrite_card(
+        resources.registry_table,
+        card.model_copy(update={"artifact": card.artifact.model_copy(update={"version_id": other})}),
     )
     with pytest.raises(ModelIntegrityError, match="sha256 mismatch"):
         reg.load("churn", card.version)
@@ -351,6 +359,23 @@ def test_baseline_profile_and_sample_roundtrip(reg, logreg):
         reg.read_baseline_profile(bare)
 
 
+def overwrite_card(table: str, card) -> None:
+    """Rewrite a version item directly, as a role that may write version items could."""
+    from scorewatch.io.registry.marshalling import card_item, marshal
+
+    boto3.client("dynamodb").put_item(TableName=table, Item=marshal(card_item(card)))
+
+
+def test_update_card_refuses_write_once_content(reg, logreg):
+    card = _register(reg, logreg)
+    moved = card.artifact.model_copy(update={"key": "churn/000009/model.skops"})
+    with pytest.raises(ModelIntegrityError, match="artifact are write-once"):
+        reg.update_card(card.model_copy(update={"artifact": moved}))
+    with pytest.raises(ModelIntegrityError, match="baseline are write-once"):
+        reg.update_card(card.model_copy(update={"baseline": card.baseline.model_copy(update={"rows": 5})}))
+    assert reg.get("churn", card.version) == card
+
+
 def test_update_card_records_fields_but_not_status(reg, logreg):
     card = _register(reg, logreg)
     updated = reg.update_card(card.model_copy(update={"approvals": ("bob",), "metrics": {"f1": 0.5}}))
@@ -364,8 +389,9 @@ def test_card_from_other_sklearn_minor_is_refused_unless_overridden(reg, logreg,
     card = _register(reg, logreg)
     major, minor = card.library_versions["scikit-learn"].split(".")[:2]
     other = f"{major}.{int(minor) + 1}.0"
-    reg.update_card(
-        card.model_copy(update={"library_versions": {**card.library_versions, "scikit-learn": other}})
+    overwrite_card(
+        resources.registry_table,
+        card.model_copy(update={"library_versions": {**card.library_versions, "scikit-learn": other}}),
     )
     lenient = Registry(
         table_name=resources.registry_table,

@@ -219,7 +219,9 @@ def _refuses(stack, event, error, match):
 
 
 def _repoint(stack, **artifact) -> None:
-    """Rewrite the champion's registry row (card JSON + mirrored attributes), as an attacker might."""
+    """Rewrite the champion's registry row (card JSON + mirrored attributes) and the card its pointer
+    pins, as an attacker with write access to the whole table might (the row alone is ignored for
+    the champion: reads use the pinned card, see test_registry_integrity)."""
     ddb = boto3.client("dynamodb")
     key = {"model_name": {"S": MODEL}, "version": {"S": stack.card.version}}
     card = json.loads(ddb.get_item(TableName=stack.res.registry_table, Key=key)["Item"]["card"]["S"])
@@ -233,6 +235,12 @@ def _repoint(stack, **artifact) -> None:
             ":h": {"S": card["artifact"]["sha256"]},
             ":k": {"S": card["artifact"]["key"]},
         },
+    )
+    ddb.update_item(
+        TableName=stack.res.registry_table,
+        Key={"model_name": {"S": f"champion#{MODEL}"}, "version": {"S": "#champion"}},
+        UpdateExpression="SET card = :c",
+        ExpressionAttributeValues={":c": {"S": json.dumps(card)}},
     )
     registry_mod.clear_cache()
 

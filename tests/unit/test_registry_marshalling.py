@@ -46,6 +46,7 @@ def test_version_item_wire_shape_matches_the_hand_written_one() -> None:
         "comparison": {"NULL": True},
         "previous_champion": {"NULL": True},
         "archived_at": {"NULL": True},
+        "status_history": {"L": []},
     }
 
 
@@ -74,7 +75,7 @@ def test_candidate_item_round_trip_keeps_nulls() -> None:
 
 def test_champion_pointer_round_trip() -> None:
     plain = {
-        "model_name": "churn",
+        "model_name": "champion#churn",
         "version": "#champion",
         "champion": "000003",
         "history": ["000001", "000002"],
@@ -106,23 +107,23 @@ def test_pointer_helpers_without_a_pointer() -> None:
         {"model_name": "churn", "version": "000004", "status": "registering", "created_at": NOW.isoformat()},
         # lock
         {
-            "model_name": "churn",
-            "version": "#lock#retraining",
+            "model_name": "control#churn",
+            "version": "lock#retraining",
             "owner": "exec-1",
             "acquired_at": NOW.isoformat(),
             "expires_at": 1_772_370_000,
         },
         # cooldown
         {
-            "model_name": "churn",
-            "version": "#cooldown#drift",
+            "model_name": "control#churn",
+            "version": "cooldown#drift",
             "claimed_at": NOW.isoformat(),
             "until": 1_772_370_000,
         },
         # pending approval
         {
-            "model_name": "churn",
-            "version": "#approval",
+            "model_name": "control#churn",
+            "version": "approval",
             "candidate": "000004",
             "execution_id": "exec-1",
             "task_token": "tok",
@@ -154,3 +155,24 @@ def test_key_and_floats() -> None:
     # Floats are never stored as attributes (they live in the card JSON); boto3 refuses them.
     with pytest.raises(TypeError):
         m.marshal({"x": 0.5})
+
+
+def test_status_history_round_trips_through_the_item() -> None:
+    from scorewatch.core.cards import StatusChange
+
+    change = StatusChange(
+        from_status="rejected", to_status="champion", at=NOW, by="me", reason="x", forced=True
+    )
+    card = _card(status_history=(change,))
+    wire = m.marshal(m.card_item(card))
+    assert wire["status_history"] == {"L": [{"S": change.model_dump_json()}]}
+    assert m.card_from_item(m.unmarshal(wire), None).status_history == (change,)
+
+
+def test_control_and_pointer_partitions_cannot_be_model_names() -> None:
+    from scorewatch.core.errors import InvalidModelNameError
+    from scorewatch.core.schema import check_model_name
+
+    for partition in (m.control_partition("churn"), m.pointer_partition("churn")):
+        with pytest.raises(InvalidModelNameError):
+            check_model_name(partition)

@@ -1,4 +1,5 @@
-"""``scorewatch models list|show|register|promote|rollback|archive|approve``: the registry from a shell."""
+"""``scorewatch models list|show|register|promote|rollback|archive|repair-champion|approve``: the registry
+from a shell."""
 
 from __future__ import annotations
 
@@ -68,6 +69,7 @@ def register(subparsers: Any) -> None:
         metavar="VERSION|none",
         help="only promote if this is still the champion ('none': only if there is no champion)",
     )
+    _add_force(pr, "promote a rejected or archived version")
     add_registry_args(pr)
     pr.set_defaults(func=run_promote)
 
@@ -80,8 +82,27 @@ def register(subparsers: Any) -> None:
     ar = sub.add_parser("archive", help="archive a version that is not the champion")
     ar.add_argument("name")
     ar.add_argument("version")
+    ar.add_argument("--by", default=os.environ.get("USER") or "cli", help="recorded in the status history")
+    _add_force(ar, "archive a candidate or rejected version")
     add_registry_args(ar)
     ar.set_defaults(func=run_archive)
+
+    rp = sub.add_parser(
+        "repair-champion",
+        help="rewrite a damaged or missing champion pointer (verifies the version first)",
+        description=(
+            "Replace the champion pointer, whatever state it is in, with one naming VERSION "
+            "(default: the champion it, or the pointer of an earlier release, still names). The "
+            "version's artifact and baseline are verified first; --reason is recorded."
+        ),
+    )
+    rp.add_argument("name")
+    rp.add_argument("--version", help="the version to make champion (default: the one still named)")
+    rp.add_argument("--reason", required=True, help="why (recorded in the status history)")
+    rp.add_argument("--force", action="store_true", help="allow a rejected version")
+    rp.add_argument("--by", default=os.environ.get("USER") or "cli", help="recorded as promoted_by")
+    add_registry_args(rp)
+    rp.set_defaults(func=run_repair_champion)
 
     ap = sub.add_parser(
         "approve",
@@ -98,6 +119,11 @@ def register(subparsers: Any) -> None:
     ap.add_argument("--by", default=os.environ.get("USER") or "cli", help="recorded as the approver")
     add_registry_args(ap)
     ap.set_defaults(func=run_approve)
+
+
+def _add_force(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--force", action="store_true", help=f"{what} (needs --reason)")
+    parser.add_argument("--reason", help="why the transition is forced (recorded in the status history)")
 
 
 # ---------------------------------------------------------------------------------------- read
@@ -347,6 +373,8 @@ def run_promote(args: argparse.Namespace) -> int:
         now=utcnow(),
         promoted_by=args.by,
         expected_champion=_expected(args.expect_champion),
+        force=args.force,
+        reason=args.reason,
     )
     previous = f" (was {card.previous_champion})" if card.previous_champion else ""
     print(f"promoted {card.model_name}@{card.version} to champion{previous}")
@@ -364,8 +392,19 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 def run_archive(args: argparse.Namespace) -> int:
     reg = registry_from_args(args)
-    card = reg.archive(args.name, args.version, now=utcnow())
+    card = reg.archive(
+        args.name, args.version, now=utcnow(), by=args.by, force=args.force, reason=args.reason
+    )
     print(f"archived {card.model_name}@{card.version}")
+    return 0
+
+
+def run_repair_champion(args: argparse.Namespace) -> int:
+    reg = registry_from_args(args)
+    card = reg.repair_champion(
+        args.name, args.version, now=utcnow(), by=args.by, reason=args.reason, force=args.force
+    )
+    print(f"repaired the champion pointer of {card.model_name}: champion is {card.version}")
     return 0
 
 

@@ -45,6 +45,25 @@ class BaselineRef(BaseModel):
     profile_key: str | None = None  # <model>/<version>/baseline/profile.json
     sample_key: str | None = None  # <model>/<version>/baseline/sample.parquet
     rows: int | None = None
+    # Pinned like the artifact: reads fetch exactly this S3 version and check the sha256 before
+    # parsing. Cards written before baselines were pinned have None here (read unverified, warned).
+    profile_sha256: str | None = None
+    profile_version_id: str | None = None
+    sample_sha256: str | None = None
+    sample_version_id: str | None = None
+
+
+class StatusChange(BaseModel):
+    """One recorded status transition of a version (``status_history`` on the card)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    from_status: str
+    to_status: Status
+    at: datetime
+    by: str | None = None
+    reason: str | None = None
+    forced: bool = False
 
 
 class Comparison(BaseModel):
@@ -93,3 +112,5 @@ class ModelCard(BaseModel):
     archived_at: datetime | None = None
     approvals: tuple[str, ...] = ()
     description: str | None = None
+    # Every status change after registration, oldest first (forced ones carry their reason).
+    status_history: tuple[StatusChange, ...] = ()

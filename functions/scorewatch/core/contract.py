@@ -54,6 +54,8 @@ class Metric:
     REALIZED_PERFORMANCE: Final = "RealizedPerformance"
     ESTIMATED_PERFORMANCE: Final = "EstimatedPerformance"
     LABEL_COVERAGE: Final = "LabelCoverage"
+    # 1 each time a baseline fails its pinned sha256/S3 version check (monitoring reports it).
+    BASELINE_INTEGRITY_FAILURES: Final = "BaselineIntegrityFailures"
 
 
 class DetailType:
@@ -120,6 +122,11 @@ METRIC_DOCS: Final[dict[str, Doc]] = {
         "The same metric estimated from the scores alone (confidence-based, no labels).", ("labels",)
     ),
     Metric.LABEL_COVERAGE: Doc("Share of scored rows in the window that have a label, 0 to 1.", ("labels",)),
+    Metric.BASELINE_INTEGRITY_FAILURES: Doc(
+        "1 each time a baseline fails its pinned S3 version / sha256 check (alarmed above 0); the "
+        "monitor then reports baseline_integrity instead of a drift result.",
+        ("monitor", "score"),
+    ),
 }
 
 DETAIL_TYPE_DOCS: Final[dict[str, Doc]] = {
@@ -211,6 +218,11 @@ class Table:
 
     REGISTRY_PK: Final = "model_name"
     REGISTRY_SK: Final = "version"
+    # Partition-key prefixes of the registry's other keyspaces (model names cannot contain '#'):
+    # control items (locks, cooldowns, approvals) and the champion pointer. IAM scopes writers
+    # to them with dynamodb:LeadingKeys.
+    CONTROL_PREFIX: Final = "control#"
+    POINTER_PREFIX: Final = "champion#"
     # Powertools idempotency defaults.
     IDEMPOTENCY_PK: Final = "id"
     IDEMPOTENCY_TTL: Final = "expiration"

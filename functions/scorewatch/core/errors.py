@@ -52,6 +52,10 @@ class ModelIntegrityError(ModelError):
     """An artifact's sha256 does not match the registry, or it holds untrusted types."""
 
 
+class BaselineIntegrityError(ModelIntegrityError):
+    """A baseline profile or sample does not match the S3 version or sha256 pinned in its card."""
+
+
 class IncompatibleModelError(ModelError):
     """The artifact was trained under another scikit-learn minor version."""
 
@@ -66,6 +70,10 @@ class InvalidModelNameError(ModelError):
 
 class PromotionConflictError(ModelError):
     """A conditional registry write lost a race (another promotion happened first)."""
+
+
+class StatusTransitionError(ModelError):
+    """A status change the lifecycle does not allow (promoting a rejected version...) without force."""
 
 
 class RetrainingInProgressError(ScorewatchError):

@@ -37,6 +37,7 @@ UNITS: dict[str, MetricUnit] = {
     Metric.REALIZED_PERFORMANCE: MetricUnit.NoUnit,
     Metric.ESTIMATED_PERFORMANCE: MetricUnit.NoUnit,
     Metric.LABEL_COVERAGE: MetricUnit.NoUnit,
+    Metric.BASELINE_INTEGRITY_FAILURES: MetricUnit.Count,
 }
 
 

@@ -20,10 +20,15 @@ replayed or repeated run of the same upload); the newer run has published its ow
 stale one is skipped (status ``superseded``). A profile that no longer exists is skipped
 (``missing``). Evaluations are keyed by batch_id, so evaluating the same batch twice rewrites the
 same report instead of adding one.
+
+A baseline that fails its pinned S3 version / sha256 check (BaselineIntegrityError) is never
+compared with: the outcome is ``baseline_integrity``, the ``BaselineIntegrityFailures`` metric is
+emitted (alarmed) and the error logged, so a poisoned baseline cannot report "no drift".
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,12 +43,14 @@ from pydantic import BaseModel, ConfigDict
 from scorewatch.core import layout
 from scorewatch.core.config import ScorewatchConfig
 from scorewatch.core.contract import Metric
+from scorewatch.core.errors import BaselineIntegrityError
 from scorewatch.io import storage
 from scorewatch.io.events import BatchScored, DriftDetected, EventPublisher
 from scorewatch.io.metrics import record
 from scorewatch.io.transient import transient_errors
 
 COOLDOWN_NAME = "drift"
+logger = logging.getLogger(__name__)
 _DATE = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 
 
@@ -52,7 +59,7 @@ class WatchOutcome(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    status: Literal["evaluated", "superseded", "missing", "no_data", "no_baseline"]
+    status: Literal["evaluated", "superseded", "missing", "no_data", "no_baseline", "baseline_integrity"]
     model: str
     version: str | None = None
     scope: Literal["batch", "window"]
@@ -142,7 +149,10 @@ class Watcher:
         card = self.registry.get(model, "champion")
         if not card.baseline.profile_key:
             return self._no_baseline(card, "window", None)
-        reference = Profile.from_dict(self.registry.read_baseline_profile(card))
+        try:
+            reference = Profile.from_dict(self.registry.read_baseline_profile(card))
+        except BaselineIntegrityError as exc:
+            return self._baseline_integrity(card, "window", None, exc)
         merged, samples, used, skipped = None, [], 0, 0
         for info in self._window_profiles(model, start, now):
             profile = Profile.from_dict(storage.read_json(info.uri))
@@ -192,6 +202,22 @@ class Watcher:
             message=f"{card.model_name} {card.version} has no baseline profile: nothing to compare with",
         )
 
+    def _baseline_integrity(self, card, scope, batch_id, exc: BaselineIntegrityError) -> WatchOutcome:
+        """A baseline that fails its pins is reported (metric, error log, outcome), never compared with."""
+        logger.error(
+            "baseline failed its integrity check; drift not evaluated",
+            extra={"model": card.model_name, "version": card.version, "scope": scope, "error": str(exc)},
+        )
+        record(card.model_name, {Metric.BASELINE_INTEGRITY_FAILURES: 1})
+        return WatchOutcome(
+            status="baseline_integrity",
+            model=card.model_name,
+            version=card.version,
+            scope=scope,
+            batch_id=batch_id,
+            message=str(exc),
+        )
+
     def _window_profiles(self, model: str, start: datetime, end: datetime) -> list[storage.ObjectInfo]:
         out = []
         day = start.date()
@@ -213,8 +239,11 @@ class Watcher:
         model, version = card.model_name, card.version
         if not card.baseline.profile_key:
             return self._no_baseline(card, scope, report_id if scope == "batch" else None)
-        baseline = self.registry.read_baseline_profile(card)
-        ref_sample = self.registry.read_baseline_sample(card)
+        try:
+            baseline = self.registry.read_baseline_profile(card)
+            ref_sample = self.registry.read_baseline_sample(card)
+        except BaselineIntegrityError as exc:
+            return self._baseline_integrity(card, scope, report_id if scope == "batch" else None, exc)
         settings = self.config.model(model).drift
         report = evaluate(
             Profile.from_dict(baseline),

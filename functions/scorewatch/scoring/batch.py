@@ -19,6 +19,7 @@ registry, profiles, decisions); this module decides what happens to an object:
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scorewatch.core import layout
 from scorewatch.core.config import ModelConfig, ScorewatchConfig
 from scorewatch.core.contract import Metric
-from scorewatch.core.errors import InputRejectedError, InputTooLargeError
+from scorewatch.core.errors import (
+    BaselineIntegrityError,
+    InputRejectedError,
+    InputTooLargeError,
+)
 from scorewatch.io import storage
 from scorewatch.io.events import BatchRejected, BatchScored, EventPublisher
 from scorewatch.io.metrics import record
@@ -238,13 +243,29 @@ class BatchScorer:
             f"{mc.max_input_bytes:,} for model {mc.name}"
         )
 
+    def _baseline_edges(self, card) -> dict[str, Any] | None:
+        """The baseline profile to bin on; None (own edges) when it fails its integrity check.
+
+        A bad baseline must not stop scoring: the batch is scored and profiled on its own edges,
+        the failure is counted, and monitoring reports it when it compares with the baseline.
+        """
+        try:
+            return self.registry.read_baseline_profile(card)
+        except BaselineIntegrityError as exc:
+            logging.getLogger(__name__).error(
+                "baseline failed its integrity check; scoring without its bin edges",
+                extra={"model": card.model_name, "version": card.version, "error": str(exc)},
+            )
+            record(card.model_name, {Metric.BASELINE_INTEGRITY_FAILURES: 1})
+            return None
+
     def _score_object(self, req, *, info, mc: ModelConfig, card, batch_id: str, d: str, scored_at, started):
         from scorewatch.monitoring.profiles import Profile, ProfileBuilder
         from scorewatch.scoring.scorer import score_source, write_rejections
 
         loaded = self.registry.load(card.model_name, card.version)
         # Bin on the baseline's edges so batch profiles compare with it and merge with each other.
-        baseline = self.registry.read_baseline_profile(card) if card.baseline.profile_key else None
+        baseline = self._baseline_edges(card) if card.baseline.profile_key else None
         edges = Profile.from_dict(baseline) if baseline else None
         builder = ProfileBuilder(card.feature_schema, edges_from=edges, score_columns=_score_columns(card))
         bucket = self.data_bucket

@@ -3,10 +3,12 @@
 This package owns the registry table's items and the models bucket's objects. ``Registry``
 (``facade``) is composed of mixins over shared clients and AWS error mapping (``base``): version
 items, registration and card reads (``versions``), artifacts with verified cached loads,
-baselines and card mirrors in S3 (``artifact_store``), the ``#champion`` pointer with promotion,
-rollback and other status changes (``champion``), and control items, i.e. locks, cooldowns and the
-pending retraining approval (``control``); ``marshalling`` converts items between plain dicts and
-DynamoDB attribute values with boto3's TypeSerializer/TypeDeserializer. Its modules may import
+pinned and hash-checked baselines and card mirrors in S3 (``artifact_store``), the champion
+pointer (partition ``champion#<model>``, pinning the champion's card) with promotion, rollback,
+repair and the validated status transitions (``champion``), and control items in partition
+``control#<model>``, i.e. locks, cooldowns and the pending retraining approval (``control``);
+``marshalling`` converts items between plain dicts and DynamoDB attribute values with boto3's
+TypeSerializer/TypeDeserializer. Its modules may import
 ``scorewatch.core``, ``scorewatch.io.artifacts``, ``scorewatch.io.transient`` and third-party I/O
 libraries (boto3/botocore, pyarrow) only, with boto3 imported on first use. The public names are
 re-exported here, so ``from scorewatch.io import registry; registry.Registry`` is the way to use it;

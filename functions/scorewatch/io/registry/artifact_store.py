@@ -2,6 +2,11 @@
 
 Bucket layout: ``<model>/<version>/model.skops``, ``card.json`` (a readable mirror of the card),
 ``baseline/profile.json``, ``baseline/sample.parquet``.
+
+Baselines are pinned like artifacts: registration records each object's S3 version id and sha256
+on the card, and every read fetches that version and checks the hash before parsing, raising
+BaselineIntegrityError on a mismatch. Cards written before baselines were pinned carry no hash:
+their baselines are read unverified, with a warning.
 """
 
 from __future__ import annotations
@@ -14,7 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from scorewatch.core.cards import BaselineRef, ModelCard
-from scorewatch.core.errors import ModelError, ModelNotFoundError, UnsafeModelFormatError
+from scorewatch.core.errors import (
+    BaselineIntegrityError,
+    ModelError,
+    ModelNotFoundError,
+    UnsafeModelFormatError,
+)
 from scorewatch.io import artifacts
 from scorewatch.io.registry.base import RegistryBase, logger
 
@@ -52,26 +62,62 @@ class ArtifactStore(RegistryBase):
     def _write_baseline(
         self, prefix: str, baseline_profile: dict[str, Any] | None, baseline_sample: Any | None
     ) -> BaselineRef:
-        """Upload the baseline profile and sample under ``prefix``; the reference the card records."""
-        baseline = BaselineRef()
+        """Upload the baseline profile and sample under ``prefix``; the pinned reference for the card."""
+        pins: dict[str, Any] = {}
         if baseline_profile is not None:
             profile_key = f"{prefix}/baseline/profile.json"
-            self._put_object(profile_key, json.dumps(baseline_profile).encode(), "application/json")
-            baseline = baseline.model_copy(update={"profile_key": profile_key})
+            data = json.dumps(baseline_profile).encode()
+            pins["profile_key"] = profile_key
+            pins["profile_version_id"] = self._put_object(profile_key, data, "application/json")
+            pins["profile_sha256"] = artifacts.sha256_hex(data)
             rows = baseline_profile.get("rows") if isinstance(baseline_profile, dict) else None
             if isinstance(rows, int):
-                baseline = baseline.model_copy(update={"rows": rows})
+                pins["rows"] = rows
         if baseline_sample is not None:
             import pyarrow.parquet as pq
 
             buf = io.BytesIO()
             pq.write_table(baseline_sample, buf)
             sample_key = f"{prefix}/baseline/sample.parquet"
-            self._put_object(sample_key, buf.getvalue(), "application/vnd.apache.parquet")
-            baseline = baseline.model_copy(update={"sample_key": sample_key})
-            if baseline.rows is None:
-                baseline = baseline.model_copy(update={"rows": baseline_sample.num_rows})
-        return baseline
+            data = buf.getvalue()
+            pins["sample_key"] = sample_key
+            pins["sample_version_id"] = self._put_object(sample_key, data, "application/vnd.apache.parquet")
+            pins["sample_sha256"] = artifacts.sha256_hex(data)
+            pins.setdefault("rows", baseline_sample.num_rows)
+        return BaselineRef(**pins)
+
+    def _read_baseline_object(
+        self, card: ModelCard, key: str, sha256: str | None, version_id: str | None, part: str
+    ) -> bytes:
+        """The pinned bytes of one baseline object, hash-checked before anything parses them."""
+        what = f"baseline {part} of {card.model_name}@{card.version}"
+        try:
+            data = self._get_object(key, what=what, version_id=version_id)
+        except ModelNotFoundError as exc:
+            if sha256 is None:
+                raise
+            # A pinned object that is gone was deleted or replaced behind the registry's back.
+            raise BaselineIntegrityError(f"{what}: {exc}") from exc
+        if sha256 is None:
+            logger.warning(
+                "baseline read unverified: the card records no sha256 (registered before baselines "
+                "were pinned)",
+                extra={"model": card.model_name, "version": card.version, "key": key},
+            )
+            return data
+        actual = artifacts.sha256_hex(data)
+        if actual != sha256:
+            raise BaselineIntegrityError(
+                f"{what}: s3://{self.models_bucket}/{key} sha256 mismatch (expected {sha256}, "
+                f"actual {actual}); refusing to use it"
+            )
+        return data
+
+    def verify_baseline(self, card: ModelCard) -> None:
+        """Check ``card``'s baseline objects against their pins (BaselineIntegrityError if not)."""
+        if card.baseline.profile_key:
+            self.read_baseline_profile(card)
+        self.read_baseline_sample(card)
 
     def _load_estimator(self, card: ModelCard) -> Any:
         """Fetch, verify (sha256 before parsing) and deserialize ``card``'s artifact (cached)."""
@@ -110,17 +156,22 @@ class ArtifactStore(RegistryBase):
         return estimator
 
     def read_baseline_profile(self, card: ModelCard) -> dict[str, Any]:
-        """The baseline profile recorded at registration (a Profile.to_dict()).
+        """The baseline profile recorded at registration (a Profile.to_dict()), hash-checked.
 
         Raises
         ------
         ModelNotFoundError
-            The version has no baseline profile, or its object is missing.
+            The version has no baseline profile, or its (unpinned) object is missing.
+        BaselineIntegrityError
+            The object does not match the S3 version and sha256 pinned on the card.
         """
         what = f"{card.model_name}@{card.version}"
-        if not card.baseline.profile_key:
+        ref = card.baseline
+        if not ref.profile_key:
             raise ModelNotFoundError(f"{what} has no baseline profile")
-        data = self._get_object(card.baseline.profile_key, what=f"baseline profile of {what}")
+        data = self._read_baseline_object(
+            card, ref.profile_key, ref.profile_sha256, ref.profile_version_id, "profile"
+        )
         try:
             profile: dict[str, Any] = json.loads(data)
         except ValueError as exc:
@@ -128,14 +179,17 @@ class ArtifactStore(RegistryBase):
         return profile
 
     def read_baseline_sample(self, card: ModelCard) -> Any | None:
-        """The baseline sample as a pyarrow Table, or None when none was recorded."""
-        if not card.baseline.sample_key:
+        """The baseline sample as a pyarrow Table (hash-checked), or None when none was recorded."""
+        ref = card.baseline
+        if not ref.sample_key:
             return None
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         what = f"{card.model_name}@{card.version}"
-        data = self._get_object(card.baseline.sample_key, what=f"baseline sample of {what}")
+        data = self._read_baseline_object(
+            card, ref.sample_key, ref.sample_sha256, ref.sample_version_id, "sample"
+        )
         try:
             return pq.read_table(pa.BufferReader(data))
         except (pa.ArrowInvalid, OSError) as exc:

@@ -1,7 +1,13 @@
-"""Control items: locks and cooldowns (``#lock#<name>``, ``#cooldown#<name>``), claimed with
+"""Control items: locks and cooldowns (``lock#<name>``, ``cooldown#<name>``), claimed with
 conditional writes and carrying an expiry, and the pending human approval of a retraining run
-(``#approval``: its Step Functions task token, candidate version and execution id), written by the
+(``approval``: its Step Functions task token, candidate version and execution id), written by the
 workflow and read by ``models approve``.
+
+They live in their own partition, ``control#<model>`` (contract.Table.CONTROL_PREFIX): model names
+cannot contain ``#``, so no control key can equal a version, the counter or the champion pointer,
+and IAM limits the roles that write control items to that prefix with ``dynamodb:LeadingKeys``.
+Control items written by earlier releases (``<model>`` / ``#lock#...``) are ignored; they carry
+an expiry and nothing reads them.
 """
 
 from __future__ import annotations
@@ -11,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 
 from scorewatch.core.schema import check_model_name
 from scorewatch.io.registry.base import RegistryBase, format_version
-from scorewatch.io.registry.marshalling import PK, SK, marshal
+from scorewatch.io.registry.marshalling import PK, SK, control_partition, marshal
 
-_LOCK = "#lock#"
-_COOLDOWN = "#cooldown#"
-_APPROVAL = "#approval"
+_LOCK = "lock#"
+_COOLDOWN = "cooldown#"
+_APPROVAL = "approval"
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ class Control(RegistryBase):
         expires = int(now.timestamp()) + int(ttl_seconds)
         return self._conditional_put(
             {
-                PK: model_name,
+                PK: control_partition(model_name),
                 SK: _LOCK + name,
                 "owner": owner,
                 "acquired_at": now.isoformat(),
@@ -65,7 +71,7 @@ class Control(RegistryBase):
         check_model_name(model_name)
         check_model_name(name)
         return self._conditional_delete(
-            model_name,
+            control_partition(model_name),
             _LOCK + name,
             "#owner = :owner",
             {":owner": owner},
@@ -79,7 +85,12 @@ class Control(RegistryBase):
         check_model_name(name)
         until = int(now.timestamp()) + int(minutes) * 60
         return self._conditional_put(
-            {PK: model_name, SK: _COOLDOWN + name, "claimed_at": now.isoformat(), "until": until},
+            {
+                PK: control_partition(model_name),
+                SK: _COOLDOWN + name,
+                "claimed_at": now.isoformat(),
+                "until": until,
+            },
             "attribute_not_exists(#sk) OR #until <= :now",
             {":now": int(now.timestamp())},
             {"#sk": SK, "#until": "until"},
@@ -109,7 +120,7 @@ class Control(RegistryBase):
             expires_at=now + timedelta(seconds=int(ttl_seconds)),
         )
         item = {
-            PK: model_name,
+            PK: control_partition(model_name),
             SK: _APPROVAL,
             "candidate": request.version,
             "execution_id": execution_id,
@@ -124,7 +135,7 @@ class Control(RegistryBase):
     def get_approval_request(self, model_name: str) -> ApprovalRequest | None:
         """The pending approval of ``model_name``, or None."""
         check_model_name(model_name)
-        item = self._get_item(model_name, _APPROVAL)
+        item = self._get_item(control_partition(model_name), _APPROVAL)
         if item is None:
             return None
         return ApprovalRequest(
@@ -140,7 +151,7 @@ class Control(RegistryBase):
         """Delete the pending approval if ``execution_id`` made it; False (nothing changed) otherwise."""
         check_model_name(model_name)
         return self._conditional_delete(
-            model_name,
+            control_partition(model_name),
             _APPROVAL,
             "execution_id = :e",
             {":e": execution_id},

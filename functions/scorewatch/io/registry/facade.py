@@ -11,7 +11,8 @@ class Registry(Champion, Control):
 
     Composed of mixins sharing one set of clients (``base.RegistryBase``): ``versions.Versions``
     (registration, cards, listings), ``artifact_store.ArtifactStore`` (artifacts, baselines, card
-    mirrors), ``champion.Champion`` (promote, rollback, reject, archive) and ``control.Control``
+    mirrors), ``champion.Champion`` (promote, rollback, repair_champion, reject, archive) and
+    ``control.Control``
     (locks, cooldowns, pending approvals).
 
     Parameters

@@ -27,7 +27,27 @@ from scorewatch.core.contract import Table
 PK = Table.REGISTRY_PK
 SK = Table.REGISTRY_SK
 # Mutable card fields kept as item attributes (the card JSON holds the rest).
-MUTABLE = ("status", "promoted_at", "promoted_by", "comparison", "previous_champion", "archived_at")
+MUTABLE = (
+    "status",
+    "promoted_at",
+    "promoted_by",
+    "comparison",
+    "previous_champion",
+    "archived_at",
+    "status_history",
+)
+# The champion pointer's sort key, in its own partition (``champion#<model>``).
+CHAMPION = "#champion"
+
+
+def control_partition(model_name: str) -> str:
+    """Partition of ``model_name``'s locks, cooldowns and approvals (``control#<model>``)."""
+    return Table.CONTROL_PREFIX + model_name
+
+
+def pointer_partition(model_name: str) -> str:
+    """Partition of ``model_name``'s champion pointer (``champion#<model>``)."""
+    return Table.POINTER_PREFIX + model_name
 
 
 @cache
@@ -74,9 +94,10 @@ def _iso(value: datetime | None) -> str | None:
 # ------------------------------------------------------------------ version items (plain dicts)
 
 
-def mutable_fields(card: ModelCard) -> dict[str, str | None]:
+def mutable_fields(card: ModelCard) -> dict[str, Any]:
     """The card's mutable fields as the version item holds them (None is stored as NULL)."""
     return {
+        "status_history": [change.model_dump_json() for change in card.status_history],
         "status": card.status,
         "promoted_at": _iso(card.promoted_at),
         "promoted_by": card.promoted_by,
@@ -104,7 +125,9 @@ def card_from_item(item: Mapping[str, Any], champion: str | None) -> ModelCard:
     doc = json.loads(item["card"])
     for field in MUTABLE:
         value = item.get(field)
-        if value is None:
+        if field == "status_history":
+            doc[field] = [json.loads(change) for change in value or ()]
+        elif value is None:
             doc[field] = None if field != "status" else doc.get("status")
         elif field == "comparison":
             doc[field] = json.loads(value)

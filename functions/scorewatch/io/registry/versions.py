@@ -2,10 +2,16 @@
 
 Table layout (partition ``model_name``, sort ``version``; see contract.Table): ``000001``,
 ``000002`` ... one item per version, holding the card as JSON plus its mutable fields (``status``,
-``promoted_at``, ``promoted_by``, ``comparison``, ``previous_champion``, ``archived_at``) as
-attributes, which are the source of truth for those fields; ``#counter`` is the version counter
-(atomic ``ADD``) and also marks that the model exists. Who is champion is read from the
-``#champion`` pointer (see champion.py).
+``promoted_at``, ``promoted_by``, ``comparison``, ``previous_champion``, ``archived_at``,
+``status_history``) as attributes, which are the source of truth for those fields; ``#counter`` is
+the version counter (atomic ``ADD``) and also marks that the model exists. Who is champion is read
+from the pointer in partition ``champion#<model>`` (see champion.py), which also pins the champion's
+card: for the champion, the pinned copy is what every read returns.
+
+Version content is write-once: the card is written once, over the version's own reservation
+(``attribute_not_exists(card)``); ``update_card`` may afterwards change only annotations
+(``ANNOTATIONS``: metrics, calibration, approvals...) of a version that is not the champion, never
+its artifact, baseline, schema or classes.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 from scorewatch.core.cards import ArtifactRef, DataRef, ModelCard, Task
 from scorewatch.core.config import DecisionPolicy
 from scorewatch.core.errors import (
+    ModelIntegrityError,
     ModelNotFoundError,
     PromotionConflictError,
     TransientError,
@@ -26,6 +33,7 @@ from scorewatch.io import artifacts
 from scorewatch.io.registry.artifact_store import ArtifactStore, LoadedModel
 from scorewatch.io.registry.base import format_version, is_conditional_failure, logger
 from scorewatch.io.registry.marshalling import (
+    CHAMPION,
     PK,
     SK,
     card_from_item,
@@ -33,11 +41,17 @@ from scorewatch.io.registry.marshalling import (
     key,
     marshal,
     pointer_champion,
+    pointer_partition,
     unmarshal,
 )
 
 COUNTER = "#counter"
-CHAMPION = "#champion"
+# Set on a pointer read from the model's own partition (releases before the pointer had its own).
+LEGACY = "_legacy_pointer"
+# Card fields update_card may change after registration (everything else is write-once).
+ANNOTATIONS = frozenset(
+    {"metrics", "calibration", "calibrator", "decision_policy", "approvals", "description"}
+)
 _ALLOCATE_ATTEMPTS = 20
 _RESERVED = "registering"
 
@@ -192,7 +206,8 @@ class Versions(ArtifactStore):
                 self._ddb.put_item(
                     TableName=self.table_name,
                     Item=marshal(card_item(card)),
-                    ConditionExpression="#st = :reserved",
+                    # Write-once: only over this registration's own reservation, never over a card.
+                    ConditionExpression="#st = :reserved AND attribute_not_exists(card)",
                     ExpressionAttributeNames={"#st": "status"},
                     ExpressionAttributeValues=marshal({":reserved": _RESERVED}),
                 )
@@ -210,8 +225,43 @@ class Versions(ArtifactStore):
     # ------------------------------------------------------------------ read
 
     def _champion_pointer(self, model_name: str) -> dict[str, Any] | None:
-        """The unmarshalled ``#champion`` item, or None."""
-        return self._get_item(model_name, CHAMPION)
+        """The unmarshalled champion pointer, or None.
+
+        Read from ``champion#<model>``; a deployment upgraded from a release that kept the pointer
+        in the model's own partition falls back to that item (marked ``LEGACY``) until the next
+        promotion or ``repair_champion`` writes the new one.
+        """
+        pointer = self._get_item(pointer_partition(model_name), CHAMPION)
+        if pointer is not None:
+            return pointer
+        legacy = self._get_item(model_name, CHAMPION)
+        if legacy is not None and pointer_champion(legacy):
+            logger.warning(
+                "legacy champion pointer in use: run `scorewatch models repair-champion` once",
+                extra={"model": model_name, "version": pointer_champion(legacy)},
+            )
+            return {**legacy, LEGACY: True}
+        return None
+
+    def _version_card(
+        self, model_name: str, version: str, item: dict[str, Any] | None, pointer: dict[str, Any] | None
+    ) -> ModelCard:
+        """The card of ``version`` from its item; for the champion, the content the pointer pinned."""
+        champion = pointer_champion(pointer)
+        pinned = pointer.get("card") if pointer and champion == version else None
+        if isinstance(pinned, str):
+            if item is None or item.get("card") != pinned:
+                # Only a role outside the promote path could have changed it: scoring keeps the
+                # promoted content, and the discrepancy is an integrity finding.
+                logger.error(
+                    "champion version item differs from the content pinned at promotion; "
+                    "the pinned content is used",
+                    extra={"model": model_name, "version": version, "integrity": "champion_item"},
+                )
+            item = {**(item or {PK: model_name, SK: version}), "card": pinned}
+        if item is None or "card" not in item:
+            raise ModelNotFoundError(f"model {model_name!r} has no version {version}")
+        return card_from_item(item, champion)
 
     def champion_version(self, model_name: str) -> str | None:
         """The champion's version, or None when the model has none."""
@@ -237,17 +287,15 @@ class Versions(ArtifactStore):
             No such model, version or champion.
         """
         check_model_name(model_name)
-        champion = self.champion_version(model_name)
+        pointer = self._champion_pointer(model_name)
+        champion = pointer_champion(pointer)
         if str(ref) == "champion":
             if champion is None:
                 raise ModelNotFoundError(f"model {model_name!r} has no champion")
             version = champion
         else:
             version = format_version(ref)
-        item = self._get_item(model_name, version)
-        if item is None or "card" not in item:
-            raise ModelNotFoundError(f"model {model_name!r} has no version {version}")
-        return card_from_item(item, champion)
+        return self._version_card(model_name, version, self._get_item(model_name, version), pointer)
 
     def load(self, model_name: str, ref: str | int = "champion") -> LoadedModel:
         """Fetch, verify (sha256 before parsing) and deserialize ``model_name@ref``.
@@ -300,43 +348,78 @@ class Versions(ArtifactStore):
             if "LastEvaluatedKey" not in resp:
                 break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        pointer = next((i for i in items if i[SK] == CHAMPION), None)
+        pointer = self._champion_pointer(model_name)
         champion = pointer_champion(pointer)
+        by_version: dict[str, dict[str, Any] | None] = {
+            i[SK]: i for i in items if i[SK] not in (CHAMPION, COUNTER)
+        }
+        if champion is not None:
+            by_version.setdefault(champion, None)  # its item is gone: the pinned card remains
         # Items without a card are reservations of registrations in progress (or that failed).
-        cards = [card_from_item(i, champion) for i in items if "card" in i]
+        cards = [
+            self._version_card(model_name, v, i, pointer)
+            for v, i in by_version.items()
+            if (i is not None and "card" in i) or v == champion
+        ]
         return sorted(cards, key=lambda c: c.version)
 
     # ------------------------------------------------------------------ update
 
     def update_card(self, card: ModelCard) -> ModelCard:
-        """Rewrite a card's recorded fields (metrics, calibration, policy, approvals...).
+        """Rewrite a candidate's annotations (``ANNOTATIONS``: metrics, calibration, approvals...).
 
-        Status changes go through promote/reject/archive/rollback: the stored status must equal
-        ``card.status``, otherwise PromotionConflictError.
+        The rest of a card is write-once, and the champion's card is pinned by its pointer: status
+        changes go through promote/reject/archive/rollback, content changes through a new version.
+
+        Raises
+        ------
+        PromotionConflictError
+            The stored status is not ``card.status``, the version is the champion, or the stored
+            card changed since it was read.
+        ModelIntegrityError
+            ``card`` differs from the stored one outside ``ANNOTATIONS`` (artifact, baseline...).
         """
         check_model_name(card.model_name)
-        stored = self.get(card.model_name, card.version)
-        if stored.status != card.status:
+        what = f"{card.model_name}@{card.version}"
+        item = self._get_item(card.model_name, card.version)
+        pointer = self._champion_pointer(card.model_name)
+        stored = self._version_card(card.model_name, card.version, item, pointer)
+        stored_item: dict[str, Any] = item or {}
+        if stored.status != card.status or stored.status == "champion":
             raise PromotionConflictError(
-                f"cannot update {card.model_name}@{card.version}: its status is {stored.status!r}, "
-                f"not {card.status!r} (status changes go through promote/reject/archive/rollback)"
+                f"cannot update {what}: its status is {stored.status!r} (the champion's card is pinned; "
+                "status changes go through promote/reject/archive/rollback)"
             )
-        item = marshal(card_item(card))
-        with self._aws(f"updating {card.model_name}@{card.version}"):
-            from botocore.exceptions import ClientError
+        content = sorted(
+            name
+            for name in type(card).model_fields
+            if name not in ANNOTATIONS and getattr(card, name) != getattr(stored, name)
+        )
+        if content:
+            raise ModelIntegrityError(
+                f"cannot update {what}: {', '.join(content)} are write-once (register a new version)"
+            )
+        from botocore.exceptions import ClientError
 
+        with self._aws(f"updating {what}"):
             try:
                 self._ddb.put_item(
                     TableName=self.table_name,
-                    Item=item,
-                    ConditionExpression="attribute_exists(card) AND sha256 = :sha",
-                    ExpressionAttributeValues=marshal({":sha": card.artifact.sha256}),
+                    Item=marshal(card_item(card)),
+                    ConditionExpression="card = :old AND sha256 = :sha AND #st = :st",
+                    ExpressionAttributeNames={"#st": "status"},
+                    ExpressionAttributeValues=marshal(
+                        {
+                            ":old": stored_item["card"],
+                            ":sha": card.artifact.sha256,
+                            ":st": stored_item["status"],
+                        }
+                    ),
                 )
             except ClientError as exc:
                 if is_conditional_failure(exc):
                     raise PromotionConflictError(
-                        f"cannot update {card.model_name}@{card.version}: its artifact sha256 differs "
-                        "from the registered one"
+                        f"cannot update {what}: it changed while updating; retry"
                     ) from exc
                 raise
         self._mirror_card(card)
