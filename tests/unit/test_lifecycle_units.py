@@ -26,10 +26,10 @@ from scorewatch.lifecycle.retraining import (
     TIME_COLUMN,
     EvaluateResult,
     RetrainRequest,
-    _cause_message,
     run_id_for,
     time_split,
 )
+from scorewatch.lifecycle.retraining.approval import cause_message
 from scorewatch.reports.card import render_card_html
 
 
@@ -105,10 +105,10 @@ def test_retrain_request_accepts_events_and_manual_input() -> None:
 
 def test_failure_cause_keeps_the_lambda_error_message() -> None:
     assert (
-        _cause_message(json.dumps({"errorMessage": "no labels", "errorType": "TrainingError"})) == "no labels"
+        cause_message(json.dumps({"errorMessage": "no labels", "errorType": "TrainingError"})) == "no labels"
     )
-    assert _cause_message("plain text") == "plain text"
-    assert _cause_message(None) is None
+    assert cause_message("plain text") == "plain text"
+    assert cause_message(None) is None
 
 
 def test_evaluate_payload_round_trips_and_stays_small() -> None:
