@@ -66,3 +66,14 @@ def test_external_emulator_gets_events_through_tap_queues_and_refuses_executions
             assert c.executions() == []
     finally:
         server.stop()
+
+
+def test_the_emulator_adapter_refuses_a_moto_it_was_not_written_for() -> None:
+    from importlib.metadata import version
+
+    from scorewatch_infra.local.emulator import SUPPORTED_MOTO, require_supported_moto
+
+    assert version("moto") == SUPPORTED_MOTO  # the pin in pyproject and the adapter agree
+    require_supported_moto()
+    with pytest.raises(RuntimeError, match=r"patches moto 5\.2\.5's internals; moto 5\.3\.0 is installed"):
+        require_supported_moto("5.3.0")

@@ -13,6 +13,10 @@ One gap in moto's interpreting Step Functions backend is closed as well: ``Start
 without a ``name`` gets a generated UUID name, as Step Functions (and moto's non-interpreting
 backend) does. moto 5.2's interpreter uses the missing name as is, so every unnamed execution was
 called ``None`` and the second one of a state machine failed with ``ExecutionAlreadyExists``.
+
+Every patch of moto's internals lives in this module, behind :func:`require_supported_moto`: the
+patched methods' names and signatures are moto 5.2.5's, so another moto fails loudly here
+instead of misbehaving later.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+# The moto release whose internals the patches below were written against (pyproject pins it).
+SUPPORTED_MOTO = "5.2.5"
 
 # One local cloud per process: the patches below are process-wide.
 _SINK: dict[str, Any] = {}
@@ -72,8 +79,23 @@ class Emulator:
             self._saved_config = None
 
 
+def require_supported_moto(version: str | None = None) -> None:
+    """Fail loudly unless the installed moto is the release the local cloud's patches target."""
+    if version is None:
+        from importlib.metadata import version as dist_version
+
+        version = dist_version("moto")
+    if version != SUPPORTED_MOTO:
+        raise RuntimeError(
+            f"the local cloud patches moto {SUPPORTED_MOTO}'s internals; moto {version} is installed: "
+            f"install moto[server]=={SUPPORTED_MOTO} (pyproject's 'local' extra) or port "
+            "scorewatch_infra/local/emulator.py to it"
+        )
+
+
 def start_embedded(*, ip: str = "127.0.0.1", port: int = 0) -> Emulator:
     """Start moto's server in-process (free port) with state-machine execution and Docker-free Lambda."""
+    require_supported_moto()
     from moto.core.config import default_user_config
     from moto.server import ThreadedMotoServer
 
@@ -101,6 +123,7 @@ def start_embedded(*, ip: str = "127.0.0.1", port: int = 0) -> Emulator:
 
 def install(*, on_event: EventSink, on_invoke: InvokeSink) -> None:
     """Connect moto's Lambda invoke, PutEvents and S3->EventBridge to the local cloud."""
+    require_supported_moto()
     with _PATCH_LOCK:
         _SINK["event"] = on_event
         _SINK["invoke"] = on_invoke
