@@ -8,7 +8,6 @@ import pytest
 from local_template import distributed_map_template
 
 from scorewatch_infra.local.cloud import LocalCloud
-from scorewatch_infra.local.template import TemplateError
 
 pytestmark = pytest.mark.xdist_group("local-cloud")
 
@@ -33,12 +32,72 @@ def test_distributed_map_with_item_reader_and_result_writer_runs_on_the_emulator
         assert s3.head_object(Bucket=writer["Bucket"], Key=writer["Key"])
 
 
+def _run_map(tolerance: float | int, values: list[int]) -> dict:
+    with LocalCloud(distributed_map_template(tolerated_failure_percentage=tolerance), stack_name="dmap") as c:
+        assert c.report.unavailable == {}
+        c.client("s3").put_object(
+            Bucket="dmap-data", Key="manifest.json", Body=json.dumps([{"value": v} for v in values]).encode()
+        )
+        c.start_execution(c.report.state_machines["Parts"], {"key": "manifest.json"})
+        c.drain(timeout=120)
+        (run,) = c.executions()
+        return {"status": run.status, "error": run.error}
+
+
 @pytest.mark.slow
-def test_state_machine_the_interpreter_rejects_is_reported_and_never_faked():
-    with LocalCloud(distributed_map_template(tolerated_failure_percentage=5), stack_name="dmap") as c:
-        assert "ToleratedFailurePercentage" in c.report.unavailable["Parts"]
-        with pytest.raises(TemplateError, match="Parts cannot run locally.*ToleratedFailurePercentage"):
-            c.start_execution(c.report.deployed["Parts"].ref, {"key": "manifest.json"})
+def test_tolerated_failure_percentage_is_enforced_by_the_interpreter():
+    # CDK writes the tolerance as an integer, which moto's ASL grammar rejects; the local cloud
+    # spells it 5.0 (the same JSON number) and the interpreter then applies it as Step Functions does.
+    # LIMIT is 100 in the template: the item 500 fails, 1 item of 4 is 25%.
+    assert _run_map(50, [1, 2, 3, 500])["status"] == "SUCCEEDED"
+    failed = _run_map(5, [1, 2, 3, 500])
+    assert failed["status"] == "FAILED", failed
+    assert failed["error"].startswith("States.ExceedToleratedFailureThreshold: 1 of 4 items failed")
+
+
+@pytest.mark.slow
+def test_a_failed_item_fails_a_distributed_map_without_tolerance():
+    # moto 5.2 counted the failed item and reported the map run succeeded; Step Functions fails it.
+    with LocalCloud(distributed_map_template(), stack_name="dmap") as c:
+        c.client("s3").put_object(
+            Bucket="dmap-data", Key="manifest.json", Body=json.dumps([{"value": 1}, {"value": 500}]).encode()
+        )
+        c.start_execution(c.report.state_machines["Parts"], {"key": "manifest.json"})
+        c.drain(timeout=120)
+        (run,) = c.executions()
+    assert run.status == "FAILED" and "States.ExceedToleratedFailureThreshold" in (run.error or "")
+
+
+@pytest.mark.parametrize(
+    ("failed", "total", "count", "percentage", "fails"),
+    [
+        (0, 4, 0, 0.0, False),
+        (1, 4, 0, 0.0, True),  # neither tolerance set: any failure
+        (1, 4, 0, 50.0, False),  # 25% <= 50%
+        (3, 4, 0, 50.0, True),  # 75% > 50%
+        (2, 4, 2, 0.0, False),  # 2 <= 2 items
+        (3, 4, 2, 0.0, True),
+        (3, 4, 2, 90.0, True),  # both set: either exceeded
+    ],
+)
+def test_tolerance_rule(failed, total, count, percentage, fails) -> None:
+    from scorewatch_infra.local.emulator import exceeds_tolerance
+
+    assert exceeds_tolerance(failed, total, count=count, percentage=percentage) is fails
+
+
+def test_asl_for_interpreter_changes_only_integer_tolerances() -> None:
+    from scorewatch_infra.local.resources import asl_for_interpreter
+
+    nested = {"StartAt": "M", "States": {"M": {"Type": "Map", "ToleratedFailurePercentage": 5, "End": True}}}
+    assert (
+        json.loads(asl_for_interpreter(json.dumps(nested)))["States"]["M"]["ToleratedFailurePercentage"]
+        == 5.0
+    )
+    assert '"ToleratedFailurePercentage": 5.0' in asl_for_interpreter(json.dumps(nested))
+    untouched = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    assert asl_for_interpreter(untouched) == untouched
+    assert asl_for_interpreter("not json") == "not json"
 
 
 @pytest.mark.slow

@@ -9,7 +9,10 @@ Three seams of moto are connected to the local cloud while it runs:
 - S3's EventBridge notification is replaced by the shape S3 really sends (``Object Created``
   with ``etag``, ``version-id``, ``sequencer``, ``reason``), put on the account's default bus.
 
-One gap in moto's interpreting Step Functions backend is closed as well: ``StartExecution``
+Two gaps in moto's interpreting Step Functions backend are closed as well. A Distributed Map run
+fails when its failed items exceed ``ToleratedFailureCount`` or ``ToleratedFailurePercentage``
+(default 0: any failed item), with ``States.ExceedToleratedFailureThreshold``, as Step Functions
+does; moto 5.2 counted failed items and reported the map run succeeded whatever failed. And ``StartExecution``
 without a ``name`` gets a generated UUID name, as Step Functions (and moto's non-interpreting
 backend) does. moto 5.2's interpreter uses the missing name as is, so every unnamed execution was
 called ``None`` and the second one of a state machine failed with ``ExecutionAlreadyExists``.
@@ -132,9 +135,18 @@ def install(*, on_event: EventSink, on_invoke: InvokeSink) -> None:
         from moto.awslambda_simple.models import LambdaSimpleBackend
         from moto.events.models import EventsBackend
         from moto.s3 import notifications
+        from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+            distributed_iteration_component as dmap,
+        )
         from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
         original_put_events = EventsBackend.put_events
+        original_map_run = dmap.DistributedIterationComponent._map_run
+
+        def map_run(self, env, eval_input):
+            original_map_run(self, env, eval_input)
+            _enforce_tolerated_failures(env, eval_input.map_run_record)
+
         original_start_execution = StepFunctionsParserBackend.start_execution
 
         def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
@@ -201,8 +213,60 @@ def install(*, on_event: EventSink, on_invoke: InvokeSink) -> None:
         LambdaSimpleBackend.invoke = invoke
         EventsBackend.put_events = put_events
         StepFunctionsParserBackend.start_execution = start_execution
+        dmap.DistributedIterationComponent._map_run = map_run
         notifications._send_event_bridge_message = send_event_bridge_message
         _SINK["installed"] = True
+
+
+def exceeds_tolerance(failed: int, total: int, *, count: int, percentage: float) -> bool:
+    """Step Functions' rule: a map run fails when failed items exceed a tolerance that is set.
+
+    Neither set (both 0): any failed item fails the run. moto keeps an unset tolerance as 0, so a
+    0 beside a positive other one counts as unset (an explicit ``ToleratedFailureCount: 0`` next
+    to a percentage is read as the percentage alone).
+    """
+    if failed == 0:
+        return False
+    if count == 0 and percentage == 0:
+        return True
+    by_count = count > 0 and failed > count
+    by_share = percentage > 0 and total > 0 and 100.0 * failed / total > percentage
+    return by_count or by_share
+
+
+def _enforce_tolerated_failures(env: Any, record: Any) -> None:
+    from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    items = record.item_counter
+    failed = items.failed.get() + items.timed_out.get()
+    total = items.total.get() or (failed + items.succeeded.get())
+    count = int(record.tolerated_failure_count or 0)
+    percentage = float(record.tolerated_failure_percentage or 0.0)
+    if not exceeds_tolerance(failed, total, count=count, percentage=percentage):
+        return
+    error = StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold)
+    cause = (
+        f"{failed} of {total} items failed, above the tolerated {count} items or {percentage:g}% "
+        "(scorewatch local cloud)"
+    )
+    details = MapRunFailedEventDetails(error=error.error_name, cause=cause)
+    raise FailureEventException(
+        FailureEvent(
+            env=env,
+            error_name=error,
+            event_type=HistoryEventType.MapRunFailed,
+            event_details=EventDetails(mapRunFailedEventDetails=details),
+        )
+    )
 
 
 def _has_tags(account_id: str, key: Any) -> bool:

@@ -481,6 +481,37 @@ def _lambda_function(d: Deployer, logical_id: str, provider_for: str | None = No
     return Deployed(logical_id, "AWS::Lambda::Function", name, {"Arn": fn["FunctionArn"]})
 
 
+def asl_for_interpreter(definition: str) -> str:
+    """The same definition, spelled so the emulator's ASL parser accepts it.
+
+    moto 5.2's grammar reads ``ToleratedFailurePercentage`` only as a JSON number with a fraction
+    (``5.0``); CDK writes integers (``5``), which the parser rejects. The value is unchanged (JSON
+    has one number type) and the interpreter enforces it, so the backfill's tolerance runs here as
+    on AWS. Anything else the parser rejects still makes the state machine unavailable.
+    """
+    try:
+        parsed = json.loads(definition)
+    except ValueError:
+        return definition
+    changed = False
+
+    def walk(node: Any) -> None:
+        nonlocal changed
+        if isinstance(node, dict):
+            value = node.get("ToleratedFailurePercentage")
+            if isinstance(value, int) and not isinstance(value, bool):
+                node["ToleratedFailurePercentage"] = float(value)
+                changed = True
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(parsed)
+    return json.dumps(parsed) if changed else definition
+
+
 def _state_machine(d: Deployer, logical_id: str) -> Deployed:
     p = d.props(logical_id)
     name = p.get("StateMachineName") or d.physical_name(logical_id, 80)
@@ -494,6 +525,7 @@ def _state_machine(d: Deployer, logical_id: str) -> Deployed:
         raise TemplateError(f"state machine {logical_id}: DefinitionS3Location is not supported locally")
     for key, value in (p.get("DefinitionSubstitutions") or {}).items():
         definition = definition.replace("${" + key + "}", str(value))
+    definition = asl_for_interpreter(definition)
     role = p.get("RoleArn") or f"arn:aws:iam::{d.t.account_id}:role/{name}"
     sfn = d.clients("stepfunctions")
     try:
