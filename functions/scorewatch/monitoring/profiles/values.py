@@ -7,12 +7,17 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+#: Text (after strip, any case) that means "missing": the coercion rules of ``scoring.validation``.
+MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none")
+
 
 def numeric_values(series: pd.Series) -> tuple[np.ndarray, int, int, int]:
     """Finite float values of ``series`` and its (missing, invalid, infinite) counts.
 
-    Booleans become 0/1, datetimes seconds since the epoch; strings are parsed, and those that are
-    not numbers are counted as ``invalid`` (a type violation), never silently dropped.
+    Booleans become 0/1, datetimes seconds since the epoch; strings are parsed (surrounding
+    whitespace stripped), blank and ``NA``-like text (:data:`MISSING_TOKENS`) is ``missing``, and
+    the rest that are not numbers are counted as ``invalid`` (a type violation), never silently
+    dropped.
     """
     missing_mask = series.isna().to_numpy()
     missing = int(missing_mask.sum())
@@ -27,8 +32,16 @@ def numeric_values(series: pd.Series) -> tuple[np.ndarray, int, int, int]:
         values = series.to_numpy(dtype=float, na_value=np.nan)
     else:
         coerced = pd.to_numeric(series, errors="coerce")
-        values = coerced.to_numpy(dtype=float, na_value=np.nan)
-        invalid = int((np.isnan(values) & ~missing_mask).sum())
+        values = coerced.to_numpy(dtype=float, na_value=np.nan).copy()
+        bad = np.isnan(values) & ~missing_mask
+        if bad.any():
+            text = pd.Series(series.to_numpy(dtype=object)[bad]).astype(str).str.strip()
+            blank = text.str.lower().isin(MISSING_TOKENS).to_numpy()
+            reparsed = np.array(pd.to_numeric(text, errors="coerce"), dtype=float, copy=True)
+            reparsed[blank] = np.nan
+            values[bad] = reparsed
+            missing += int(blank.sum())
+            invalid = int((np.isnan(reparsed) & ~blank).sum())
     with np.errstate(invalid="ignore"):
         inf_mask = np.isinf(values)
     infinite = int(inf_mask.sum())
