@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -58,6 +59,30 @@ def category_counts(series: pd.Series) -> tuple[dict[str, int], int]:
         k = str(key)
         out[k] = out.get(k, 0) + int(n)
     return out, missing
+
+
+#: Bits of the value-membership sketch a high-cardinality reference column keeps (8 KiB).
+SKETCH_BITS = 1 << 16
+
+
+def sketch_slots(keys: Sequence[str]) -> np.ndarray:
+    """The sketch bit of each value (a stable 64-bit hash of the text, modulo :data:`SKETCH_BITS`)."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64)
+    hashes = np.asarray(pd.util.hash_array(np.asarray(list(keys), dtype=object)), dtype=np.uint64)
+    slots: np.ndarray = (hashes % np.uint64(SKETCH_BITS)).astype(np.int64)
+    return slots
+
+
+def encode_sketch(bits: np.ndarray) -> str:
+    """A boolean sketch as base64 text (for the profile JSON)."""
+    return base64.b64encode(np.packbits(bits.astype(bool)).tobytes()).decode("ascii")
+
+
+def decode_sketch(text: str) -> np.ndarray:
+    """The boolean sketch of :func:`encode_sketch`."""
+    raw = np.frombuffer(base64.b64decode(text), dtype=np.uint8)
+    return np.unpackbits(raw)[:SKETCH_BITS].astype(bool)
 
 
 def bin_counts(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
