@@ -58,8 +58,10 @@ def test_blanks_are_missing_not_invalid_in_numeric_profiles():
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("id", True), ("customerID", True), ("user_id", True), ("uuid", True), ("rownames", True)]
-    + [("paid", False), ("idle", False), ("valid", False), ("monkey", False)],
+    [
+        *[("id", True), ("customerID", True), ("user_id", True), ("uuid", True), ("rownames", True)],
+        *[("paid", False), ("idle", False), ("valid", False), ("monkey", False)],
+    ],
 )
 def test_id_names(name, expected):
     assert looks_like_id_name(name) is expected
