@@ -148,3 +148,23 @@ def test_schema_infer_prints_a_schema_drift_accepts(tmp_path, capsys):
     ref = str(tmp_path / "ref.csv")
     rc = main(["drift", "--reference", ref, "--current", ref, "--schema", str(schema), "--exclude", "plan"])
     assert rc == 0
+
+
+def test_local_model_file_rejects_one_row_for_one_bad_value_not_the_file(tmp_path):
+    skops_io = pytest.importorskip("skops.io")
+    from sklearn.linear_model import LinearRegression
+
+    from scorewatch.api import score_file
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    est = LinearRegression().fit(X, X["a"] * 2 + X["b"])
+    skops_io.dump(est, tmp_path / "m.skops")
+    text = X.astype(str)
+    text.loc[7, "b"] = "abc"  # one bad value
+    text.loc[9, "b"] = " "  # a blank: missing, as the coercion rules say
+    text.to_csv(tmp_path / "in.csv", index=False)
+    result = score_file(str(tmp_path / "m.skops"), str(tmp_path / "in.csv"), str(tmp_path / "out") + "/")
+    assert result.rows_in == 200
+    # the bad value and the missing value are rejected rows (the model takes no missing values)
+    assert (result.rows_rejected, result.rows_scored) == (2, 198)
