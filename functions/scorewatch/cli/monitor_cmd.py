@@ -97,19 +97,26 @@ def _load_json_file(path: str, what: str) -> Any:
         raise ConfigError(f"cannot read {what} {path}: {exc}") from exc
 
 
-def _schema_arg(args: argparse.Namespace) -> Any:
-    if not args.schema:
-        return None
+def load_schema_file(path: str) -> Any:
+    """A FeatureSchema from a JSON file: a bare schema, a model card or ``schema infer`` output."""
     from pydantic import ValidationError
 
     from scorewatch.core.schema import FeatureSchema
 
-    doc = _load_json_file(args.schema, "schema")
+    doc = _load_json_file(path, "schema")
     doc = doc.get("feature_schema", doc) if isinstance(doc, dict) else doc  # a model card works too
     try:
-        schema = FeatureSchema.model_validate(doc)
+        return FeatureSchema.model_validate(doc)
     except ValidationError as exc:
-        raise ConfigError(f"invalid feature schema {args.schema}: {exc}") from exc
+        raise ConfigError(f"invalid feature schema {path}: {exc}") from exc
+
+
+def _schema_arg(args: argparse.Namespace) -> Any:
+    if not args.schema:
+        return None
+    from scorewatch.core.schema import FeatureSchema
+
+    schema = load_schema_file(args.schema)
     ids = _names(getattr(args, "id_columns", ""))
     drop = {*ids, *_names(getattr(args, "exclude", "")), getattr(args, "target", None)}
     if drop & set(schema.names) or set(ids) - set(schema.id_columns):
