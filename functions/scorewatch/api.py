@@ -24,7 +24,7 @@ import pandas as pd
 
 from scorewatch.core.config import DEFAULT_CHUNK_ROWS, DriftSettings
 from scorewatch.core.errors import MonitoringInputError
-from scorewatch.core.schema import FeatureSchema, FeatureSpec, FeatureType
+from scorewatch.core.schema import FeatureSchema
 from scorewatch.monitoring.evaluation import MonitoringReport, evaluate
 from scorewatch.monitoring.profiles import DEFAULT_BINS, DEFAULT_TOP_N, Profile, build_profile
 
@@ -36,35 +36,27 @@ def _is_score_column(name: str) -> bool:
     return name == "prediction" or name.startswith("score_")
 
 
-def infer_schema(df: pd.DataFrame, *, exclude: Sequence[str] = ()) -> FeatureSchema:
-    """A feature schema from dtypes: bool -> boolean, numbers -> numeric, datetimes -> datetime,
-    everything else -> categorical.
+def infer_schema(
+    df: pd.DataFrame,
+    *,
+    exclude: Sequence[str] = (),
+    id_columns: Sequence[str] = (),
+    target: str | None = None,
+) -> FeatureSchema:
+    """A feature schema for ``df`` from the one schema inference
+    (:func:`scorewatch.scoring.schema_inference.infer_frame`): numbers (also numbers held as
+    text, blanks being missing) -> numeric, bool -> boolean, datetimes -> datetime, the rest
+    categorical; identifier columns (named like an id, unique per row, monotone integers) go to
+    ``id_columns`` and free text is left out, so neither is profiled.
 
     Raises
     ------
     MonitoringInputError
         A column name is not a non-empty string, or no column is left.
     """
-    specs = []
-    for name in df.columns:
-        if not isinstance(name, str) or not name:
-            raise MonitoringInputError(f"column names must be non-empty strings, got {name!r}")
-        if name in exclude:
-            continue
-        dtype = df[name].dtype
-        kind: FeatureType
-        if pd.api.types.is_bool_dtype(dtype):
-            kind = "boolean"
-        elif pd.api.types.is_datetime64_any_dtype(dtype):
-            kind = "datetime"
-        elif pd.api.types.is_numeric_dtype(dtype):
-            kind = "numeric"
-        else:
-            kind = "categorical"
-        specs.append(FeatureSpec(name=name, type=kind))
-    if not specs:
-        raise MonitoringInputError(f"no feature columns to profile among {list(df.columns)}")
-    return FeatureSchema(features=tuple(specs))
+    from scorewatch.scoring.schema_inference import infer_frame
+
+    return infer_frame(df, exclude=exclude, id_columns=id_columns, target=target).schema
 
 
 def _split(

@@ -353,3 +353,45 @@ def test_progress_bar_path_scores_every_chunk(tmp_path, model_file, capsys):
     assert code == EXIT_OK, captured.err
     assert json.loads(captured.out.strip().splitlines()[-1])["rows_scored"] == 95
     assert pq.read_table(out).num_rows == 95
+
+
+def test_register_types_a_numeric_reference_column_with_blanks_numeric(env, model_file, capsys):
+    ref = _frame(300, 4).astype({"monthly_spend": object})
+    ref.loc[[3, 40, 41], "monthly_spend"] = " "  # a CSV export artefact
+    uri = _put_csv(env.data_bucket, "reference/blanks.csv", ref)
+    code = main(
+        [
+            "models", "register", "--name", "blanks", "--model-file", model_file, "--task", "binary",
+            "--reference", uri, "--target", "churned", "--id-columns", "customer_id", "--json",
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr()
+    assert code == EXIT_OK, out.err
+    types = {f["name"]: f["type"] for f in json.loads(out.out)["feature_schema"]["features"]}
+    assert types == {"tenure": "numeric", "monthly_spend": "numeric", "plan": "categorical"}
+
+
+def test_register_takes_a_schema_file(env, model_file, capsys, tmp_path):
+    schema = {
+        "features": [
+            {"name": "tenure", "type": "numeric", "min": 0, "max": 100},
+            {"name": "monthly_spend", "type": "numeric"},
+            {"name": "plan", "type": "categorical", "categories": ["basic", "max", "pro"]},
+        ],
+        "id_columns": [],
+    }
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps({"feature_schema": schema, "columns": []}))
+    uri = _put_csv(env.data_bucket, "reference/schema.csv", _frame(300, 5))
+    code = main(
+        [
+            "models", "register", "--name", "typed", "--model-file", model_file, "--task", "binary",
+            "--reference", uri, "--target", "churned", "--id-columns", "customer_id",
+            "--schema", str(path), "--json",
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr()
+    assert code == EXIT_OK, out.err
+    card = json.loads(out.out)["feature_schema"]
+    assert card["id_columns"] == ["customer_id"]
+    assert next(f for f in card["features"] if f["name"] == "tenure")["max"] == 100

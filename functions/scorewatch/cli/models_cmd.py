@@ -54,6 +54,11 @@ def register(subparsers: Any) -> None:
     reg.add_argument("--reference", metavar="URI", help="reference/training data for the baseline profile")
     reg.add_argument("--target", help="target column (excluded from features)")
     reg.add_argument("--id-columns", default="", help="comma-separated id columns passed through to outputs")
+    reg.add_argument(
+        "--schema",
+        metavar="FILE",
+        help="FeatureSchema JSON (or `scorewatch schema infer` output) instead of the inferred schema",
+    )
     reg.add_argument("--description")
     reg.add_argument("--promote", action="store_true", help="also make it the champion")
     reg.add_argument("--json", action="store_true", help="print the new card as JSON")
@@ -314,6 +319,16 @@ def run_register(args: argparse.Namespace) -> int:
             sample = sample.drop(columns=[args.target])
     inferred = infer_schema(estimator, sample, id_columns=ids)
     notes = [inferred.notice.replace("; no card", "")]
+    if getattr(args, "schema", None):
+        import dataclasses
+
+        from scorewatch.cli.monitor_cmd import load_schema_file
+
+        given = load_schema_file(args.schema)
+        if ids:
+            given = given.model_copy(update={"id_columns": tuple(dict.fromkeys((*given.id_columns, *ids)))})
+        inferred = dataclasses.replace(inferred, schema=given)
+        notes = [f"schema from {args.schema}"]
 
     profile = baseline_sample = None
     training = DataRef()

@@ -51,6 +51,24 @@ def register(subparsers: Any) -> None:
     _common(d)
     d.set_defaults(func=_drift_cmd)
 
+    sc = subparsers.add_parser(
+        "schema",
+        help="infer the schema of a data file",
+        description="Infer column types and roles (feature, id, text) with the reason for each.",
+    )
+    sc_sub = sc.add_subparsers(dest="schema_command", required=True)
+    si = sc_sub.add_parser(
+        "infer",
+        help="print the inferred schema JSON (usable as --schema)",
+        description="Print the schema inferred from the first --chunk-rows rows of INPUT as JSON.",
+    )
+    si.add_argument("input", metavar="INPUT", help=".csv/.csv.gz/.parquet/.jsonl (path or s3:// URI)")
+    si.add_argument("--id-columns", default="", metavar="COLS", help="comma-separated identifier columns")
+    si.add_argument("--exclude", default="", metavar="COLS", help="comma-separated columns to leave out")
+    si.add_argument("--target", default=None, metavar="COL", help="the label column (not a feature)")
+    si.add_argument("--chunk-rows", type=int, default=_CHUNK_ROWS, metavar="N")
+    si.set_defaults(func=_schema_infer_cmd)
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--schema", metavar="FILE", help="FeatureSchema JSON (default: inferred from the data)")
@@ -59,6 +77,14 @@ def _common(p: argparse.ArgumentParser) -> None:
         default=None,
         help="comma-separated prediction columns (default: 'prediction' and 'score_*' columns)",
     )
+    p.add_argument(
+        "--id-columns",
+        default="",
+        metavar="COLS",
+        help="comma-separated identifier columns (never profiled; id-like columns are also detected)",
+    )
+    p.add_argument("--exclude", default="", metavar="COLS", help="comma-separated columns to leave out")
+    p.add_argument("--target", default=None, metavar="COL", help="the label column (not a feature)")
     p.add_argument("--sample-rows", type=int, default=50_000, metavar="N")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--chunk-rows", type=int, default=_CHUNK_ROWS, metavar="N")
@@ -71,43 +97,84 @@ def _load_json_file(path: str, what: str) -> Any:
         raise ConfigError(f"cannot read {what} {path}: {exc}") from exc
 
 
-def _schema_arg(args: argparse.Namespace) -> Any:
-    if not args.schema:
-        return None
+def load_schema_file(path: str) -> Any:
+    """A FeatureSchema from a JSON file: a bare schema, a model card or ``schema infer`` output."""
     from pydantic import ValidationError
 
     from scorewatch.core.schema import FeatureSchema
 
-    doc = _load_json_file(args.schema, "schema")
+    doc = _load_json_file(path, "schema")
     doc = doc.get("feature_schema", doc) if isinstance(doc, dict) else doc  # a model card works too
     try:
         return FeatureSchema.model_validate(doc)
     except ValidationError as exc:
-        raise ConfigError(f"invalid feature schema {args.schema}: {exc}") from exc
+        raise ConfigError(f"invalid feature schema {path}: {exc}") from exc
 
 
-def _looks_numeric(s: pd.Series) -> bool:
-    vals = s.dropna()
-    if vals.empty or pd.api.types.is_bool_dtype(vals.dtype):
-        return False
-    if pd.api.types.is_numeric_dtype(vals.dtype):
-        return True
-    return bool(pd.to_numeric(vals.astype("object"), errors="coerce").notna().all())
+def _schema_arg(args: argparse.Namespace) -> Any:
+    if not args.schema:
+        return None
+    from scorewatch.core.schema import FeatureSchema
+
+    schema = load_schema_file(args.schema)
+    ids = _names(getattr(args, "id_columns", ""))
+    drop = {*ids, *_names(getattr(args, "exclude", "")), getattr(args, "target", None)}
+    if drop & set(schema.names) or set(ids) - set(schema.id_columns):
+        features = tuple(f for f in schema.features if f.name not in drop)
+        if not features:
+            raise ConfigError(f"no feature left in {args.schema} after --id-columns/--exclude/--target")
+        id_cols = (*schema.id_columns, *(i for i in ids if i not in schema.id_columns))
+        schema = FeatureSchema(features=features, id_columns=id_cols)
+    return schema
 
 
-def _infer(frame: pd.DataFrame, scores: tuple[str, ...]) -> Any:
-    """Schema from the first chunk; CSV text columns whose values all parse as numbers are numeric."""
-    from scorewatch.api import infer_schema
-    from scorewatch.core.schema import FeatureSchema, FeatureSpec
+def _names(value: str | None) -> tuple[str, ...]:
+    return tuple(c.strip() for c in (value or "").split(",") if c.strip())
 
-    base = infer_schema(frame, exclude=scores)
-    specs = []
-    for f in base.features:
-        if f.type == "categorical" and _looks_numeric(frame[f.name]):
-            specs.append(FeatureSpec(name=f.name, type="numeric"))
-        else:
-            specs.append(f)
-    return FeatureSchema(features=tuple(specs))
+
+def _infer(frame: pd.DataFrame, scores: tuple[str, ...], args: argparse.Namespace) -> Any:
+    """The one schema inference on the first chunk (see ``scoring.schema_inference``)."""
+    from scorewatch.scoring.schema_inference import infer_frame
+
+    inferred = infer_frame(
+        frame,
+        id_columns=_names(getattr(args, "id_columns", "")),
+        exclude=(*scores, *_names(getattr(args, "exclude", ""))),
+        target=getattr(args, "target", None),
+    )
+    args.inferred = inferred
+    return inferred.schema
+
+
+def _excluded(
+    args: argparse.Namespace, schema: Any, columns: list[str], scores: tuple[str, ...]
+) -> list[Any]:
+    """Columns of the input that are neither features nor scores, each with the reason."""
+    inferred = getattr(args, "inferred", None)
+    if inferred is not None:
+        return [c.to_dict() for c in inferred.excluded if c.name not in scores]
+    feats = set(schema.names)
+    out = []
+    for name in columns:
+        if name in feats or name in scores:
+            continue
+        why = "identifier" if name in schema.id_columns else "not in the schema"
+        out.append({"name": name, "role": "id" if name in schema.id_columns else "excluded", "reason": why})
+    return out
+
+
+def _schema_infer_cmd(args: argparse.Namespace) -> int:
+    from scorewatch.core.errors import InputRejectedError
+    from scorewatch.io import storage
+
+    for batch in storage.open_batches(args.input, chunk_rows=args.chunk_rows):
+        frame = batch.to_pandas()
+        _infer(frame, _scores(argparse.Namespace(score_columns=None), list(frame.columns)), args)
+        print(json.dumps(args.inferred.to_dict(), indent=2))
+        return 0
+    raise InputRejectedError(
+        f"{args.input}: no rows to infer a schema from", source_uri=args.input, reason="empty_input"
+    )
 
 
 def _scores(args: argparse.Namespace, columns: list[str]) -> tuple[str, ...]:
@@ -133,7 +200,7 @@ def _stream_profile(
                 scores = _scores(args, columns)
             scores = tuple(c for c in scores if c in frame.columns)
             if schema is None:
-                schema = _infer(frame, scores)
+                schema = _infer(frame, scores, args)
             builder = ProfileBuilder(
                 schema,
                 edges_from=edges_from,
@@ -198,17 +265,20 @@ def _drift_cmd(args: argparse.Namespace) -> int:
     current, cur_sample, _, _, columns = _stream_profile(
         args.current, args, schema=schema, edges_from=reference, scores=scores
     )
+    excluded = _excluded(args, schema, columns, tuple(scores))
+    skip = {c["name"] for c in excluded} | set(scores)
     report = evaluate(
         reference,
         current,
         settings=settings,
         reference_sample=ref_sample,
         current_sample=cur_sample if ref_sample is not None else None,
-        input_columns=[c for c in columns if c not in set(scores)],
+        input_columns=[c for c in columns if c not in skip],
+        id_columns=tuple(schema.id_columns),
         random_state=args.seed,
     )
     if args.json:
-        storage.write_json(args.json, report.to_dict())
+        storage.write_json(args.json, {**report.to_dict(), "excluded_columns": excluded})
     if args.html:
         title = args.title or f"drift: {args.current}"
         storage.write_bytes(args.html, report.to_html(title=title).encode("utf-8"), content_type="text/html")
@@ -221,4 +291,6 @@ def _drift_cmd(args: argparse.Namespace) -> int:
         f"multivariate AUC: {f'{mv.auc:.3f}' if mv and mv.auc is not None else '-'}; "
         f"quality violations: {len(report.quality_violations)}"
     )
+    for c in excluded:
+        print(f"excluded {c['name']}: {c['reason']}")
     return 1 if report.drifted else 0

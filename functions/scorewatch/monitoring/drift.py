@@ -49,6 +49,7 @@ from scorewatch.monitoring.stattests import TestResult, align_counts, get_test, 
 SMALL_REFERENCE_ROWS = 1000
 FEW_VALUES = 5
 _OTHER = "\x00other"  # key of the folded "other" bucket when aligning category counts
+_NOVEL = "\x00novel"  # values absent from the whole reference (a high-cardinality column's sketch)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,28 @@ def _category_map(col: CategoricalProfile) -> dict[str, int]:
     return counts
 
 
+def _folded_counts(
+    ref: CategoricalProfile, cur: CategoricalProfile
+) -> tuple[list[Any], np.ndarray, np.ndarray]:
+    """Like with like for a reference with more values than it lists.
+
+    Both sides are folded on the reference's listed categories; the rest is split into ``other``
+    (values the reference has in its tail) and ``novel`` (values the reference never had). The
+    reference's own ``novel`` mass is what a fresh draw of its distribution would bring: its
+    Good-Turing estimate (:attr:`CategoricalProfile.expected_novel`).
+    """
+    listed = [k for k, _ in ref.categories]
+    cur_counts = dict(cur.categories)
+    cur_listed = [float(cur_counts.get(k, 0)) for k in listed]
+    cur_rest = float(cur.count) - sum(cur_listed)
+    novel = float(cur.novel or 0)
+    ref_novel = ref.expected_novel
+    keys: list[Any] = [*listed, _OTHER, _NOVEL]
+    rc = np.array([*(float(n) for _, n in ref.categories), ref.other - ref_novel, ref_novel])
+    cc = np.array([*cur_listed, max(cur_rest - novel, 0.0), novel])
+    return keys, rc, cc
+
+
 def _present(keys: list[Any], rc: np.ndarray, cc: np.ndarray) -> tuple[list[Any], np.ndarray, np.ndarray]:
     """Drop values seen on neither side (a reference category absent from both), as Evidently's keys do."""
     keep = (rc + cc) > 0
@@ -145,6 +168,8 @@ def column_counts(ref: ColumnProfile, cur: ColumnProfile) -> tuple[list[Any], np
         keys = ["underflow", *[f"bin{i}" for i in range(len(ref.edges) - 1)], "overflow"]
         return keys, np.asarray(ref.counts, float), np.asarray(cur.counts, float)
     if isinstance(ref, CategoricalProfile) and isinstance(cur, CategoricalProfile):
+        if ref.other and ref.sketch is not None and cur.novel is not None:
+            return _present(*_folded_counts(ref, cur))
         return _present(*align_counts(_category_map(ref), _category_map(cur)))
     raise MonitoringInputError(f"column {ref.name!r} is {ref.kind} in the reference but {cur.kind} now")
 

@@ -16,6 +16,7 @@ Pure: profiles in, violations out.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 
 from scorewatch.monitoring.profiles import CategoricalProfile, NumericProfile, Profile
+from scorewatch.monitoring.profiles.values import sketch_slots
 
 ViolationKind = Literal[
     "data_type_check",
@@ -255,21 +257,34 @@ def _categorical_checks(
         return out
     known = {k for k, _ in ref.categories}
     unseen = cur.unseen
-    examples = [k for k, n in cur.categories if n and k not in known][:5]
+    examples = [k for k, n in cur.categories if n and k not in known]
+    expected = 0.0  # share of new values a fresh draw of the reference would bring
+    margin = 0.0
+    bits = ref.sketch_bits()
+    if bits is not None and cur.novel is not None:
+        # a high-cardinality reference: only values absent from its sketch are new, and some are
+        # expected (its own tail: the Good-Turing estimate); flag only what exceeds that
+        unseen = cur.novel
+        examples = [k for k, h in zip(examples, bits[sketch_slots(examples)].tolist(), strict=True) if not h]
+        expected = ref.expected_novel / ref.count if ref.count else 0.0
+        margin = 3.0 * math.sqrt(max(expected * (1.0 - expected), 1.0 / cur.count) / cur.count)
+    examples = examples[:5]
     if unseen is None:
         unseen = sum(n for k, n in cur.categories if k not in known) + (cur.other if not ref.other else 0)
     share = unseen / cur.count
-    if unseen and share > settings.unseen_tolerance:
-        sev: Severity = "error" if share > settings.unseen_error_share else "warning"
+    excess = share - expected - margin
+    if unseen and excess > settings.unseen_tolerance:
+        sev: Severity = "error" if excess > settings.unseen_error_share else "warning"
         shown = ", ".join(repr(e) for e in examples)
+        tail = f"; about {expected:.1%} expected from the reference's tail" if expected else ""
         out.append(
             Violation(
                 "categorical_values_check",
                 name,
-                f"{share:.1%} of {name!r} are categories unseen in the reference (e.g. {shown})",
+                f"{share:.1%} of {name!r} are categories unseen in the reference (e.g. {shown}){tail}",
                 sev,
                 share,
-                settings.unseen_tolerance,
+                settings.unseen_tolerance + expected,
             )
         )
     seen_now = [k for k, n in cur.categories if n]

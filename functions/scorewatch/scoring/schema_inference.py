@@ -1,6 +1,19 @@
-"""Infer a feature schema for a model that comes without a card (offline CLI use of a local file).
+"""The one schema inference: column types and roles of a frame, and a schema for a model without a card.
 
-The estimator says which columns it consumes (``feature_names_in_``) and which of them are
+:func:`infer_frame` types every column of a frame and gives it a role, saying why
+(``"numeric: 7032 of 7043 parse, 11 blank"``); ``models register --reference``, ``scorewatch
+drift``/``profile``, :func:`scorewatch.api.infer_schema` and a local model file all use it.
+
+* numeric: a numeric dtype, or text whose non-blank values parse as numbers (blank, ``NA``,
+  ``null``, ``NaN`` are missing, as the coercion rules say); a few values that do not parse (at
+  most :data:`UNPARSED_SHARE`) keep the column numeric, and those rows are invalid;
+* boolean and datetime from their dtypes; everything else categorical;
+* role ``id`` (excluded from drift, quality and the domain classifier): named like an identifier
+  (``id``, ``*_id``, ``*Id``, ``uuid``, ``key`` ...) and mostly distinct, text distinct on
+  (nearly) every row, or strictly monotone integers;
+* role ``text`` (excluded, with the reason): long strings with a high distinct share.
+
+For a model, the estimator says which columns it consumes (``feature_names_in_``) and which of them are
 categorical (columns routed through an encoder in a ColumnTransformer, with the encoder's
 ``categories_``); a sample of the input fills in types for the rest. The result is a best guess
 and the CLI tells the user so (:data:`NOTICE`).
@@ -8,16 +21,18 @@ and the CLI tells the user so (:data:`NOTICE`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from scorewatch.core.cards import Task
-from scorewatch.core.errors import ModelError
+from scorewatch.core.errors import ModelError, MonitoringInputError
 from scorewatch.core.schema import FeatureSchema, FeatureSpec, FeatureType
+from scorewatch.monitoring.profiles import MISSING_TOKENS
 
 NOTICE = "schema inferred from the estimator; no card"
 
@@ -115,16 +130,7 @@ def _encoded_columns(estimator: Any, names: Sequence[str]) -> dict[str, FeatureS
 
 
 def _type_from_sample(series: pd.Series) -> FeatureType:
-    if pd.api.types.is_bool_dtype(series):
-        return "boolean"
-    if pd.api.types.is_numeric_dtype(series):
-        return "numeric"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
-    non_null = series.dropna()
-    if len(non_null) and pd.to_numeric(non_null.astype(str).str.strip(), errors="coerce").notna().all():
-        return "numeric"  # numbers read as text (a CSV column with stray spaces)
-    return "categorical"
+    return infer_column(series).type
 
 
 def infer_schema(
@@ -187,3 +193,203 @@ def infer_schema(
             features.append(FeatureSpec(name=name, type="numeric"))
     schema = FeatureSchema(features=tuple(features), id_columns=tuple(i for i in ids if i not in names))
     return InferredSchema(schema=schema, task=task, classes=classes)
+
+
+# --- frame inference -------------------------------------------------------------------------
+
+#: Largest share of non-blank values that may fail to parse in a column still typed numeric.
+UNPARSED_SHARE = 0.05
+#: A text column distinct on at least this share of its non-missing rows is an identifier.
+UNIQUE_SHARE = 0.99
+#: A column named like an identifier is one when at least this share of its values is distinct.
+NAMED_ID_SHARE = 0.5
+#: Text with a mean length of at least this many characters and a high distinct share is free text.
+TEXT_MIN_LENGTH = 30
+#: Fewer non-missing values than this: too few to call a column an identifier or text.
+MIN_ROWS_FOR_ROLE = 20
+
+Role = Literal["feature", "id", "text", "target", "excluded"]
+_ID_NAME = re.compile(
+    r"(^|[_\-. ])(id|uuid|guid|key|rownames?)$|^(id|uuid|guid|key|rownames?)$|[a-z0-9](Id|ID|Key)$"
+)
+
+
+@dataclass(frozen=True)
+class ColumnInference:
+    """The inferred type and role of one column, and why."""
+
+    name: str
+    type: FeatureType
+    role: Role
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "type": self.type, "role": self.role, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class FrameInference:
+    """A schema inferred from a frame plus every column's type, role and reason."""
+
+    schema: FeatureSchema
+    columns: tuple[ColumnInference, ...]
+
+    @property
+    def excluded(self) -> tuple[ColumnInference, ...]:
+        """Columns that are not features (ids, text, target, excluded by the user)."""
+        return tuple(c for c in self.columns if c.role != "feature")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "feature_schema": self.schema.model_dump(mode="json"),
+            "columns": [c.to_dict() for c in self.columns],
+        }
+
+
+def looks_like_id_name(name: str) -> bool:
+    """``id``, ``customer_id``, ``customerID``, ``uuid``, ``order-key``, ``rownames`` ...
+
+    >>> [looks_like_id_name(n) for n in ("id", "customerID", "user_id", "paid", "idle", "Key")]
+    [True, True, True, False, False, True]
+    """
+    return bool(_ID_NAME.search(name) or _ID_NAME.search(name.lower()))
+
+
+def _text_values(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Stripped text of ``series`` and the mask of missing values (null or a missing token)."""
+    text = series.astype("object").where(series.notna(), None)
+    stripped = text.map(lambda v: v.strip() if isinstance(v, str) else v)
+    blank = stripped.isna().to_numpy() | stripped.map(
+        lambda v: isinstance(v, str) and v.lower() in MISSING_TOKENS
+    ).to_numpy(dtype=bool)
+    return stripped, blank
+
+
+def infer_column(series: pd.Series, name: str | None = None) -> ColumnInference:
+    """Type and role of one column (see the module docstring), with the reason.
+
+    >>> print(infer_column(pd.Series(["1.5", " ", "2", "NA", "abc"] + ["3"] * 20), "x").reason)
+    numeric: 22 of 23 non-blank values parse, 2 blank, 1 do not parse (e.g. 'abc')
+    """
+    name = str(series.name if name is None else name)
+    n = len(series)
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return ColumnInference(name, "boolean", "feature", "boolean: bool dtype")
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return ColumnInference(name, "datetime", "feature", "datetime: datetime dtype")
+    if pd.api.types.is_numeric_dtype(dtype):
+        missing = int(series.isna().sum())
+        role, why = _numeric_role(name, series)
+        reason = f"numeric: {dtype} dtype, {n - missing} of {n} values present"
+        return ColumnInference(name, "numeric", role, f"{reason}; {why}" if why else reason)
+    text, blank = _text_values(series)
+    present = text[~blank]
+    n_blank = int(blank.sum())
+    if present.empty:
+        return ColumnInference(name, "categorical", "feature", f"categorical: all {n} values are missing")
+    parsed = pd.to_numeric(present.astype(str), errors="coerce")
+    ok = int(parsed.notna().sum())
+    if ok and (len(present) - ok) <= UNPARSED_SHARE * len(present):
+        reason = f"numeric: {ok} of {len(present)} non-blank values parse, {n_blank} blank"
+        if ok < len(present):
+            bad = present[parsed.isna().to_numpy()].iloc[0]
+            reason += f", {len(present) - ok} do not parse (e.g. {str(bad)[:20]!r})"
+        role, why = _numeric_role(name, parsed)
+        return ColumnInference(name, "numeric", role, f"{reason}; {why}" if why else reason)
+    distinct = int(present.nunique())
+    share = distinct / len(present)
+    reason = f"categorical: {distinct} distinct of {len(present)} non-blank values"
+    if len(present) >= MIN_ROWS_FOR_ROLE:
+        mean_len = float(present.astype(str).str.len().mean())
+        if mean_len >= TEXT_MIN_LENGTH and share >= NAMED_ID_SHARE:
+            return ColumnInference(
+                name,
+                "categorical",
+                "text",
+                f"{reason}; free text (mean length {mean_len:.0f}, {share:.0%} distinct): not profiled",
+            )
+        if share >= UNIQUE_SHARE:
+            return ColumnInference(name, "categorical", "id", f"{reason}; identifier ({share:.1%} distinct)")
+        if looks_like_id_name(name) and share >= NAMED_ID_SHARE:
+            return ColumnInference(
+                name, "categorical", "id", f"{reason}; identifier (named like one, {share:.0%} distinct)"
+            )
+    return ColumnInference(name, "categorical", "feature", reason)
+
+
+def _numeric_role(name: str, series: pd.Series) -> tuple[Role, str | None]:
+    values = pd.to_numeric(series, errors="coerce").dropna().to_numpy(dtype=float)
+    if values.size < MIN_ROWS_FOR_ROLE or not np.all(np.isfinite(values)):
+        return "feature", None
+    integral = bool(np.all(values == np.round(values)))
+    if not integral:
+        return "feature", None
+    share = np.unique(values).size / values.size
+    if looks_like_id_name(name) and share >= NAMED_ID_SHARE:
+        return "id", f"identifier (named like one, {share:.0%} distinct)"
+    diffs = np.diff(values)
+    if np.all(diffs > 0) or np.all(diffs < 0):
+        return "id", "identifier (strictly monotone integers)"
+    return "feature", None
+
+
+def infer_frame(
+    df: pd.DataFrame,
+    *,
+    id_columns: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    target: str | None = None,
+    detect_ids: bool = True,
+) -> FrameInference:
+    """Types and roles of every column of ``df`` and the resulting FeatureSchema.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A sample of the input (all of it, or its first rows).
+    id_columns : sequence of str
+        Identifier columns named by the user (kept as ``schema.id_columns``).
+    exclude : sequence of str
+        Columns to leave out (score columns, anything the user names).
+    target : str, optional
+        The label column: never a feature.
+    detect_ids : bool
+        Also give the ``id``/``text`` roles from names and values (see the module docstring).
+
+    Raises
+    ------
+    MonitoringInputError
+        A column name is not a non-empty string, or no feature column is left.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"customerID": [f"c{i}" for i in range(30)], "tenure": ["1"] * 29 + [" "]})
+    >>> inf = infer_frame(df)
+    >>> inf.schema.names, inf.schema.id_columns
+    (['tenure'], ('customerID',))
+    """
+    ids, skip = {str(c) for c in id_columns}, {str(c) for c in exclude}
+    columns: list[ColumnInference] = []
+    for name in df.columns:
+        if not isinstance(name, str) or not name:
+            raise MonitoringInputError(f"column names must be non-empty strings, got {name!r}")
+        if name in skip:
+            columns.append(ColumnInference(name, "categorical", "excluded", "excluded: named by the caller"))
+            continue
+        col = infer_column(df[name], name)
+        if name in ids:
+            col = ColumnInference(name, col.type, "id", "identifier: named by the caller")
+        elif name == target:
+            col = ColumnInference(name, col.type, "target", "target: the label, not a feature")
+        elif not detect_ids and col.role in ("id", "text"):
+            col = ColumnInference(name, col.type, "feature", col.reason.split(";")[0])
+        columns.append(col)
+    features = tuple(FeatureSpec(name=c.name, type=c.type) for c in columns if c.role == "feature")
+    if not features:
+        raise MonitoringInputError(
+            f"no feature columns to profile among {list(df.columns)}: "
+            + "; ".join(f"{c.name}: {c.reason}" for c in columns)
+        )
+    schema = FeatureSchema(features=features, id_columns=tuple(c.name for c in columns if c.role == "id"))
+    return FrameInference(schema=schema, columns=tuple(columns))

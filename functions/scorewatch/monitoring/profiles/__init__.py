@@ -38,6 +38,7 @@ from scorewatch.monitoring.profiles.model import (
     Role,
 )
 from scorewatch.monitoring.profiles.values import (
+    MISSING_TOKENS,
     bin_counts,
     category_counts,
     numeric_values,
@@ -52,6 +53,7 @@ __all__ = [
     "DEFAULT_TOP_N",
     "DISCRETE_CAP",
     "MAX_TRACKED_CATEGORIES",
+    "MISSING_TOKENS",
     "PROFILE_FORMAT",
     "PROFILE_SCHEMA_VERSION",
     "QUANTILE_LEVELS",

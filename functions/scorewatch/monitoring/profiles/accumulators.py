@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -17,10 +18,13 @@ from scorewatch.monitoring.profiles.model import (
     Role,
 )
 from scorewatch.monitoring.profiles.values import (
+    SKETCH_BITS,
     category_counts,
+    encode_sketch,
     numeric_values,
     quantile_edges,
     quantiles_from_bins,
+    sketch_slots,
     sorted_bin_counts,
 )
 
@@ -118,16 +122,36 @@ class _NumericAcc:
 
 
 class _CategoricalAcc:
-    def __init__(self, name: str, role: Role, binned_on: tuple[str, ...] | None, top_n: int):
+    def __init__(
+        self,
+        name: str,
+        role: Role,
+        binned_on: tuple[str, ...] | None,
+        top_n: int,
+        reference_sketch: np.ndarray | None = None,
+    ):
         self.name, self.role, self.binned_on, self.top_n = name, role, binned_on, top_n
         self.counter: dict[str, int] = {}
         self.folded = 0  # rare values folded away to bound memory
         self.count = self.missing = 0
+        # a reference keeps a membership sketch of every value; a batch checks its values in the
+        # reference's sketch (values outside the reference's listing but in its tail are not new)
+        self.sketch = np.zeros(SKETCH_BITS, dtype=bool) if binned_on is None else None
+        self.reference_sketch = reference_sketch
+        self.known = frozenset(binned_on or ())
+        self.novel = 0
 
     def update(self, series: pd.Series) -> None:
         counts, missing = category_counts(series)
         self.missing += missing
         self.count += sum(counts.values())
+        if self.sketch is not None and counts:
+            self.sketch[sketch_slots(list(counts))] = True
+        if self.reference_sketch is not None:
+            outside = [k for k in counts if k not in self.known]
+            if outside:
+                hit = self.reference_sketch[sketch_slots(outside)]
+                self.novel += sum(counts[k] for k, h in zip(outside, hit.tolist(), strict=True) if not h)
         for k, n in counts.items():
             self.counter[k] = self.counter.get(k, 0) + n
         if len(self.counter) > MAX_TRACKED_CATEGORIES:
@@ -144,7 +168,7 @@ class _CategoricalAcc:
         self.missing += n
 
     def finish(self) -> CategoricalProfile:
-        return _categorical_from_counter(
+        profile = _categorical_from_counter(
             self.name,
             self.role,
             self.counter,
@@ -154,6 +178,12 @@ class _CategoricalAcc:
             top_n=self.top_n,
             folded=self.folded,
         )
+        if self.sketch is not None and profile.other:
+            singletons = sum(1 for n in self.counter.values() if n == 1) + self.folded
+            return replace(profile, sketch=encode_sketch(self.sketch), singletons=singletons)
+        if self.reference_sketch is not None:
+            return replace(profile, novel=self.novel)
+        return profile
 
 
 def _categorical_from_counter(

@@ -107,9 +107,11 @@ class ProfileBuilder:
             self._accs[name] = _NumericAcc(name, role, edges, self.n_bins)
         else:
             binned_on = None
+            sketch = None
             if isinstance(ref, CategoricalProfile):
                 binned_on = ref.binned_on or tuple(k for k, _ in ref.categories)
-            self._accs[name] = _CategoricalAcc(name, role, binned_on, self.top_n)
+                sketch = ref.sketch_bits()
+            self._accs[name] = _CategoricalAcc(name, role, binned_on, self.top_n, sketch)
         self._order.append(name)
 
     def update(self, features: pd.DataFrame, outputs: pd.DataFrame | None = None) -> None:

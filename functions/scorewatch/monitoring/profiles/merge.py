@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from scorewatch.core.errors import ProfileError
 from scorewatch.monitoring.profiles.model import (
     DISCRETE_CAP,
@@ -11,7 +13,12 @@ from scorewatch.monitoring.profiles.model import (
     NumericProfile,
     Profile,
 )
-from scorewatch.monitoring.profiles.values import quantiles_from_bins
+from scorewatch.monitoring.profiles.values import (
+    SKETCH_BITS,
+    encode_sketch,
+    quantiles_from_bins,
+    sketch_slots,
+)
 
 
 def merge_profiles(a: Profile, b: Profile) -> Profile:
@@ -68,8 +75,30 @@ def _merge_column(x: ColumnProfile, y: ColumnProfile, top_n: int) -> ColumnProfi
     # The parts' ``other`` values are outside their listings: they stay folded in ``other``.
     other = sum(n for _, n in rest[top_n:]) + x.other + y.other
     unseen = None if x.binned_on is None else (x.unseen or 0) + (y.unseen or 0)
+    novel = None if x.novel is None and y.novel is None else (x.novel or 0) + (y.novel or 0)
+    sketch, singletons = None, None
+    if x.binned_on is None and other and (x.sketch is not None or y.sketch is not None):
+        bits = np.zeros(SKETCH_BITS, dtype=bool)
+        for part in (x, y):
+            part_bits = part.sketch_bits()
+            if part_bits is not None:
+                bits |= part_bits
+            else:  # no sketch: every value of that side is listed
+                bits[sketch_slots([k for k, _ in part.categories])] = True
+        # values seen once on one side may be seen on the other: an upper bound
+        sketch, singletons = encode_sketch(bits), (x.singletons or 0) + (y.singletons or 0)
     return CategoricalProfile(
-        x.name, x.role, x.count + y.count, x.missing + y.missing, tuple(listed), other, unseen, x.binned_on
+        x.name,
+        x.role,
+        x.count + y.count,
+        x.missing + y.missing,
+        tuple(listed),
+        other,
+        unseen,
+        x.binned_on,
+        sketch=sketch,
+        singletons=singletons,
+        novel=novel,
     )
 
 

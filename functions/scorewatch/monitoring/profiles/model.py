@@ -85,6 +85,12 @@ class CategoricalProfile:
     reference) every reference category is listed, in reference order, followed by the most frequent
     unseen ones; ``other`` counts values not listed and ``unseen`` counts values absent from
     ``binned_on`` (None for a reference profile). Values are compared as strings.
+
+    A reference with values folded into ``other`` also keeps a membership ``sketch`` of all its
+    values (base64 bits, see ``values.sketch_slots``) and its ``singletons`` (values seen once: the
+    Good-Turing estimate of how much of a fresh draw is new); a batch binned on such a reference
+    counts ``novel``, its values absent from the whole reference (by the sketch), apart from values
+    that are only outside the listed top categories.
     """
 
     name: str
@@ -95,6 +101,9 @@ class CategoricalProfile:
     other: int
     unseen: int | None
     binned_on: tuple[str, ...] | None
+    sketch: str | None = None
+    singletons: int | None = None
+    novel: int | None = None
     kind: Literal["categorical"] = field(default="categorical", init=False)
 
     @property
@@ -114,6 +123,25 @@ class CategoricalProfile:
         """Exact number of distinct values, or None when some were folded into ``other``."""
         listed = sum(1 for _, c in self.categories if c > 0)
         return None if self.other else listed
+
+    def sketch_bits(self) -> Any:
+        """The membership sketch as a boolean array (None without one)."""
+        from scorewatch.monitoring.profiles.values import decode_sketch
+
+        return None if self.sketch is None else decode_sketch(self.sketch)
+
+    @property
+    def expected_novel(self) -> float:
+        """Expected count of a same-size fresh draw's values that the sketch does not know.
+
+        The Good-Turing unseen mass (``singletons / count``) times the share of sketch bits still
+        clear (a new value may land on a set bit); 0 without a sketch.
+        """
+        bits = self.sketch_bits()
+        if bits is None or not self.count or not self.singletons:
+            return 0.0
+        clear = 1.0 - float(bits.mean())
+        return min(float(self.other), float(self.singletons) * clear)
 
 
 ColumnProfile = NumericProfile | CategoricalProfile
@@ -237,6 +265,8 @@ def _column_to_dict(c: ColumnProfile) -> dict[str, Any]:
         "other": c.other,
         "unseen": c.unseen,
         "binned_on": None if c.binned_on is None else list(c.binned_on),
+        **({"sketch": c.sketch, "singletons": c.singletons} if c.sketch is not None else {}),
+        **({"novel": c.novel} if c.novel is not None else {}),
     }
 
 
@@ -270,5 +300,8 @@ def _column_from_dict(d: Mapping[str, Any]) -> ColumnProfile:
             other=int(d["other"]),
             unseen=None if d["unseen"] is None else int(d["unseen"]),
             binned_on=None if d["binned_on"] is None else tuple(str(k) for k in d["binned_on"]),
+            sketch=None if d.get("sketch") is None else str(d["sketch"]),
+            singletons=None if d.get("singletons") is None else int(d["singletons"]),
+            novel=None if d.get("novel") is None else int(d["novel"]),
         )
     raise ProfileError(f"column {d.get('name')!r}: unknown kind {kind!r}")

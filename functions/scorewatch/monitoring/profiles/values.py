@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
+#: Text (after strip, any case) that means "missing": the coercion rules of ``scoring.validation``.
+MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none")
+
 
 def numeric_values(series: pd.Series) -> tuple[np.ndarray, int, int, int]:
     """Finite float values of ``series`` and its (missing, invalid, infinite) counts.
 
-    Booleans become 0/1, datetimes seconds since the epoch; strings are parsed, and those that are
-    not numbers are counted as ``invalid`` (a type violation), never silently dropped.
+    Booleans become 0/1, datetimes seconds since the epoch; strings are parsed (surrounding
+    whitespace stripped), blank and ``NA``-like text (:data:`MISSING_TOKENS`) is ``missing``, and
+    the rest that are not numbers are counted as ``invalid`` (a type violation), never silently
+    dropped.
     """
     missing_mask = series.isna().to_numpy()
     missing = int(missing_mask.sum())
@@ -27,8 +33,16 @@ def numeric_values(series: pd.Series) -> tuple[np.ndarray, int, int, int]:
         values = series.to_numpy(dtype=float, na_value=np.nan)
     else:
         coerced = pd.to_numeric(series, errors="coerce")
-        values = coerced.to_numpy(dtype=float, na_value=np.nan)
-        invalid = int((np.isnan(values) & ~missing_mask).sum())
+        values = coerced.to_numpy(dtype=float, na_value=np.nan).copy()
+        bad = np.isnan(values) & ~missing_mask
+        if bad.any():
+            text = pd.Series(series.to_numpy(dtype=object)[bad]).astype(str).str.strip()
+            blank = text.str.lower().isin(MISSING_TOKENS).to_numpy()
+            reparsed = np.array(pd.to_numeric(text, errors="coerce"), dtype=float, copy=True)
+            reparsed[blank] = np.nan
+            values[bad] = reparsed
+            missing += int(blank.sum())
+            invalid = int((np.isnan(reparsed) & ~blank).sum())
     with np.errstate(invalid="ignore"):
         inf_mask = np.isinf(values)
     infinite = int(inf_mask.sum())
@@ -45,6 +59,30 @@ def category_counts(series: pd.Series) -> tuple[dict[str, int], int]:
         k = str(key)
         out[k] = out.get(k, 0) + int(n)
     return out, missing
+
+
+#: Bits of the value-membership sketch a high-cardinality reference column keeps (8 KiB).
+SKETCH_BITS = 1 << 16
+
+
+def sketch_slots(keys: Sequence[str]) -> np.ndarray:
+    """The sketch bit of each value (a stable 64-bit hash of the text, modulo :data:`SKETCH_BITS`)."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64)
+    hashes = np.asarray(pd.util.hash_array(np.asarray(list(keys), dtype=object)), dtype=np.uint64)
+    slots: np.ndarray = (hashes % np.uint64(SKETCH_BITS)).astype(np.int64)
+    return slots
+
+
+def encode_sketch(bits: np.ndarray) -> str:
+    """A boolean sketch as base64 text (for the profile JSON)."""
+    return base64.b64encode(np.packbits(bits.astype(bool)).tobytes()).decode("ascii")
+
+
+def decode_sketch(text: str) -> np.ndarray:
+    """The boolean sketch of :func:`encode_sketch`."""
+    raw = np.frombuffer(base64.b64decode(text), dtype=np.uint8)
+    return np.unpackbits(raw)[:SKETCH_BITS].astype(bool)
 
 
 def bin_counts(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
