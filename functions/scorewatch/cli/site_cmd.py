@@ -1,0 +1,85 @@
+"""``scorewatch site``: build the static monitoring site from the data bucket or a local copy.
+
+Reads the monitoring history and the scored/rejected objects (``scorewatch.io.site_history``),
+renders the fleet overview and one page per model (``scorewatch.reports.site``) and writes them
+under ``--output`` (a folder or an ``s3://`` prefix), with each evaluation's drift report copied
+next to its model page so every link stays inside the site.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from scorewatch.core.errors import ConfigError
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "site",
+        help="build the static monitoring site (fleet overview + one page per model)",
+        description="Build a self-contained static site (no script, no external URL) from the monitoring "
+        "history under --data (s3://bucket[/prefix] or a folder with the data bucket's layout).",
+    )
+    p.add_argument("--data", required=True, metavar="URI", help="the data bucket (s3://...) or a local copy")
+    p.add_argument("--output", required=True, metavar="URI", help="folder or s3:// prefix for the site")
+    p.add_argument(
+        "--stale-hours",
+        type=float,
+        default=24.0,
+        metavar="H",
+        help="a model with no batch within H hours is stale (default 24)",
+    )
+    p.add_argument("--now", metavar="ISO", help="the time the site is built for (default: now, UTC)")
+    p.add_argument(
+        "--no-reports", action="store_true", help="do not copy the per-batch drift reports into the site"
+    )
+    p.set_defaults(func=_site_cmd)
+
+
+def _now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"--now {text!r} is not an ISO 8601 time") from exc
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _site_cmd(args: argparse.Namespace) -> int:
+    from scorewatch.io import storage
+    from scorewatch.io.site_history import read_site_inputs
+    from scorewatch.reports.site import build_pages, model_href, report_href
+
+    if args.stale_hours <= 0:
+        raise ConfigError("--stale-hours must be positive")
+    now = _now(args.now)
+    inputs = read_site_inputs(args.data)
+    reports = {} if args.no_reports else inputs.reports
+    pages = build_pages(
+        inputs.history,
+        inputs.outputs,
+        now=now,
+        stale_after=timedelta(hours=args.stale_hours),
+        reports=reports,
+    )
+    total = 0
+    for page in pages:
+        data = page.html.encode()
+        total += len(data)
+        storage.write_bytes(storage.join(args.output, page.path), data, content_type="text/html")
+    copied = 0
+    for (model, report_id), uri in sorted(reports.items()):
+        page_dir = model_href(model).rsplit("/", 1)[0]
+        storage.write_bytes(
+            storage.join(args.output, page_dir, report_href(model, report_id)),
+            storage.read_bytes(uri),
+            content_type="text/html",
+        )
+        copied += 1
+    index = storage.join(args.output, "index.html")
+    print(f"site: {len(pages) - 1} model pages + index ({total:,} bytes), {copied} drift reports copied")
+    print(index)
+    return 0

@@ -1,0 +1,350 @@
+"""The static site: a fleet overview and one health page per model, from the monitoring history.
+
+Renders what :mod:`scorewatch.reports.site_data` computes with the Jinja2 templates
+``templates/site_index.html`` and ``templates/site_model.html``; this module does no I/O (the
+command writes the pages :func:`build_pages` returns). Like the drift report, every page is
+self-contained: CSS inline, charts as inline SVG built here with every label escaped before the
+markup is marked safe, no script, no external URL. Every chart has its values as a table in a
+``<details>`` element, and every SVG mark carries its value in a ``<title>`` (the hover text).
+
+Links are relative (``models/<model>/index.html``, ``reports/<id>.html``), so the site works from
+a folder, a static file server or presigned S3 URLs of a copied prefix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+from markupsafe import Markup, escape
+
+from scorewatch.reports import site_data
+from scorewatch.reports._jinja import environment
+
+MAX_CHART_BATCHES = 360  # 90 days of 4 batches a day; older batches stay in the tables
+_BAD, _OK, _GRID, _MARK = "#c0392b", "#7b9cc4", "#b0b8c2", "#6a4c93"
+
+
+def _when(t: datetime | None) -> str:
+    return "—" if t is None else pd.Timestamp(t).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _age(t: datetime | None, now: datetime) -> str:
+    if t is None:
+        return "never"
+    s = (pd.Timestamp(now) - pd.Timestamp(t)).total_seconds()
+    if s < 3600:
+        return f"{max(int(s // 60), 0)} min ago"
+    if s < 2 * 86400:
+        return f"{s / 3600:.0f} h ago"
+    return f"{s / 86400:.0f} d ago"
+
+
+def _num(x: Any, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)) or x is pd.NA:
+        return "—"
+    if isinstance(x, int) and not isinstance(x, bool):
+        return f"{x:,}"
+    return f"{float(x):.{digits}g}"
+
+
+def _pct(x: Any) -> str:
+    if x is None or x is pd.NA or (isinstance(x, float) and not math.isfinite(x)):
+        return "—"
+    return f"{float(x):.1%}"
+
+
+def report_href(model: str, report_id: str) -> str:
+    """Where a copied drift report lives, relative to the model's page."""
+    return f"reports/{quote(report_id, safe='')}.html"
+
+
+def model_href(model: str) -> str:
+    """The model page, relative to the index."""
+    return f"models/{quote(model, safe='')}/index.html"
+
+
+def sparkline(
+    values: Sequence[float], *, width: int = 140, height: int = 28, threshold: float = 0.5
+) -> Markup:
+    """Drift share per batch as a tiny inline SVG line (0 at the bottom, 1 at the top)."""
+    if not values:
+        return Markup('<span class="muted">no evaluations</span>')
+    vals = list(values)[-60:]
+    n = len(vals)
+    step = (width - 4) / max(n - 1, 1)
+    pts = " ".join(
+        f"{2 + i * step:.1f},{height - 2 - (height - 4) * min(max(v, 0.0), 1.0):.1f}"
+        for i, v in enumerate(vals)
+    )
+    last = vals[-1]
+    color = _BAD if last >= threshold else _OK
+    x_last, y_last = 2 + (n - 1) * step, height - 2 - (height - 4) * min(max(last, 0.0), 1.0)
+    return Markup(  # noqa: S704 - numbers only
+        f'<svg class="spark" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f"<title>drift share of the last {n} batches: {', '.join(f'{v:.0%}' for v in vals[-8:])}</title>"
+        f'<polyline fill="none" stroke="{_OK}" stroke-width="1.5" points="{pts}"/>'
+        f'<circle cx="{x_last:.1f}" cy="{y_last:.1f}" r="2.5" fill="{color}"/></svg>'
+    )
+
+
+def bars(
+    values: Sequence[float | None],
+    tips: Sequence[str],
+    *,
+    bad: Sequence[bool] | None = None,
+    top: float | None = None,
+    markers: Sequence[tuple[int, str]] = (),
+    width: int = 900,
+    height: int = 140,
+    axis: tuple[str, str] = ("", ""),
+) -> Markup:
+    """One bar per batch (oldest left) with its tooltip; ``markers`` are (index, label) vertical lines."""
+    n = len(values)
+    if n == 0:
+        return Markup('<p class="muted">nothing to draw</p>')
+    pad_b, pad_t = 18, 6
+    plot_h = height - pad_b - pad_t
+    hi = top if top is not None else max([v for v in values if v is not None] + [1e-12])
+    slot = (width - 10) / n
+    bar_w = max(slot * 0.8, 0.5)
+    parts = [
+        f'<svg class="chart" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f'<line x1="5" y1="{height - pad_b}" x2="{width - 5}" y2="{height - pad_b}" stroke="{_GRID}"/>'
+    ]
+    for i, (v, tip) in enumerate(zip(values, tips, strict=True)):
+        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            continue
+        h = plot_h * min(max(v / hi if hi else 0.0, 0.0), 1.0)
+        color = _BAD if bad is not None and bad[i] else _OK
+        parts.append(
+            f'<rect x="{5 + i * slot:.1f}" y="{height - pad_b - h:.1f}" width="{bar_w:.1f}" '
+            f'height="{max(h, 0.5):.1f}" fill="{color}"><title>{escape(tip)}</title></rect>'
+        )
+    for i, label in markers:
+        x = 5 + i * slot
+        parts.append(
+            f'<line class="marker" x1="{x:.1f}" y1="{pad_t}" x2="{x:.1f}" y2="{height - pad_b}" '
+            f'stroke="{_MARK}" stroke-dasharray="3,2"><title>{escape(label)}</title></line>'
+            f'<text x="{x + 2:.1f}" y="{pad_t + 9}" font-size="9" fill="{_MARK}">{escape(label)}</text>'
+        )
+    parts.append(
+        f'<text x="5" y="{height - 4}" font-size="10" fill="#5b6675">{escape(axis[0])}</text>'
+        f'<text x="{width - 5}" y="{height - 4}" font-size="10" text-anchor="end" fill="#5b6675">'
+        f"{escape(axis[1])}</text></svg>"
+    )
+    return Markup("".join(parts))  # noqa: S704 - every interpolated label is escaped above
+
+
+def _cell_color(c: site_data.Cell | None) -> str:
+    if c is None:
+        return "#f3f5f9"
+    s = min(max(c.severity, 0.0), 2.0) / 2.0  # 0 .. 2 x threshold
+    if c.drifted:
+        return f"rgb({200 - int(40 * s)},{90 - int(40 * s)},{70 - int(30 * s)})"
+    light = int(235 - 90 * s)
+    return f"rgb({light},{light + 8 if light < 247 else 255},255)"
+
+
+def cell_text(column: str, batch_id: str, when: datetime, c: site_data.Cell | None) -> str:
+    """The hover text of one heatmap cell (plain text; escaped where it is placed)."""
+    head = f"{column} · {batch_id} · {_when(when)}"
+    if c is None:
+        return f"{head}: not evaluated"
+    verdict = "drifted" if c.drifted else "no drift"
+    score = f"{c.test} {_num(c.score, 4)} (threshold {_num(c.threshold, 3)})"
+    return f"{head}: {score}, severity {c.severity:.2f}, {verdict}"
+
+
+def heatmap_svg(hm: site_data.Heatmap, *, width: int = 900, row_h: int = 14, label_w: int = 160) -> Markup:
+    """Columns × evaluations as rectangles coloured by severity; each rect's title holds its values."""
+    if not hm.columns:
+        return Markup('<p class="muted">no per-batch evaluations</p>')
+    n = len(hm.batch_ids)
+    cell_w = max((width - label_w) / n, 1.0)
+    height = row_h * len(hm.columns) + 16
+    parts = [
+        f'<svg class="heatmap" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+    ]
+    for i, col in enumerate(hm.columns):
+        y = i * row_h
+        short = col if len(col) <= 26 else col[:25] + "…"
+        parts.append(
+            f'<text x="{label_w - 4}" y="{y + row_h - 3}" font-size="10" text-anchor="end" fill="#1d2330">'
+            f"{escape(short)}<title>{escape(col)}</title></text>"
+        )
+        for j, (bid, when) in enumerate(zip(hm.batch_ids, hm.times, strict=True)):
+            c = hm.cells[i][j]
+            parts.append(
+                f'<rect class="cell" x="{label_w + j * cell_w:.1f}" y="{y}" width="{cell_w:.1f}" '
+                f'height="{row_h - 1}" '
+                f'fill="{_cell_color(c)}"><title>{escape(cell_text(col, bid, when, c))}</title></rect>'
+            )
+    y = row_h * len(hm.columns) + 12
+    parts.append(
+        f'<text x="{label_w}" y="{y}" font-size="10" fill="#5b6675">{escape(_when(hm.times[0]))}</text>'
+        f'<text x="{width}" y="{y}" font-size="10" text-anchor="end" fill="#5b6675">'
+        f"{escape(_when(hm.times[-1]))}</text></svg>"
+    )
+    return Markup("".join(parts))  # noqa: S704 - every interpolated label is escaped above
+
+
+def version_markers(versions: Sequence[Any]) -> list[tuple[int, str]]:
+    """(index, label) where the scoring version changes from one batch to the next."""
+    out: list[tuple[int, str]] = []
+    prev = None
+    for i, v in enumerate(versions):
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+            continue
+        if prev is not None and v != prev:
+            out.append((i, f"v{v}"))
+        prev = v
+    return out
+
+
+_ENV = environment(num=_num, pct=_pct, when=_when)
+
+
+@dataclass(frozen=True)
+class SitePage:
+    """One page: its path relative to the site root and its HTML."""
+
+    path: str
+    html: str
+
+
+def render_index(statuses: Sequence[site_data.ModelStatus], *, now: datetime, stale_after: timedelta) -> str:
+    """The fleet overview: one row per model in attention order."""
+    rows = [
+        {
+            "s": s,
+            "href": model_href(s.model),
+            "age": _age(s.last_batch_at, now),
+            "spark": sparkline(s.drift_series),
+        }
+        for s in statuses
+    ]
+    counts = {level: sum(s.status == level for s in statuses) for level in site_data.STATUSES}
+    return _ENV.get_template("site_index.html").render(
+        title="scorewatch — fleet overview",
+        rows=rows,
+        counts=counts,
+        generated=_when(now),
+        stale_hours=stale_after.total_seconds() / 3600,
+    )
+
+
+def render_model(
+    status: site_data.ModelStatus,
+    timeline: pd.DataFrame,
+    hm: site_data.Heatmap,
+    *,
+    now: datetime,
+    reports: Mapping[str, str],
+) -> str:
+    """One model's health over time. ``reports`` maps report id -> href of its drift report."""
+    per_batch = timeline[timeline["scope"] == "batch"].tail(MAX_CHART_BATCHES)
+    windows = timeline[timeline["scope"] == "window"].tail(MAX_CHART_BATCHES)
+    records = []
+    for r in timeline.iloc[::-1].itertuples(index=False):  # newest first in the tables
+        d = r._asdict()
+        d["report"] = reports.get(str(r.batch_id))
+        d["drifted_names"] = d.get("drifted_names") if isinstance(d.get("drifted_names"), tuple) else ()
+        records.append(d)
+    first, last = (
+        (_when(per_batch["time"].iloc[0]), _when(per_batch["time"].iloc[-1])) if len(per_batch) else ("", "")
+    )
+    markers = version_markers(list(per_batch["model_version"])) if "model_version" in per_batch else []
+
+    def tips(frame: pd.DataFrame, what: str, fmt: Any) -> list[str]:
+        return [
+            f"{b} · {_when(t)} · v{v if isinstance(v, str) else '?'}: {what} {fmt(x)}"
+            for b, t, v, x in zip(
+                frame["batch_id"], frame["time"], frame["model_version"], frame[what], strict=True
+            )
+        ]
+
+    def vals(frame: pd.DataFrame, col: str) -> list[float | None]:
+        return [None if pd.isna(x) else float(x) for x in frame[col]]
+
+    charts = {
+        "drift": bars(
+            vals(per_batch, "drift_share"),
+            tips(per_batch, "drift_share", _pct),
+            bad=[bool(x) if not pd.isna(x) else False for x in per_batch["dataset_drift"]],
+            top=1.0,
+            markers=markers,
+            axis=(first, last),
+        ),
+        "windows": bars(
+            vals(windows, "drift_share"),
+            tips(windows, "drift_share", _pct),
+            bad=[bool(x) if not pd.isna(x) else False for x in windows["dataset_drift"]],
+            top=1.0,
+        )
+        if len(windows)
+        else None,
+        "rows": bars(
+            vals(per_batch, "rows_scored"),
+            tips(per_batch, "rows_scored", _num),
+            markers=markers,
+            axis=(first, last),
+        ),
+        "rejected": bars(
+            vals(per_batch, "rejected_rate"),
+            tips(per_batch, "rejected_rate", _pct),
+            bad=[bool(x and x > 0) for x in vals(per_batch, "rejected_rate")],
+            markers=markers,
+            axis=(first, last),
+        ),
+        "heatmap": heatmap_svg(hm),
+    }
+    return _ENV.get_template("site_model.html").render(
+        title=f"{status.model} — model health",
+        s=status,
+        age=_age(status.last_batch_at, now),
+        charts=charts,
+        records=records,
+        windows=[d for d in records if d["scope"] == "window"],
+        hm=hm,
+        hm_rows=[
+            (
+                col,
+                [
+                    (c, cell_text(col, b, t, c))
+                    for c, b, t in zip(hm.cells[i], hm.batch_ids, hm.times, strict=True)
+                ],
+            )
+            for i, col in enumerate(hm.columns)
+        ],
+        generated=_when(now),
+        max_chart=MAX_CHART_BATCHES,
+        n_batches=int((timeline["scope"] == "batch").sum()),
+    )
+
+
+def build_pages(
+    history: pd.DataFrame,
+    outputs: pd.DataFrame,
+    *,
+    now: datetime,
+    stale_after: timedelta = timedelta(hours=24),
+    reports: Mapping[tuple[str, str], str] | None = None,
+    models: Sequence[str] | None = None,
+) -> list[SitePage]:
+    """The index and every model page. ``reports`` are the (model, id) pairs that have a drift report
+    (their hrefs point at ``models/<model>/reports/<id>.html``, which the caller copies)."""
+    statuses = site_data.fleet(history, outputs, now=now, stale_after=stale_after, models=models)
+    pages = [SitePage("index.html", render_index(statuses, now=now, stale_after=stale_after))]
+    have = set(reports or {})
+    for s in statuses:
+        tl = site_data.timeline(history, outputs, s.model)
+        hm = site_data.heatmap(history, s.model, last=MAX_CHART_BATCHES)
+        hrefs = {rid: report_href(s.model, rid) for (m, rid) in have if m == s.model}
+        pages.append(SitePage(model_href(s.model), render_model(s, tl, hm, now=now, reports=hrefs)))
+    return pages

@@ -1,0 +1,323 @@
+"""The queries behind the static site: pure functions over the monitoring history (no I/O).
+
+Inputs are two tables the reader (:mod:`scorewatch.io.site_history`) assembles from the data
+bucket; time is a parameter (``now``), never read here.
+
+``history``
+    The monitoring history rows as the monitor writes them (one row per evaluated column per
+    evaluation; columns documented in ``MonitoringReport.history_rows``): at least ``model_name``,
+    ``batch_id``, ``model_version``, ``evaluated_at`` (UTC), ``column``, ``role``, ``test``,
+    ``pvalue``, ``distance``, ``threshold``, ``drifted``, ``severity``, ``quality_violations``,
+    ``dataset_drift``, ``drift_share``. Window evaluations have a ``batch_id`` starting with
+    ``window-``.
+``outputs``
+    One row per scored or rejected object: ``model``, ``batch_id``, ``kind`` (``scored``,
+    ``rejected_rows`` or ``rejected_file``), ``rows`` (rows in the object; a whole-file rejection
+    counts 0 rows), ``at`` (the object's modification time, UTC).
+
+Attention order (:func:`fleet`): ``drift`` (the latest evaluation found dataset or prediction
+drift) before ``quality`` (the latest evaluation has data-quality violations) before ``stale``
+(no batch scored or evaluated within ``stale_after``) before ``ok``; within a level the larger
+latest drift share comes first, then the name.
+
+>>> import pandas as pd
+>>> h = pd.DataFrame({"model_name": ["m"], "batch_id": ["b1"], "model_version": ["000001"],
+...     "evaluated_at": [pd.Timestamp("2026-01-01", tz="UTC")], "column": ["x"], "role": ["feature"],
+...     "test": ["ks"], "pvalue": [0.5], "distance": [None], "threshold": [0.05], "drifted": [False],
+...     "severity": [0.2], "quality_violations": [0], "dataset_drift": [False], "drift_share": [0.0]})
+>>> [s.status for s in fleet(h, empty_outputs(), now=pd.Timestamp("2026-01-03", tz="UTC"))]
+['stale']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+STATUSES = ("drift", "quality", "stale", "ok")  # attention order: first needs attention most
+WINDOW_PREFIX = "window-"
+OUTPUT_COLUMNS = ("model", "batch_id", "kind", "rows", "at")
+
+
+def empty_outputs() -> pd.DataFrame:
+    """An ``outputs`` table with no rows (a bucket with history but no scored files)."""
+    return pd.DataFrame(
+        {
+            "model": pd.Series([], dtype="string"),
+            "batch_id": pd.Series([], dtype="string"),
+            "kind": pd.Series([], dtype="string"),
+            "rows": pd.Series([], dtype="Int64"),
+            "at": pd.Series([], dtype="datetime64[ms, UTC]"),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """One row of the fleet overview."""
+
+    model: str
+    status: str  # one of STATUSES
+    flags: tuple[str, ...]  # every level that holds (drift and stale can both hold)
+    last_batch_at: datetime | None
+    last_version: str | None
+    last_drift_share: float | None
+    drifted_features: tuple[str, ...]  # of the latest evaluation
+    drift_series: tuple[float, ...]  # drift share of the per-batch evaluations, oldest first
+    batches: int
+    rows_24h: int
+    rejected_24h: int
+    rows_7d: int
+    rejected_7d: int
+    rejected_files_7d: int
+
+    @property
+    def rejected_share_7d(self) -> float | None:
+        total = self.rows_7d + self.rejected_7d
+        return self.rejected_7d / total if total else None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One heatmap cell: a column's drift result in one evaluation."""
+
+    severity: float  # >= 1 means drifted (comparable across tests)
+    drifted: bool
+    test: str
+    score: float | None  # p-value or distance, whichever the test reports
+    threshold: float | None
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """Columns (most drifted first) × evaluations (oldest first); ``cells[i][j]`` may be None."""
+
+    columns: tuple[str, ...]
+    batch_ids: tuple[str, ...]
+    times: tuple[datetime, ...]
+    cells: tuple[tuple[Cell | None, ...], ...] = field(repr=False)
+
+
+def batch_table(history: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, evaluation), oldest first per model.
+
+    Columns: ``model``, ``batch_id``, ``scope`` (``batch``/``window``), ``evaluated_at``,
+    ``model_version``, ``drift_share``, ``dataset_drift``, ``prediction_drift`` (any prediction
+    column drifted), ``features``, ``drifted_features`` (count), ``drifted_names`` (tuple),
+    ``quality_violations`` (sum over columns).
+    """
+    cols = [
+        "model",
+        "batch_id",
+        "scope",
+        "evaluated_at",
+        "model_version",
+        "drift_share",
+        "dataset_drift",
+        "prediction_drift",
+        "features",
+        "drifted_features",
+        "drifted_names",
+        "quality_violations",
+    ]
+    if history.empty:
+        return pd.DataFrame(columns=cols)
+    h = history.assign(
+        _feat=history["role"] == "feature",
+        _fdrift=(history["role"] == "feature") & history["drifted"].fillna(False).astype(bool),
+        _pdrift=(history["role"] == "prediction") & history["drifted"].fillna(False).astype(bool),
+    )
+    g = h.groupby(["model_name", "batch_id"], sort=False)
+    names = h[h["_fdrift"]].groupby(["model_name", "batch_id"])["column"].agg(lambda s: tuple(sorted(s)))
+    out = g.agg(
+        evaluated_at=("evaluated_at", "max"),
+        model_version=("model_version", "first"),
+        drift_share=("drift_share", "first"),
+        dataset_drift=("dataset_drift", "first"),
+        prediction_drift=("_pdrift", "any"),
+        features=("_feat", "sum"),
+        drifted_features=("_fdrift", "sum"),
+        quality_violations=("quality_violations", "sum"),
+    )
+    out["drifted_names"] = [names.get(k, ()) for k in out.index]
+    out = out.reset_index().rename(columns={"model_name": "model"})
+    out["scope"] = ["window" if str(b).startswith(WINDOW_PREFIX) else "batch" for b in out["batch_id"]]
+    out["drift_share"] = out["drift_share"].astype(float)
+    out["dataset_drift"] = out["dataset_drift"].fillna(False).astype(bool)
+    out["prediction_drift"] = out["prediction_drift"].astype(bool)
+    out["quality_violations"] = out["quality_violations"].fillna(0).astype(int)
+    return out.sort_values(["model", "evaluated_at", "batch_id"], kind="stable").reset_index(drop=True)[cols]
+
+
+def volume_table(outputs: pd.DataFrame) -> pd.DataFrame:
+    """Rows scored, rows rejected and whole-file rejections per (model, batch_id), with the time."""
+    cols = ["model", "batch_id", "at", "rows_scored", "rows_rejected", "rejected_files"]
+    if outputs.empty:
+        return pd.DataFrame(columns=cols)
+    o = outputs.assign(
+        rows_scored=outputs["rows"].where(outputs["kind"] == "scored", 0).fillna(0).astype(int),
+        rows_rejected=outputs["rows"].where(outputs["kind"] == "rejected_rows", 0).fillna(0).astype(int),
+        rejected_files=(outputs["kind"] == "rejected_file").astype(int),
+    )
+    out = (
+        o.groupby(["model", "batch_id"], sort=False)
+        .agg(
+            at=("at", "max"),
+            rows_scored=("rows_scored", "sum"),
+            rows_rejected=("rows_rejected", "sum"),
+            rejected_files=("rejected_files", "sum"),
+        )
+        .reset_index()
+    )
+    return out.sort_values(["model", "at", "batch_id"], kind="stable").reset_index(drop=True)[cols]
+
+
+def timeline(history: pd.DataFrame, outputs: pd.DataFrame, model: str) -> pd.DataFrame:
+    """Everything known per batch of ``model``, oldest first: evaluations joined with volumes.
+
+    A batch scored but not (yet) evaluated has no drift share; a window evaluation has no
+    volumes. ``time`` is the evaluation time, else the scored object's time; ``rejected_rate``
+    is rejected / (scored + rejected) rows.
+    """
+    b = batch_table(history)
+    v = volume_table(outputs)
+    b = b[b["model"] == model]
+    v = v[v["model"] == model]
+    t = b.merge(v, on=["model", "batch_id"], how="outer")
+    if t.empty:
+        return t.assign(
+            time=pd.Series([], dtype="datetime64[ms, UTC]"), rejected_rate=pd.Series([], dtype=float)
+        )
+    t["time"] = t["evaluated_at"].fillna(t["at"]) if "evaluated_at" in t else t["at"]
+    for c in ("rows_scored", "rows_rejected", "rejected_files"):
+        t[c] = t[c].fillna(0).astype(int)
+    total = t["rows_scored"] + t["rows_rejected"]
+    t["rejected_rate"] = (t["rows_rejected"] / total.where(total > 0)).astype(float)
+    t["scope"] = t["scope"].fillna("batch")
+    return t.sort_values(["time", "batch_id"], kind="stable").reset_index(drop=True)
+
+
+def heatmap(history: pd.DataFrame, model: str, *, role: str = "feature", last: int | None = None) -> Heatmap:
+    """Per-column drift severity over the per-batch evaluations of ``model`` (windows left out).
+
+    Columns are ordered by their highest severity (most drifted first), then name; ``last``
+    keeps only the newest ``last`` evaluations.
+    """
+    h = history[(history["model_name"] == model) & (history["role"] == role)]
+    h = h[~h["batch_id"].astype(str).str.startswith(WINDOW_PREFIX)]
+    if h.empty:
+        return Heatmap((), (), (), ())
+    order = h.groupby("batch_id")["evaluated_at"].max().sort_values(kind="stable")
+    if last is not None:
+        order = order.iloc[-last:]
+    h = h[h["batch_id"].isin(order.index)]
+    worst = h.groupby("column")["severity"].max().fillna(0.0)
+    columns = sorted(worst.index, key=lambda c: (-float(worst[c]), str(c)))
+    col_i = {c: i for i, c in enumerate(columns)}
+    bat_i = {b: j for j, b in enumerate(order.index)}
+    grid: list[list[Cell | None]] = [[None] * len(bat_i) for _ in columns]
+    for r in h.itertuples(index=False):
+        score = r.pvalue if pd.notna(r.pvalue) else (r.distance if pd.notna(r.distance) else None)
+        grid[col_i[r.column]][bat_i[r.batch_id]] = Cell(
+            severity=float(r.severity) if pd.notna(r.severity) else 0.0,
+            drifted=bool(r.drifted) if pd.notna(r.drifted) else False,
+            test=str(r.test),
+            score=float(score) if score is not None else None,
+            threshold=float(r.threshold) if pd.notna(r.threshold) else None,
+        )
+    return Heatmap(
+        columns=tuple(str(c) for c in columns),
+        batch_ids=tuple(str(b) for b in order.index),
+        times=tuple(t.to_pydatetime() for t in order),
+        cells=tuple(tuple(row) for row in grid),
+    )
+
+
+def _ts(value: Any) -> pd.Timestamp:
+    t = pd.Timestamp(value)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def _since(v: pd.DataFrame, now: pd.Timestamp, span: timedelta) -> pd.DataFrame:
+    return v[(v["at"] > now - span) & (v["at"] <= now)]
+
+
+def model_status(
+    model: str,
+    batches: pd.DataFrame,
+    volumes: pd.DataFrame,
+    *,
+    now: datetime,
+    stale_after: timedelta = timedelta(hours=24),
+) -> ModelStatus:
+    """The overview row of one model from its evaluations and volumes (see :func:`fleet`)."""
+    now_ts = _ts(now)
+    b = batches[batches["model"] == model]
+    v = volumes[volumes["model"] == model]
+    times = (b["evaluated_at"].max() if not b.empty else None, v["at"].max() if not v.empty else None)
+    known = [_ts(t) for t in times if t is not None and pd.notna(t)]
+    last_at = max(known) if known else None
+    latest = b.iloc[-1] if not b.empty else None
+    flags = []
+    if latest is not None and (bool(latest["dataset_drift"]) or bool(latest["prediction_drift"])):
+        flags.append("drift")
+    if latest is not None and int(latest["quality_violations"]) > 0:
+        flags.append("quality")
+    if last_at is None or now_ts - last_at > stale_after:
+        flags.append("stale")
+    status = flags[0] if flags else "ok"
+    day, week = _since(v, now_ts, timedelta(days=1)), _since(v, now_ts, timedelta(days=7))
+    per_batch = b[b["scope"] == "batch"]
+    return ModelStatus(
+        model=model,
+        status=status,
+        flags=tuple(flags) or ("ok",),
+        last_batch_at=last_at.to_pydatetime() if last_at is not None else None,
+        last_version=str(latest["model_version"]) if latest is not None else None,
+        last_drift_share=float(latest["drift_share"]) if latest is not None else None,
+        drifted_features=tuple(latest["drifted_names"]) if latest is not None else (),
+        drift_series=tuple(float(x) for x in per_batch["drift_share"]),
+        batches=int((b["scope"] == "batch").sum()) if not b.empty else len(v),
+        rows_24h=int(day["rows_scored"].sum()),
+        rejected_24h=int(day["rows_rejected"].sum()),
+        rows_7d=int(week["rows_scored"].sum()),
+        rejected_7d=int(week["rows_rejected"].sum()),
+        rejected_files_7d=int(week["rejected_files"].sum()),
+    )
+
+
+def attention_key(s: ModelStatus) -> tuple[int, float, str]:
+    """Sort key: attention level, then larger latest drift share first, then name."""
+    return (STATUSES.index(s.status), -(s.last_drift_share or 0.0), s.model)
+
+
+def fleet(
+    history: pd.DataFrame,
+    outputs: pd.DataFrame,
+    *,
+    now: datetime,
+    stale_after: timedelta = timedelta(hours=24),
+    models: Iterable[str] | None = None,
+) -> list[ModelStatus]:
+    """One :class:`ModelStatus` per model, sorted by attention (module docstring).
+
+    ``models`` adds models with no history and no outputs (shown as ``stale``); by default the
+    models are those found in either table.
+    """
+    batches, volumes = batch_table(history), volume_table(outputs)
+    names: set[str] = set(batches["model"]) | set(volumes["model"]) | set(models or ())
+    rows = [model_status(m, batches, volumes, now=now, stale_after=stale_after) for m in names]
+    return sorted(rows, key=attention_key)
+
+
+def drift_share_series(
+    history: pd.DataFrame, model: str, *, scope: str = "batch"
+) -> Sequence[tuple[str, float]]:
+    """(batch_id, drift share) of the ``scope`` evaluations of ``model``, oldest first."""
+    b = batch_table(history)
+    b = b[(b["model"] == model) & (b["scope"] == scope)]
+    return [(str(i), float(s)) for i, s in zip(b["batch_id"], b["drift_share"], strict=True)]

@@ -1,0 +1,62 @@
+"""``scorewatch site`` end to end on moto's server: history written by the real score and monitor
+handlers, read back from the data bucket, rendered into a folder."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from handler_kit import MODEL, Ctx, encode, frame, make_stack, register_champion
+
+from scorewatch.cli import main
+from scorewatch.handlers import monitor, score
+
+
+@pytest.fixture
+def monitored(resources, monkeypatch):
+    cfg = {"models": [{"name": MODEL, "chunk_rows": 200, "max_reject_fraction": 0.5}]}
+    stack = make_stack(resources, monkeypatch, config=cfg)
+    register_champion(resources)
+    bad = frame(300, seed=8, start_id=3000)
+    bad["tenure"] = bad["tenure"].astype(object)
+    bad.loc[:9, "tenure"] = "not a number"  # 10 rejected rows
+    frames = [frame(300, seed=7), bad, frame(300, seed=9, shift=1.0, start_id=6000)]
+    for i, df in enumerate(frames):
+        key = f"incoming/{MODEL}/site/{i}.csv"
+        out = score.handler(stack.s3_event(key, stack.put(key, encode(df, "csv"))), Ctx())
+        assert out["status"] == "scored"
+        (event,) = [e for e in stack.events(wait=0.2) if e["detail-type"] == "Batch Scored"]
+        assert monitor.handler(event, Ctx(function_name="monitor"))["status"] == "evaluated"
+        stack.events(wait=0.1)  # drain the Drift Detected event, if any
+    assert monitor.handler({"model_name": MODEL}, Ctx(function_name="monitor"))["outcomes"][0]["status"] == (
+        "evaluated"
+    )
+    return stack
+
+
+def test_site_from_the_bucket_shows_the_model_its_heatmap_and_its_reports(monitored, tmp_path, capsys):
+    out = tmp_path / "site"
+    assert main(["site", "--data", f"s3://{monitored.res.data_bucket}", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.strip().endswith(str(out / "index.html"))
+    assert "4 drift reports copied" in printed  # 3 batches + 1 window
+
+    index = (out / "index.html").read_text()
+    rows = re.findall(r'<tr class="model-row" data-status="(\w+)">', index)
+    assert rows == ["drift"]  # the latest evaluation (the window over the drifted batch) drifted
+    assert f'href="models/{MODEL}/index.html"' in index
+    assert ">890<" in index  # rows scored in 24 h: 300 + 290 + 300
+    assert ">10 <" in index or ">10<" in index  # rejected rows in 24 h
+
+    page = (out / "models" / MODEL / "index.html").read_text()
+    assert page.count('class="cell"') == 3 * 3  # tenure, charges, plan x 3 batches
+    assert page.count('class="n hm-cell"') == 3 * 3
+    links = re.findall(r'href="(reports/[^"]+\.html)"', page)
+    assert len(links) == 4 and all((out / "models" / MODEL / link).is_file() for link in links)
+    assert '<table id="windows">' in page
+    # The drifted batch's features are red in the heatmap and named in the batch table.
+    assert re.search(r"<title>tenure · [0-9a-f]+ · [^<]*severity [\d.]+, drifted</title>", page)
+    assert "<script" not in index + page and not re.search(r"https?://|src\s*=", index + page)
+    index_size, page_size = len(index.encode()), len(page.encode())
+    print(f"site sizes: index {index_size:,} B, model page {page_size:,} B")
+    assert index_size < 20_000 and page_size < 80_000

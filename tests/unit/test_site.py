@@ -1,0 +1,236 @@
+"""The static site's queries on synthetic history with known answers, and its rendering."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from scorewatch.reports import site, site_data
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+EVIL = "<script>alert(1)</script>"
+
+
+def _rows(
+    model,
+    batch_id,
+    at,
+    *,
+    version="000001",
+    cols=None,
+    drift_share=0.0,
+    dataset_drift=False,
+    pred_drift=False,
+    quality=0,
+):
+    cols = cols or {"age": 0.2, "plan": 0.1}
+    out = []
+    for name, sev in cols.items():
+        out.append(
+            {
+                "model_name": model,
+                "batch_id": batch_id,
+                "model_version": version,
+                "evaluated_at": pd.Timestamp(at),
+                "column": name,
+                "role": "feature",
+                "test": "ks",
+                "pvalue": 0.5,
+                "distance": None,
+                "threshold": 0.05,
+                "drifted": sev >= 1,
+                "severity": sev,
+                "quality_violations": quality if name == next(iter(cols)) else 0,
+                "dataset_drift": dataset_drift,
+                "drift_share": drift_share,
+            }
+        )
+    out.append(
+        {
+            "model_name": model,
+            "batch_id": batch_id,
+            "model_version": version,
+            "evaluated_at": pd.Timestamp(at),
+            "column": "score_1",
+            "role": "prediction",
+            "test": "jensenshannon",
+            "pvalue": None,
+            "distance": 0.3 if pred_drift else 0.01,
+            "threshold": 0.1,
+            "drifted": pred_drift,
+            "severity": 3.0 if pred_drift else 0.1,
+            "quality_violations": 0,
+            "dataset_drift": dataset_drift,
+            "drift_share": drift_share,
+        }
+    )
+    return out
+
+
+def _history(*groups):
+    return pd.DataFrame([r for g in groups for r in g])
+
+
+def _outputs(rows):
+    frame = pd.DataFrame(rows, columns=["model", "batch_id", "kind", "rows", "at"])
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    return frame
+
+
+@pytest.fixture
+def fleet_history():
+    h = _history(
+        # ok: fresh, no drift
+        _rows("alpha", "a1", NOW - timedelta(hours=30)),
+        _rows("alpha", "a2", NOW - timedelta(hours=2)),
+        # drift in its latest batch (older batch was fine)
+        _rows("bravo", "b1", NOW - timedelta(hours=10)),
+        _rows(
+            "bravo",
+            "b2",
+            NOW - timedelta(hours=1),
+            cols={"age": 2.5, "plan": 0.3},
+            drift_share=0.5,
+            dataset_drift=True,
+        ),
+        # stale: fine, but the last batch is 3 days old
+        _rows("charlie", "c1", NOW - timedelta(days=3)),
+        # drifted earlier, fine now: ok
+        _rows(
+            "delta",
+            "d1",
+            NOW - timedelta(hours=5),
+            cols={"age": 3.0, "plan": 2.0},
+            drift_share=1.0,
+            dataset_drift=True,
+        ),
+        _rows("delta", "d2", NOW - timedelta(hours=3)),
+        # prediction drift only, and stale: drift wins, both flags shown
+        _rows("echo", "e1", NOW - timedelta(days=2), pred_drift=True),
+        # quality violations in the latest evaluation
+        _rows("foxtrot", "f1", NOW - timedelta(hours=1), quality=2),
+    )
+    out = _outputs(
+        [
+            ("alpha", "a1", "scored", 100, NOW - timedelta(hours=30)),
+            ("alpha", "a2", "scored", 90, NOW - timedelta(hours=2)),
+            ("alpha", "a2", "rejected_rows", 10, NOW - timedelta(hours=2)),
+            ("alpha", "zz", "rejected_file", 0, NOW - timedelta(hours=1)),
+            ("golf", "g1", "scored", 5, NOW - timedelta(hours=1)),  # scored, never evaluated
+        ]
+    )
+    return h, out
+
+
+def test_fleet_is_ordered_by_attention_drift_quality_stale_ok(fleet_history):
+    h, out = fleet_history
+    statuses = site_data.fleet(h, out, now=NOW, stale_after=timedelta(hours=24))
+    assert [(s.model, s.status) for s in statuses] == [
+        ("bravo", "drift"),  # drift share 0.5 sorts before echo's 0.0
+        ("echo", "drift"),
+        ("foxtrot", "quality"),
+        ("charlie", "stale"),
+        ("alpha", "ok"),
+        ("delta", "ok"),
+        ("golf", "ok"),
+    ]
+    by = {s.model: s for s in statuses}
+    assert by["echo"].flags == ("drift", "stale")
+    assert by["bravo"].drifted_features == ("age",) and by["bravo"].last_drift_share == 0.5
+    assert by["delta"].drift_series == (1.0, 0.0)
+    assert by["golf"].last_version is None and by["golf"].last_drift_share is None
+
+
+def test_stale_detection_uses_the_last_batch_time_and_the_threshold(fleet_history):
+    h, out = fleet_history
+    by = {s.model: s for s in site_data.fleet(h, out, now=NOW, stale_after=timedelta(hours=24))}
+    assert by["charlie"].last_batch_at == NOW - timedelta(days=3)
+    # A scored object newer than the last evaluation counts as the last batch.
+    assert by["alpha"].last_batch_at == NOW - timedelta(hours=1)
+    wider = {s.model: s.status for s in site_data.fleet(h, out, now=NOW, stale_after=timedelta(days=4))}
+    assert wider["charlie"] == "ok"
+    later = {s.model: s.flags for s in site_data.fleet(h, out, now=NOW + timedelta(days=2))}
+    assert "stale" in later["alpha"] and later["bravo"] == ("drift", "stale")
+    # A model named but never seen is stale, never ok.
+    (ghost,) = [s for s in site_data.fleet(h, out, now=NOW, models=["hotel"]) if s.model == "hotel"]
+    assert ghost.status == "stale" and ghost.last_batch_at is None
+
+
+def test_volumes_over_24h_and_7d(fleet_history):
+    h, out = fleet_history
+    by = {s.model: s for s in site_data.fleet(h, out, now=NOW)}
+    a = by["alpha"]
+    assert (a.rows_24h, a.rejected_24h, a.rows_7d, a.rejected_7d, a.rejected_files_7d) == (90, 10, 190, 10, 1)
+    assert a.rejected_share_7d == pytest.approx(10 / 200)
+
+
+def test_timeline_joins_evaluations_and_volumes_and_rejected_rate(fleet_history):
+    h, out = fleet_history
+    t = site_data.timeline(h, out, "alpha")
+    assert list(t["batch_id"]) == ["a1", "a2", "zz"]
+    assert list(t["rows_scored"]) == [100, 90, 0]
+    assert t.loc[1, "rejected_rate"] == pytest.approx(0.1)
+    assert pd.isna(t.loc[2, "drift_share"]) and t.loc[2, "rejected_files"] == 1
+
+
+def test_heatmap_orders_features_by_worst_severity_and_keeps_values():
+    h = _history(
+        _rows("m", "b1", NOW - timedelta(hours=3), cols={"age": 0.2, "plan": 0.1, "zip": 0.3}),
+        _rows("m", "b2", NOW - timedelta(hours=2), cols={"age": 0.4, "plan": 1.7, "zip": 0.2}),
+        _rows("m", "window-x", NOW - timedelta(hours=1), cols={"age": 9.0, "plan": 0.1, "zip": 0.2}),
+    )
+    hm = site_data.heatmap(h, "m")
+    assert hm.batch_ids == ("b1", "b2")  # windows are not batches
+    assert hm.columns == ("plan", "age", "zip")
+    cell = hm.cells[0][1]
+    assert cell is not None and cell.drifted and cell.severity == pytest.approx(1.7) and cell.test == "ks"
+    assert site_data.heatmap(h, "m", last=1).batch_ids == ("b2",)
+    assert site_data.drift_share_series(h, "m", scope="window") == [("window-x", 0.0)]
+
+
+def test_site_pages_are_self_contained_and_escape_injected_names():
+    evil_model = "m" + EVIL
+    h = _history(
+        _rows(
+            evil_model,
+            "b1",
+            NOW - timedelta(hours=2),
+            cols={EVIL: 2.0, "age": 0.1},
+            drift_share=0.5,
+            dataset_drift=True,
+        ),
+        _rows(evil_model, "b2", NOW - timedelta(hours=1), version="000002", cols={EVIL: 0.5, "age": 0.1}),
+    )
+    pages = site.build_pages(h, site_data.empty_outputs(), now=NOW, reports={(evil_model, "b1"): "x"})
+    assert pages[0].path == "index.html"
+    assert pages[1].path == "models/m%3Cscript%3Ealert%281%29%3C%2Fscript%3E/index.html"
+    for page in pages:
+        assert "<script" not in page.html.lower()
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.html
+        assert not re.search(r"src\s*=|https?://|@import|url\(", page.html)
+    model = pages[1].html
+    assert model.count('class="cell"') == 4  # 2 features x 2 batches
+    assert model.count('class="n hm-cell"') == 4  # and the same cells in the table fallback
+    assert 'href="reports/b1.html"' in model and "reports/b2.html" not in model
+    # The version change at b2 is marked on each of the three time axes.
+    assert model.count('class="marker"') == 3 and model.count("<title>v000002</title>") == 3
+    assert re.search(
+        r"<title>&lt;script&gt;alert\(1\)&lt;/script&gt; · b1 · [^<]*ks 0\.5 \(threshold 0\.05\), "
+        r"severity 2\.00, drifted</title>",
+        model,
+    )
+    index = pages[0].html
+    assert index.count('class="model-row"') == 1 and 'data-status="ok"' in index  # b2, the latest, is fine
+    assert 'href="models/m%3Cscript%3Ealert%281%29%3C%2Fscript%3E/index.html"' in index
+
+
+def test_empty_bucket_builds_an_index_with_no_models():
+    pages = site.build_pages(
+        pd.DataFrame(columns=["model_name", "batch_id", "evaluated_at", "column", "role"]),
+        site_data.empty_outputs(),
+        now=NOW,
+    )
+    assert [p.path for p in pages] == ["index.html"] and "0 models" in pages[0].html
