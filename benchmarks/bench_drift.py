@@ -1,7 +1,8 @@
 """Drift benchmark: scorewatch vs Evidently 0.7.23's DataDriftPreset on the same data.
 
 20 columns (15 numeric, 5 categorical), some shifted, at 10k / 100k / 1M rows. Every measurement
-runs in a fresh subprocess so peak memory (ru_maxrss) belongs to that measurement alone:
+runs in a fresh subprocess so peak memory (VmHWM, benchmarks/_memory.py) belongs to that
+measurement alone:
 
 - ``ours``: ``scorewatch.api.compare(reference, current)`` in memory, multivariate off (Evidently's
   preset has no multivariate check), Evidently's default test choice;
@@ -23,12 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _memory import current_mib, peak_mib
 
 HERE = Path(__file__).resolve().parent
 EVIDENTLY_PY = HERE / ".evidently-venv" / "bin" / "python"
@@ -45,7 +47,7 @@ EVIDENTLY_NAMES = {
 
 
 def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    return peak_mib()  # VmHWM of this process, not ru_maxrss (which inherits the driver's peak)
 
 
 def make_data(n: int, seed: int, shifted: bool):
@@ -163,7 +165,7 @@ def worker_baseline(out_dir: str, cur_path: str) -> dict:
     from scorewatch.monitoring.evaluation import evaluate
     from scorewatch.monitoring.profiles import Profile, ProfileBuilder
 
-    start_rss = _peak_mib()
+    start_rss = current_mib()
     t = time.perf_counter()
     reference = Profile.from_dict(json.loads(Path(out_dir, "profile.json").read_text()))
     ref_sample = pq.read_table(str(Path(out_dir, "sample.parquet"))).to_pandas()

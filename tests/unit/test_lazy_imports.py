@@ -69,6 +69,38 @@ assert report.dataset_drift
 """
 
 
+def test_score_handler_import_leaves_scipy_stats_unloaded():
+    # the score function's cold start: scipy.stats alone is ~1 s of import
+    assert "scipy.stats" not in loaded_after("import scorewatch.handlers.score")
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["scorewatch.monitoring.stattests", "scorewatch.monitoring.drift", "scorewatch.monitoring.evaluation"],
+)
+def test_statistics_modules_import_no_scipy_stats(module):
+    assert "scipy.stats" not in loaded_after(f"import {module}")
+
+
+def test_large_batch_drift_runs_without_scipy_stats():
+    # above 1,000 rows the default tests are Wasserstein and Jensen-Shannon: no scipy.stats needed
+    loaded = loaded_after(
+        MONITOR_RUN.replace("MULTIVARIATE", "False")
+        .replace("400)", "3000)")
+        .replace(
+            "assert report.dataset_drift",
+            "assert report.dataset_drift\n"
+            "assert {f.result.test for f in report.features} == {'wasserstein', 'jensenshannon'}",
+        )
+    )
+    assert "scipy.stats" not in loaded, loaded
+
+
+def test_small_batch_drift_loads_scipy_stats_for_ks():
+    # the rule above can fail: KS and chi-square (<= 1,000 rows) do import scipy.stats
+    assert "scipy.stats" in loaded_after(MONITOR_RUN.replace("MULTIVARIATE", "False"))
+
+
 def test_monitor_evaluation_without_the_domain_classifier_loads_no_estimator():
     loaded = loaded_after(MONITOR_RUN.replace("MULTIVARIATE", "False"))
     assert not set(loaded) & set(ESTIMATORS), loaded

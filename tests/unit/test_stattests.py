@@ -121,6 +121,26 @@ def test_chisquare_of_a_single_category_is_no_drift():
     assert (r.statistic, r.pvalue, r.drifted) == (0.0, 1.0, False)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 10_000), min_size=1, max_size=30).flatmap(
+        lambda a: st.tuples(st.just(a), st.lists(st.integers(0, 10_000), min_size=len(a), max_size=len(a)))
+    )
+)
+def test_jensenshannon_in_numpy_agrees_with_scipy(pair):
+    a, b = (np.asarray(x, dtype=float) for x in pair)
+    if a.sum() == 0 or b.sum() == 0:
+        return
+    expected = max(float(distance.jensenshannon(a / a.sum(), b / b.sum())), 0.0)
+    assert abs(jensenshannon_test(a, b).distance - expected) <= 1e-12
+
+
+@pytest.mark.parametrize("a,b", [([50, 50], [50, 50]), ([900, 100], [850, 150]), ([10, 990], [400, 600])])
+def test_z_test_pvalue_equals_scipy_normal_tail(a, b):
+    result = z_test(a, b)
+    assert abs(result.pvalue - 2 * stats.norm.sf(abs(result.statistic))) <= 1e-15
+
+
 def test_z_test_squared_equals_uncorrected_chi2_of_the_2x2_table():
     ref, cur = np.array([60.0, 40]), np.array([45.0, 55])
     r = z_test(ref, cur)
