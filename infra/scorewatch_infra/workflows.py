@@ -52,8 +52,15 @@ def lambda_task(
     return task
 
 
-def workflow_logs(scope: Construct, construct_id: str, name: str) -> sfn.LogOptions:
-    """ALL-level execution logs (with data) into a log group with retention."""
+def workflow_logs(
+    scope: Construct, construct_id: str, name: str, *, include_execution_data: bool = True
+) -> sfn.LogOptions:
+    """ALL-level execution logs into a log group with retention.
+
+    ``include_execution_data=False`` logs every state transition without its input, output or
+    parameters: a workflow that hands out a task token (``$$.Task.Token``) must not log it, since
+    anyone who can read the log group and call ``SendTaskSuccess`` could resume the execution.
+    """
     group = logs.LogGroup(
         scope,
         construct_id,
@@ -61,4 +68,6 @@ def workflow_logs(scope: Construct, construct_id: str, name: str) -> sfn.LogOpti
         retention=logs.RetentionDays.ONE_MONTH,
         removal_policy=RemovalPolicy.DESTROY,
     )
-    return sfn.LogOptions(destination=group, level=sfn.LogLevel.ALL, include_execution_data=True)
+    return sfn.LogOptions(
+        destination=group, level=sfn.LogLevel.ALL, include_execution_data=include_execution_data
+    )
