@@ -36,9 +36,11 @@ class Scoring(Construct):
         idempotency: dynamodb.ITable,
         routing: EventRouting,
         key: kms.IKey,
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.score: ScorewatchFunction = factory.create("score")
+        # Reserved: a burst of large drops cannot take the account's whole concurrency.
+        self.score: ScorewatchFunction = factory.create("score", reserved_concurrency=reserved_concurrency)
         fn = self.score.function
         # Reads inputs and the champion; writes only outputs. No models-bucket or registry writes.
         grant_data_writes(fn, data_bucket, Prefix.SCORED, Prefix.REJECTED, Prefix.MONITORING, Prefix.PARTS)
