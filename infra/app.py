@@ -1,7 +1,8 @@
 """The scorewatch CDK app: `make synth` (offline, no Docker) or `npx aws-cdk deploy` (see cdk.json).
 
 Context (cdk.json or ``-c``): ``scorewatch:config`` (models file, default examples/models.json),
-``scorewatch:prefix`` (resource name prefix), ``scorewatch:architecture`` (arm64 | x86_64).
+``scorewatch:prefix`` (resource name prefix), ``scorewatch:architecture`` (arm64 | x86_64),
+``scorewatch:score_reserved_concurrency`` (the score function's reserved concurrency, or "none").
 A bad configuration entry stops synthesis with a message naming the field.
 """
 
@@ -19,6 +20,7 @@ from scorewatch_infra.configuration import (
     CONTEXT_ARCHITECTURE,
     CONTEXT_CONFIG,
     CONTEXT_PREFIX,
+    CONTEXT_SCORE_CONCURRENCY,
     resolve_settings,
 )
 from scorewatch_infra.stack import ScorewatchStack
@@ -34,6 +36,7 @@ def build_app(context: dict | None = None, *, outdir: str | None = None) -> App:
         config_path=app.node.try_get_context(CONTEXT_CONFIG),
         prefix=app.node.try_get_context(CONTEXT_PREFIX),
         architecture=app.node.try_get_context(CONTEXT_ARCHITECTURE),
+        score_reserved_concurrency=app.node.try_get_context(CONTEXT_SCORE_CONCURRENCY),
     )
     ScorewatchStack(
         app,

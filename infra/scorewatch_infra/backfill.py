@@ -10,7 +10,7 @@ from constructs import Construct
 
 from scorewatch.core.contract import Prefix
 from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
-from scorewatch_infra.workflows import lambda_task, workflow_logs
+from scorewatch_infra.workflows import PrefixResultWriter, lambda_task, workflow_logs
 
 BACKFILL_CONCURRENCY = 10
 TOLERATED_FAILURE_PERCENTAGE = 5
@@ -50,7 +50,7 @@ class Backfill(Construct):
             },
             max_concurrency=BACKFILL_CONCURRENCY,
             tolerated_failure_percentage=TOLERATED_FAILURE_PERCENTAGE,
-            result_writer_v2=sfn.ResultWriterV2(bucket=data_bucket, prefix=RESULTS_PREFIX),
+            result_writer_v2=PrefixResultWriter(bucket=data_bucket, prefix=RESULTS_PREFIX),
             result_path="$.map_result",
         )
         score_all.item_processor(score_object)

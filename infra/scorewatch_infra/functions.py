@@ -206,8 +206,8 @@ class FunctionFactory(Construct):
             cmd=[handler],
         )
 
-    def create(self, function_id: str) -> ScorewatchFunction:
-        """Create the function ``function_id`` (a contract.HANDLERS key)."""
+    def create(self, function_id: str, *, reserved_concurrency: int | None = None) -> ScorewatchFunction:
+        """Create the function ``function_id`` (a contract.HANDLERS key), optionally reserved."""
         spec = FUNCTION_SPECS[function_id]
         name = f"{self.prefix}-{function_id.replace('_', '-')}"
         log_group = logs.LogGroup(
@@ -273,6 +273,7 @@ class FunctionFactory(Construct):
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=reserved_concurrency,
             **async_options,
         )
         if spec.asynchronous:

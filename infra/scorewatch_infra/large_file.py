@@ -13,7 +13,7 @@ from scorewatch.core.contract import Env, Prefix
 from scorewatch_infra.events import EventRouting
 from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
 from scorewatch_infra.permissions import grant_data_writes
-from scorewatch_infra.workflows import lambda_task, workflow_logs
+from scorewatch_infra.workflows import PrefixResultWriter, lambda_task, workflow_logs
 
 PART_CONCURRENCY = 20
 RESULTS_PREFIX = f"{Prefix.PARTS}results/"
@@ -54,7 +54,7 @@ class LargeFile(Construct):
             ),
             max_concurrency=PART_CONCURRENCY,
             tolerated_failure_percentage=0,
-            result_writer_v2=sfn.ResultWriterV2(bucket=data_bucket, prefix=RESULTS_PREFIX),
+            result_writer_v2=PrefixResultWriter(bucket=data_bucket, prefix=RESULTS_PREFIX),
             # Keep the Split result (bucket, key, batch_id, manifest) for Finalize.
             result_path="$.map_result",
         )

@@ -3,13 +3,15 @@
 AwsSolutions-IAM5 reports every ``*`` in an IAM policy as a separate finding
 (``AwsSolutions-IAM5[Action::s3:GetObject*]``, ``...[Resource::<dataA0A3A214.Arn>/scored/*]``),
 and cdk-nag v3 acknowledges findings one by one on a construct. The findings here come from
-``grant_*`` methods (object keys are data-dependent; their action families are made explicit by
-``scorewatch_infra.actions`` before this runs) and from services
+``grant_*`` methods (object keys below a prefix are data-dependent; their action families are
+made explicit by ``scorewatch_infra.actions`` before this runs) and from services
 without resource-level permissions (X-Ray, CloudWatch Logs delivery, ECR authorization).
 
 Every policy's wildcards are enumerated exactly as cdk-nag does, and each one is acknowledged on
 that policy only if it matches one of the explained cases below; anything else stays
-unacknowledged and fails synthesis (and the cdk-nag test).
+unacknowledged and fails synthesis (and the cdk-nag test). A bucket-wide (``<bucket>/*``)
+resource is explained only for reads, or for the models bucket's version writers: a bucket-wide
+write to the data bucket (which holds ``incoming/``) fails.
 """
 
 from __future__ import annotations
@@ -48,6 +50,12 @@ RESOURCE_STAR_ACTIONS = {
 class _Case:
     pattern: re.Pattern[str]
     reason: str
+    # True: only a statement of read actions (s3:Get*/s3:List*) may be acknowledged by this case.
+    reads_only: bool = False
+
+
+def _reads_only(actions: list[str]) -> bool:
+    return all(a.startswith(("s3:Get", "s3:List")) for a in actions)
 
 
 def flatten_cfn_reference(node: object) -> str:
@@ -100,8 +108,15 @@ def _bucket_cases(stack: Stack, buckets: dict[str, s3.IBucket]) -> list[_Case]:
         cases.append(
             _Case(
                 re.compile(f"Resource::{arn}/[a-z_]+/\\*"),
-                f"Writes limited to one key prefix of the {label} bucket; keys below it are data-dependent "
-                "(model, date, batch id).",
+                f"Limited to one key prefix of the {label} bucket (the role's own outputs); keys below "
+                "it are data-dependent (model, date, batch id).",
+            )
+        )
+        cases.append(
+            _Case(
+                re.compile(f"Resource::{arn}/[a-z_]+/results/\\*"),
+                f"Distributed Map result writer: only its own results prefix of the {label} bucket; "
+                "Step Functions names the objects below it (map run id).",
             )
         )
         cases.append(
@@ -114,8 +129,18 @@ def _bucket_cases(stack: Stack, buckets: dict[str, s3.IBucket]) -> list[_Case]:
         cases.append(
             _Case(
                 re.compile(f"Resource::({arn}|{name})/\\*"),
-                f"Objects of the {label} bucket: keys are data-dependent (uploads, model versions); the "
-                "statement is limited to that one bucket.",
+                f"Reads of the {label} bucket: the objects read (inputs, manifests, model versions) are "
+                "data-dependent; the statement has no write action and names that one bucket.",
+                reads_only=True,
+            )
+        )
+    if "models" in buckets:
+        logical = stack.get_logical_id(buckets["models"].node.default_child)  # type: ignore[arg-type]
+        cases.append(
+            _Case(
+                re.compile(f"Resource::{re.escape(f'<{logical}.Arn>')}/\\*"),
+                "Training and promotion write model versions (<model>/<version>/...) of the models "
+                "bucket: model and version are data-dependent; the statement names that one bucket.",
             )
         )
     return cases
@@ -143,6 +168,8 @@ def _reason_for(finding: str, actions: list[str], cases: list[_Case]) -> str | N
     if finding.startswith("Action::"):
         return None  # scorewatch_infra.actions makes every action explicit; a wildcard is a defect
     for case in cases:
+        if case.reads_only and not _reads_only(actions):
+            continue
         if case.pattern.fullmatch(finding):
             return case.reason
     return None

@@ -56,6 +56,15 @@ def grant_data_writes(grantee: iam.IGrantable, bucket: s3.IBucket, *prefixes: st
         bucket.grant_put(grantee, f"{prefix}*")
 
 
+def grant_data_deletes(grantee: iam.IGrantable, bucket: s3.IBucket, *prefixes: str) -> None:
+    """Delete objects only under ``prefixes`` (a function's own outputs, never ``incoming/``)."""
+    iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=["s3:DeleteObject"],
+        resource_arns=[bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes],
+    )
+
+
 def _write(grantee: iam.IGrantable, table: dynamodb.ITable, actions: list[str], conditions: dict) -> None:
     iam.Grant.add_to_principal(
         grantee=grantee, actions=actions, resource_arns=[table.table_arn], conditions=conditions

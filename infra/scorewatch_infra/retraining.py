@@ -149,7 +149,8 @@ class Retraining(Construct):
             definition_body=sfn.DefinitionBody.from_chainable(assemble.next(train).next(evaluate).next(gate)),
             timeout=WORKFLOW_TIMEOUT.plus(self.approval_timeout),
             tracing_enabled=True,
-            logs=workflow_logs(self, "logs", name),
+            # RequestApproval's parameters carry the task token: log transitions, never their data.
+            logs=workflow_logs(self, "logs", name, include_execution_data=False),
         )
         self.drift_rule = events.Rule(
             self,

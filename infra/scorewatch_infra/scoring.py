@@ -13,7 +13,7 @@ from scorewatch.core.config import ScorewatchConfig
 from scorewatch.core.contract import Prefix
 from scorewatch_infra.events import EventRouting, object_created_pattern
 from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
-from scorewatch_infra.permissions import grant_data_writes
+from scorewatch_infra.permissions import grant_data_deletes, grant_data_writes
 
 # The handlers find the model of a plain Scheduled Event from the rule name's suffix
 # (scorewatch.handlers.scheduled_models): rules are named <prefix>-score-<model>.
@@ -36,12 +36,17 @@ class Scoring(Construct):
         idempotency: dynamodb.ITable,
         routing: EventRouting,
         key: kms.IKey,
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.score: ScorewatchFunction = factory.create("score")
+        # Reserved: a burst of large drops cannot take the account's whole concurrency.
+        self.score: ScorewatchFunction = factory.create("score", reserved_concurrency=reserved_concurrency)
         fn = self.score.function
         # Reads inputs and the champion; writes only outputs. No models-bucket or registry writes.
         grant_data_writes(fn, data_bucket, Prefix.SCORED, Prefix.REJECTED, Prefix.MONITORING, Prefix.PARTS)
+        # When an input is replaced while it is read, the score step deletes its own output
+        # (scorewatch.scoring.batch._discard): delete under scored/ only, never an input.
+        grant_data_deletes(fn, data_bucket, Prefix.SCORED)
         models_bucket.grant_read(fn)
         registry.grant_read_data(fn)
         idempotency.grant_read_write_data(fn)

@@ -58,6 +58,7 @@ class ScorewatchStack(Stack):
             registry=self.tables.registry,
             idempotency=self.tables.idempotency,
             key=self.storage.key,
+            reserved_concurrency=settings.score_reserved_concurrency,
             **common,
         )
         self.monitoring = Monitoring(

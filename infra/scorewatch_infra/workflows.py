@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -19,6 +21,32 @@ TRANSIENT_ERRORS = (
     "Lambda.TooManyRequestsException",
     ErrorName.TRANSIENT,
 )
+
+
+# What a Map Run's result writer does with its prefix (the Step Functions ResultWriter IAM policy).
+RESULT_WRITER_ACTIONS = (
+    "s3:PutObject",
+    "s3:GetObject",
+    "s3:ListMultipartUploadParts",
+    "s3:AbortMultipartUpload",
+)
+
+
+class PrefixResultWriter(sfn.ResultWriterV2):
+    """A Distributed Map result writer whose grant covers its own prefix, not the whole bucket.
+
+    CDK's ``ResultWriterV2`` grants the writes on ``<bucket>/*`` (including ``incoming/``); the
+    Map Run writes only ``<prefix><map run id>/...``, so that is all the role may write.
+    """
+
+    def __init__(self, *, bucket: s3.IBucket, prefix: str) -> None:
+        if not prefix.endswith("/"):
+            raise ValueError(f"result prefix {prefix!r} must end with '/'")
+        super().__init__(bucket=bucket, prefix=prefix)
+        self._objects = bucket.arn_for_objects(f"{prefix}*")
+
+    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
+        return [iam.PolicyStatement(actions=list(RESULT_WRITER_ACTIONS), resources=[self._objects])]
 
 
 def lambda_task(
@@ -52,8 +80,15 @@ def lambda_task(
     return task
 
 
-def workflow_logs(scope: Construct, construct_id: str, name: str) -> sfn.LogOptions:
-    """ALL-level execution logs (with data) into a log group with retention."""
+def workflow_logs(
+    scope: Construct, construct_id: str, name: str, *, include_execution_data: bool = True
+) -> sfn.LogOptions:
+    """ALL-level execution logs into a log group with retention.
+
+    ``include_execution_data=False`` logs every state transition without its input, output or
+    parameters: a workflow that hands out a task token (``$$.Task.Token``) must not log it, since
+    anyone who can read the log group and call ``SendTaskSuccess`` could resume the execution.
+    """
     group = logs.LogGroup(
         scope,
         construct_id,
@@ -61,4 +96,6 @@ def workflow_logs(scope: Construct, construct_id: str, name: str) -> sfn.LogOpti
         retention=logs.RetentionDays.ONE_MONTH,
         removal_policy=RemovalPolicy.DESTROY,
     )
-    return sfn.LogOptions(destination=group, level=sfn.LogLevel.ALL, include_execution_data=True)
+    return sfn.LogOptions(
+        destination=group, level=sfn.LogLevel.ALL, include_execution_data=include_execution_data
+    )

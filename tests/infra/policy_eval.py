@@ -9,7 +9,8 @@ policy it cannot judge fails the test instead of passing it.
 
 Resources are CloudFormation references: a call names the logical id of the resource it targets
 (e.g. the registry table), and a statement matches it through ``Fn::GetAtt [id, Arn]`` (the table
-itself, not ``.../index/*``) or ``*``.
+itself, not ``.../index/*``) or ``*``. An S3 object is named ``<bucket logical id.Arn>/<key>``
+(``s3_object``) and matches a statement's object ARN pattern, flattened like cdk-nag does.
 
 DynamoDB condition keys are derived from the request as AWS documents them: ``LeadingKeys`` is
 the partition key value; ``Attributes`` the top-level attribute names the request touches (item
@@ -24,6 +25,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from scorewatch.core.contract import Table
+from scorewatch_infra.nag import flatten_cfn_reference
 
 _WORDS = {
     "set",
@@ -100,10 +102,23 @@ def dynamodb_calls(operation: str, params: dict[str, Any], table: str) -> list[C
     return [Call(f"dynamodb:{operation}", table, context)]
 
 
+def s3_object(bucket_logical_id: str, key: str) -> str:
+    """The resource of an object-level S3 call (``<data.Arn>/incoming/x.csv``)."""
+    return f"<{bucket_logical_id}.Arn>/{key}"
+
+
+def _object_pattern(resource: Any) -> str:
+    flat = flatten_cfn_reference(resource)
+    # arn:<partition>:s3:::<bucket name> is the bucket's Arn attribute written out
+    return re.sub(r"^arn:<AWS::Partition>:s3:::<([A-Za-z0-9]+)>", r"<\1.Arn>", flat)
+
+
 def _matches_resource(resource: Any, logical_id: str) -> bool:
     if resource == "*":
         return True
-    return resource == {"Fn::GetAtt": [logical_id, "Arn"]}
+    if resource == {"Fn::GetAtt": [logical_id, "Arn"]}:
+        return True
+    return "/" in logical_id and fnmatchcase(logical_id, _object_pattern(resource))
 
 
 def _op(operator: str, value: str, patterns: list[str]) -> bool:

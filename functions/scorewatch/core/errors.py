@@ -11,17 +11,31 @@ class ScorewatchError(Exception):
     """Base class of every error scorewatch raises on purpose."""
 
 
+# Stands in for a raw input value in anything that leaves the account's storage (events, SNS).
+REDACTED = "<redacted>"
+
+
 class InputRejectedError(ScorewatchError):
     """The input cannot be scored as a whole (format, schema, too many bad rows).
 
     Not an invocation failure: handlers write a rejection report and return normally.
-    ``source_uri`` names the file; ``reason`` is a short machine-readable code.
+    ``source_uri`` names the file; ``reason`` is a short machine-readable code. ``public_message``
+    is the message without raw input values (``REDACTED`` in their place) for events and
+    notifications; it defaults to the message, which the rejection report keeps in full.
     """
 
-    def __init__(self, message: str, *, source_uri: str | None = None, reason: str = "invalid_input"):
+    def __init__(
+        self,
+        message: str,
+        *,
+        source_uri: str | None = None,
+        reason: str = "invalid_input",
+        public_message: str | None = None,
+    ):
         super().__init__(message)
         self.source_uri = source_uri
         self.reason = reason
+        self.public_message = message if public_message is None else public_message
 
 
 class UnsupportedFormatError(InputRejectedError):

@@ -78,6 +78,8 @@ class BatchRejected(Detail):
     batch_id: str | None = None
     source_uri: str
     reason: str
+    # Row, column and reason, raw input values replaced by errors.REDACTED: the ops topic
+    # forwards this event by email. The report at ``report_uri`` has the full detail.
     message: str
     report_uri: str | None = None
     rows_in: int | None = None

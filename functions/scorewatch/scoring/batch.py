@@ -375,7 +375,17 @@ class BatchScorer:
             # A part of an already accepted file: let the workflow's Catch handle it.
             raise exc
         uri = layout.s3_uri(self.data_bucket, layout.rejected_key(model, d, batch_id, report=True))
-        write_rejections(uri, req.uri, [], reason=reason, message=str(exc))
+        # The report keeps the full detail (values included); the event, which the ops topic
+        # forwards by email, carries the redacted message (row, column, reason; no values).
+        write_rejections(
+            uri,
+            req.uri,
+            getattr(exc, "rejected", []),
+            reason=reason,
+            message=str(exc),
+            rows_in=getattr(exc, "rows_in", None),
+            rows_rejected=getattr(exc, "rows_rejected", None),
+        )
         self.publisher.publish(
             BatchRejected(
                 model=model,
@@ -383,7 +393,7 @@ class BatchScorer:
                 batch_id=batch_id,
                 source_uri=req.uri,
                 reason=reason,
-                message=str(exc),
+                message=public_message(exc),
                 report_uri=uri,
                 rejected_at=at,
             )
@@ -417,7 +427,7 @@ class BatchScorer:
                 model="unrouted",
                 source_uri=req.uri,
                 reason=exc.reason,
-                message=str(exc),
+                message=public_message(exc),
                 report_uri=uri,
                 rejected_at=at,
             )
@@ -566,6 +576,11 @@ class BatchScorer:
             profile_uri=profile_uri,
             sample_uri=sample_uri,
         )
+
+
+def public_message(exc: Exception) -> str:
+    """What an event may say about a rejection: no raw input values (``InputRejectedError``)."""
+    return getattr(exc, "public_message", None) or str(exc)
 
 
 def _discard(uri: str) -> None:

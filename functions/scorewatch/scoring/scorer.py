@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from scorewatch.core.cards import ModelCard
-from scorewatch.core.errors import InputRejectedError, TooManyRejectedRowsError
+from scorewatch.core.errors import REDACTED, InputRejectedError, TooManyRejectedRowsError
 from scorewatch.core.schema import FeatureSchema
 from scorewatch.io import storage
 from scorewatch.scoring import encoding
@@ -360,11 +360,7 @@ def _predict_chunk(
         missing = chunk.features.isna().to_numpy()
         incomplete = missing.any(axis=1)
         if not incomplete.any():
-            raise InputRejectedError(
-                f"{source_uri}: the model refused rows {_row_span(chunk)}: {exc}",
-                source_uri=source_uri,
-                reason="model_rejected_input",
-            ) from exc
+            raise _model_refused(source_uri, _row_span(chunk), exc) from exc
         first_missing = [chunk.features.columns[j] for j in missing[incomplete].argmax(axis=1)]
         rows = chunk.source_rows[incomplete] if chunk.source_rows is not None else [None] * len(first_missing)
         reason = f"missing value the model cannot handle (no imputer): {str(exc).splitlines()[0]}"
@@ -378,12 +374,19 @@ def _predict_chunk(
         try:
             outputs = predict_frame(estimator, rest.features, task=task, classes=classes)
         except ValueError as exc2:
-            raise InputRejectedError(
-                f"{source_uri}: the model refused rows {_row_span(rest)}: {exc2}",
-                source_uri=source_uri,
-                reason="model_rejected_input",
-            ) from exc2
+            raise _model_refused(source_uri, _row_span(rest), exc2) from exc2
         return rest, outputs, rejected
+
+
+def _model_refused(source_uri: str, rows: str, exc: ValueError) -> InputRejectedError:
+    """The model's own message can quote input values (an unknown category): report only."""
+    return InputRejectedError(
+        f"{source_uri}: the model refused rows {rows}: {exc}",
+        source_uri=source_uri,
+        reason="model_rejected_input",
+        public_message=f"{source_uri}: the model refused rows {rows}: {type(exc).__name__} "
+        f"({REDACTED}; the model's message is in the rejection report)",
+    )
 
 
 def _row_span(chunk: ValidatedChunk) -> str:
@@ -559,16 +562,20 @@ def _too_many(
     uri: str, rejected: int, total: int, limit: float, sample: list[RejectedRow], *, exact: bool
 ) -> TooManyRejectedRowsError:
     first = sample[0] if sample else None
-    example = (
-        f"; first: row {first.row}, column {first.column!r}, value {first.value!r}: {first.reason}"
-        if first
-        else ""
-    )
+
+    def example(value: str) -> str:
+        if first is None:
+            return ""
+        return f"; first: row {first.row}, column {first.column!r}, value {value}: {first.reason}"
+
     share = f"{rejected / total:.1%}" if exact else f"at least {rejected / total:.1%}"
+    head = f"{uri}: {rejected} of {total} rejected ({share}), over max_reject_fraction {limit:.1%}"
     err = TooManyRejectedRowsError(
-        f"{uri}: {rejected} of {total} rejected ({share}), over max_reject_fraction {limit:.1%}{example}",
+        head + example(repr(first.value) if first else ""),
         source_uri=uri,
         reason="too_many_rejected_rows",
+        # events and notifications: row, column and reason, never the value
+        public_message=head + example(REDACTED),
     )
     err.rejected = list(sample)  # type: ignore[attr-defined]
     err.rows_rejected = rejected  # type: ignore[attr-defined]

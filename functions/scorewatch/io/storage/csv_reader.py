@@ -7,6 +7,7 @@ import functools
 import gzip
 import io
 import logging
+import re
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -16,13 +17,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from scorewatch.core.errors import InputRejectedError
+from scorewatch.core.errors import REDACTED, InputRejectedError
 from scorewatch.io.storage import uri as _uri
 from scorewatch.io.storage.checks import _SNIFF_BYTES, _CappedReader, _missing, _reject
 from scorewatch.io.storage.objects import read_head
 from scorewatch.io.storage.uri import Format, ObjectInfo
 
 logger = logging.getLogger(__name__)
+# pyarrow quotes the offending cell ("invalid value '4111...'"): logs get the column, not the value.
+_QUOTED = re.compile(r"'[^']*'")
 
 # Arrow's streaming CSV/JSON readers read ahead a number of blocks: peak memory grows with the
 # block size (4 MiB: ~170 MB Arrow memory, 1 MiB: ~45 MB, measured), so blocks stay small and
@@ -211,7 +214,11 @@ def _csv_batches(
         except _TypedParseFailed as failed:
             logger.info(
                 "a numeric column holds a value the fast parser does not take; reading the rest as text",
-                extra={"source_uri": uri, "data_rows_done": done, "detail": str(failed)[:200]},
+                extra={
+                    "source_uri": uri,
+                    "data_rows_done": done,
+                    "detail": _QUOTED.sub(REDACTED, str(failed))[:200],
+                },
             )
     yield from read(typed=(), skip=done)
 
