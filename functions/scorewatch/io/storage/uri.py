@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+
 import pyarrow.fs as pafs
 
 from scorewatch.core.errors import UnsupportedFormatError
