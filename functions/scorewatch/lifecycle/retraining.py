@@ -43,6 +43,7 @@ from scorewatch.core.contract import ErrorName, Prefix
 from scorewatch.core.errors import (
     InputRejectedError,
     ModelNotFoundError,
+    RetrainingDisabledError,
     RetrainingInProgressError,
     TrainingError,
 )
@@ -296,6 +297,8 @@ class RetrainingSteps:
         ------
         RetrainingInProgressError
             Another execution holds the model's retraining lock.
+        RetrainingDisabledError
+            The model's configuration sets ``retraining.enabled: false``.
         TrainingError
             Not enough labeled rows, or a classifier's training/holdout split lacks a class.
         ModelNotFoundError
@@ -303,6 +306,8 @@ class RetrainingSteps:
         """
         model = request.model_name
         mc = self._mc(model)
+        if not mc.retraining.enabled:
+            raise RetrainingDisabledError(f"retraining of {model!r} is disabled (retraining.enabled: false)")
         now = self.now()
         if not self.registry.acquire_lock(
             model, LOCK_NAME, owner=execution_id, now=now, ttl_seconds=self._lock_ttl(mc)
@@ -810,8 +815,8 @@ class RetrainingSteps:
                     update={"passed": False, "reasons": [*evaluated.reasons, IN_PROCESS_APPROVAL_REASON]}
                 )
             return self.promote(evaluated) if evaluated.passed else self.reject(evaluated)
-        except RetrainingInProgressError:
-            raise
+        except (RetrainingInProgressError, RetrainingDisabledError):
+            raise  # nothing was started: no lock of ours to release, no failure to announce
         except Exception as exc:
             self.notify_failure(
                 {"model_name": request.model_name, "error": {"Error": type(exc).__name__, "Cause": str(exc)}},
