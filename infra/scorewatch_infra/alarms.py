@@ -19,6 +19,7 @@ from constructs import Construct
 
 from scorewatch.core.config import ModelConfig, ScorewatchConfig
 from scorewatch.core.contract import DIMENSION_MODEL, EVENT_SOURCE, METRIC_NAMESPACE, DetailType, Metric
+from scorewatch.monitoring.performance import default_metric, higher_is_better
 from scorewatch_infra.events import EventRouting
 from scorewatch_infra.functions import ScorewatchFunction
 
@@ -32,6 +33,16 @@ NOTIFY_DETAIL_TYPES = (
     DetailType.BATCH_REJECTED,
     DetailType.APPROVAL_REQUESTED,
 )
+
+
+def performance_comparison(mc: ModelConfig) -> cw.ComparisonOperator:
+    """How RealizedPerformance breaches its floor: below it for a score (roc_auc, f1...), above it
+    for an error or loss (rmse, mae, log_loss...), the metric being the one the labels join
+    publishes (``retraining.metric``, else the task's default)."""
+    metric = mc.retraining.metric or default_metric(mc.task)
+    if higher_is_better(metric):
+        return cw.ComparisonOperator.LESS_THAN_THRESHOLD
+    return cw.ComparisonOperator.GREATER_THAN_THRESHOLD
 
 
 def model_metric(name: str, model: str, statistic: str = "Maximum") -> cw.Metric:
@@ -151,7 +162,7 @@ class Observability(Construct):
                     "realized-performance",
                     Metric.REALIZED_PERFORMANCE,
                     t.performance_floor,
-                    cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+                    performance_comparison(model),
                 )
             )
         widgets: list[cw.IWidget] = []

@@ -96,9 +96,17 @@ class Retraining(Construct):
 
         failed = sfn.Fail(self, "Failed", error="RetrainingFailed", cause="a retraining step failed")
         notify = step("NotifyFailure", "retrain_notify_failure").next(failed)
-        skipped = sfn.Succeed(self, "Skipped", comment="Another retraining run of this model holds the lock")
+        skipped = sfn.Succeed(
+            self,
+            "Skipped",
+            comment="Another retraining run of this model holds the lock, or its retraining is disabled",
+        )
         assemble = step("Assemble", "retrain_assemble")
-        assemble.add_catch(skipped, errors=[ErrorName.RETRAINING_IN_PROGRESS], result_path="$.error")
+        assemble.add_catch(
+            skipped,
+            errors=[ErrorName.RETRAINING_IN_PROGRESS, ErrorName.RETRAINING_DISABLED],
+            result_path="$.error",
+        )
         train = step("Train", "retrain_train")
         evaluate = step("Evaluate", "retrain_evaluate")
         promote = step("Promote", "retrain_promote")
@@ -152,12 +160,19 @@ class Retraining(Construct):
             # RequestApproval's parameters carry the task token: log transitions, never their data.
             logs=workflow_logs(self, "logs", name, include_execution_data=False),
         )
+        retrained = [m.name for m in config.models if m.retraining.enabled]
         self.drift_rule = events.Rule(
             self,
             "drift-detected",
             rule_name=f"{factory.prefix}-drift-detected-to-retraining",
             description="Drift Detected -> retraining workflow",
             event_bus=routing.bus,
-            event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[DetailType.DRIFT_DETECTED]),
+            # Only the models with retraining.enabled; with none, the rule stays but is disabled.
+            event_pattern=events.EventPattern(
+                source=[EVENT_SOURCE],
+                detail_type=[DetailType.DRIFT_DETECTED],
+                detail={"model": retrained or ["(retraining disabled for every model)"]},
+            ),
+            enabled=bool(retrained),
             targets=[targets.SfnStateMachine(self.state_machine, **routing.target_options())],
         )

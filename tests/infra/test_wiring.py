@@ -120,7 +120,10 @@ def test_retraining_workflow_shape_retries_timeouts_and_catches(synth):
                 "ResultPath": "$.error",
                 "Next": "NotifyFailure",
             }
-    assert states["Assemble"]["Catch"][0]["ErrorEquals"] == [ErrorName.RETRAINING_IN_PROGRESS]
+    assert states["Assemble"]["Catch"][0]["ErrorEquals"] == [
+        ErrorName.RETRAINING_IN_PROGRESS,
+        ErrorName.RETRAINING_DISABLED,
+    ]
     assert states["Assemble"]["Catch"][0]["Next"] == "Skipped" and states["Skipped"]["Type"] == "Succeed"
     gate = states["Gate"]
     assert gate["Type"] == "Choice"
@@ -345,3 +348,10 @@ def test_config_without_a_scoring_schedule_gets_no_scoring_rule(synth):
     for model in synth.config.models:
         assert (f"scorewatch-score-{model.name}" in names) == (model.schedules.scoring is not None)
     assert any(m.schedules.scoring for m in synth.config.models), "the test config schedules scoring"
+
+
+def test_drift_rule_matches_only_models_with_retraining_enabled(synth):
+    rule = rule_by_name(synth, "scorewatch-drift-detected-to-retraining")
+    enabled = [m.name for m in synth.config.models if m.retraining.enabled]
+    assert rule["EventPattern"]["detail"] == {"model": enabled}
+    assert rule["State"] == "ENABLED"

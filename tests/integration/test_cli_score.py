@@ -395,3 +395,97 @@ def test_register_takes_a_schema_file(env, model_file, capsys, tmp_path):
     card = json.loads(out.out)["feature_schema"]
     assert card["id_columns"] == ["customer_id"]
     assert next(f for f in card["features"] if f["name"] == "tenure")["max"] == 100
+
+
+# --- issue 15: one line and the documented exit code for every refusal ---------------------------
+def test_output_equal_to_input_is_refused_and_the_input_is_untouched(env, model_file, capsys, tmp_path):
+    from scorewatch.cli import EXIT_USAGE
+
+    _register(env, model_file, capsys)
+    src = _put_csv(env.data_bucket, "incoming/churn/same.csv", _frame(20, 3).drop(columns=["churned"]))
+    before = boto3.client("s3").get_object(Bucket=env.data_bucket, Key="incoming/churn/same.csv")
+    code = main(["score", "--model", "churn@champion", "--input", src, "--output", src])
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE
+    assert err.count("\n") == 1 and "is the input" in err and "Traceback" not in err
+    versions = boto3.client("s3").list_object_versions(
+        Bucket=env.data_bucket, Prefix="incoming/churn/same.csv"
+    )
+    assert [v["VersionId"] for v in versions["Versions"]] == [before["VersionId"]]
+    local = tmp_path / "day.csv"
+    _frame(10, 4).drop(columns=["churned"]).to_csv(local, index=False)
+    content = local.read_bytes()
+    # the same file spelled differently is still the input
+    other = str(tmp_path / "." / "day.csv")
+    assert main(["score", "--model", model_file, "--input", str(local), "--output", other]) == EXIT_USAGE
+    assert main(["score", "--model", model_file, "--input", str(local), "--rejected", str(local),
+                 "--output", str(tmp_path / "o.parquet")]) == EXIT_USAGE  # fmt: skip
+    assert local.read_bytes() == content and not (tmp_path / "o.parquet").exists()
+
+
+def test_existing_directory_as_output_is_one_line_exit_2(tmp_path, model_file, capsys):
+    from scorewatch.cli import EXIT_USAGE
+
+    src = tmp_path / "in.csv"
+    _frame(10, 5).drop(columns=["churned"]).to_csv(src, index=False)
+    (tmp_path / "out").mkdir()
+    code = main(["score", "--model", model_file, "--input", str(src), "--output", str(tmp_path / "out"),
+                 "--id-columns", "customer_id"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE and "existing directory" in err and "Traceback" not in err
+    assert err.strip().count("\n") == 0
+    assert list((tmp_path / "out").iterdir()) == []
+    # with the trailing slash it is a directory prefix, as documented
+    code = main(["score", "--model", model_file, "--input", str(src), "--output", str(tmp_path / "out") + "/",
+                 "--id-columns", "customer_id"])  # fmt: skip
+    assert code == EXIT_OK, capsys.readouterr().err
+    assert len(list((tmp_path / "out").glob("*.parquet"))) == 1
+
+
+def test_missing_credentials_is_one_line_exit_5(env, model_file, capsys, monkeypatch, tmp_path):
+    _register(env, model_file, capsys)
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    from scorewatch.io.storage import s3 as s3_mod
+
+    def forget_clients():
+        registry_mod.clear_cache()
+        s3_mod._s3_client.cache_clear()
+        s3_mod._s3fs.cache_clear()
+
+    forget_clients()
+    src = f"s3://{env.data_bucket}/incoming/churn/x.csv"
+    try:
+        code = main(
+            ["score", "--model", "churn@champion", "--input", src, "--output", str(tmp_path / "o.parquet")]
+        )
+    finally:
+        forget_clients()  # the next tests get clients with credentials again
+    err = capsys.readouterr().err
+    assert code == EXIT_CONFIG_ERROR, err
+    assert "credentials" in err and "Traceback" not in err and err.strip().count("\n") == 0
+
+
+def test_non_scorewatch_error_is_one_line_exit_10(monkeypatch, capsys, tmp_path, model_file):
+    from scorewatch.cli import EXIT_UNEXPECTED
+    from scorewatch.scoring import offline
+
+    def boom(*args, **kwargs):
+        raise KeyError("something\nwith two lines")
+
+    monkeypatch.setattr(offline, "score_file_with", boom)
+    src = tmp_path / "in.csv"
+    _frame(5, 6).drop(columns=["churned"]).to_csv(src, index=False)
+    code = main(["score", "--model", model_file, "--input", str(src), "--output", str(tmp_path / "o.parquet"),
+                 "--id-columns", "customer_id"])  # fmt: skip
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "note:" not in line]
+    assert code == EXIT_UNEXPECTED and len(errors) == 1, err
+    assert errors[0].startswith("scorewatch: unexpected error: KeyError") and "Traceback" not in err
+    monkeypatch.setenv("SCOREWATCH_TRACEBACK", "1")
+    with pytest.raises(KeyError):
+        main(["score", "--model", model_file, "--input", str(src), "--output", str(tmp_path / "o.parquet"),
+              "--id-columns", "customer_id"])  # fmt: skip

@@ -209,11 +209,9 @@ def test_direct_payload_without_version_is_pinned_and_idempotent(stack):
     assert len(stack.events()) == 1
 
 
-def test_payload_without_identity_is_refused_by_idempotency(stack):
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyKeyError
-
-    with pytest.raises(IdempotencyKeyError):
-        score.handler({"bucket": stack.res.data_bucket, "key": f"incoming/{MODEL}/nothing.csv"}, Ctx())
+def test_payload_for_an_object_that_cannot_be_pinned_is_reported_missing(stack):
+    out = score.handler({"bucket": stack.res.data_bucket, "key": f"incoming/{MODEL}/nothing.csv"}, Ctx())
+    assert out["status"] == "missing" and stack.events() == []
 
 
 def test_scheduled_event_scores_every_object_under_the_models_prefix(resources, monkeypatch):

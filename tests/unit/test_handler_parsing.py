@@ -79,14 +79,18 @@ def test_part_needs_exactly_one_of_row_groups_or_byte_range():
     assert PartSpec(index=1, byte_range=(10, 20)).byte_range == (10, 20)
 
 
-def test_idempotency_key_is_the_upload_and_part():
+def test_idempotency_key_is_the_upload_part_and_model_version():
     base = {"bucket": "bkt", "key": "incoming/churn/a.csv", "version_id": "v1", "etag": "e1"}
-    assert _key(base) == ["bkt", "incoming/churn/a.csv", "v1", None]
+    assert _key(base) == ["bkt", "incoming/churn/a.csv", "v1", None, None, None]
     assert _key(base) == _key(dict(base))  # same upload, same key
     assert _key(dict(base, version_id="v2")) != _key(base)  # new upload to the same key
-    assert _key(dict(base, version_id=None)) == ["bkt", "incoming/churn/a.csv", "e1", None]
+    assert _key(dict(base, version_id=None)) == ["bkt", "incoming/churn/a.csv", "e1", None, None, None]
     part = ScoreRequest(**base, part=PartSpec(index=3, row_groups=[3])).model_dump(mode="json")
-    assert _key(part) == ["bkt", "incoming/churn/a.csv", "v1", 3]
+    assert _key(part) == ["bkt", "incoming/churn/a.csv", "v1", 3, None, None]
+    # a backfill pinning a model version is not the champion's run of the same upload
+    pinned = dict(base, model_name="churn", model_version="20260101T000000-abc")
+    assert _key(pinned) == ["bkt", "incoming/churn/a.csv", "v1", None, "churn", "20260101T000000-abc"]
+    assert _key(dict(pinned, model_version="20260201T000000-def")) != _key(pinned)
 
 
 def test_idempotency_key_is_absent_without_version_or_etag():

@@ -5,12 +5,15 @@ entry-point group); ``main`` maps domain errors to one clear line and a
 stable exit code that scripts can rely on:
 
 0 success / no drift · 1 drift detected (``drift``) · 2 usage error · 3 input rejected ·
-4 model error (not found, integrity, incompatible) · 5 configuration error · 10 unexpected error.
+4 model error (not found, integrity, incompatible) · 5 configuration error (including missing AWS
+credentials) · 10 unexpected error. Every error is one line on stderr (``SCOREWATCH_TRACEBACK=1``
+re-raises an unexpected one with its traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -38,6 +41,10 @@ _COMMAND_MODULES = (
 # package never imports infra. Each entry point names a module exposing ``register(subparsers)``
 # (or the ``register`` callable itself).
 ENTRY_POINT_GROUP = "scorewatch.commands"
+
+
+class UsageError(Exception):
+    """A command line that cannot be run as given (exit 2, one line), found after parsing."""
 
 
 def _plugin_registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
@@ -91,8 +98,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScorewatchError as exc:
         print(f"scorewatch: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_UNEXPECTED
+    except UsageError as exc:
+        print(f"scorewatch: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # Anything else is one line too (the traceback with SCOREWATCH_TRACEBACK=1).
+        if os.environ.get("SCOREWATCH_TRACEBACK") == "1":
+            raise
+        if _is_no_credentials(exc):
+            print(f"scorewatch: no AWS credentials found ({exc})", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
+        print(f"scorewatch: unexpected error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_UNEXPECTED
+
+
+def _is_no_credentials(exc: BaseException) -> bool:
+    try:
+        from botocore.exceptions import NoCredentialsError, PartialCredentialsError
+    except ModuleNotFoundError:  # pragma: no cover - botocore is a runtime dependency
+        return False
+    seen: BaseException | None = exc
+    while seen is not None:  # pyarrow / our wrappers may chain it
+        if isinstance(seen, (NoCredentialsError, PartialCredentialsError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "no credentials" in str(exc).lower() or "unable to locate credentials" in str(exc).lower()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:500]
 
 
 if __name__ == "__main__":  # pragma: no cover

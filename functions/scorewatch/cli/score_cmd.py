@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from contextlib import ExitStack
 from typing import Any
@@ -31,8 +32,9 @@ def register(subparsers: Any) -> None:
             "schema is then inferred from the estimator and the input)."
         ),
         epilog=(
-            "exit codes: 0 scored; 2 usage; 3 input rejected; 4 model error (not found, integrity, "
-            "incompatible); 5 configuration; 10 unexpected"
+            "exit codes: 0 scored; 2 usage (also --output equal to --input, or an existing "
+            "directory without a trailing /); 3 input rejected; 4 model error (not found, "
+            "integrity, incompatible); 5 configuration (also no AWS credentials); 10 unexpected"
         ),
     )
     p.add_argument(
@@ -131,6 +133,34 @@ def _progress(args: argparse.Namespace, input_uri: str, stack: ExitStack):
     return observe
 
 
+def _same_object(a: str, b: str) -> bool:
+    from scorewatch.io import storage
+
+    la, lb = storage.parse_uri(a), storage.parse_uri(b)
+    if la.scheme != lb.scheme:
+        return False
+    if la.scheme == "s3":
+        return (la.bucket, la.key) == (lb.bucket, lb.key)
+    return os.path.realpath(la.path) == os.path.realpath(lb.path)
+
+
+def _check_targets(args: argparse.Namespace) -> None:
+    """Refuse outputs that would replace the input or cannot be a file (exit 2, nothing written)."""
+    from scorewatch.cli import UsageError
+    from scorewatch.io import storage
+
+    for flag, target in (("--output", args.output), ("--rejected", args.rejected)):
+        if not target or target.endswith("/"):
+            continue  # a directory prefix gets <batch_id>.parquet: never the input's name
+        if _same_object(target, args.input):
+            raise UsageError(f"{flag} {target} is the input: inputs are never overwritten; choose another")
+        loc = storage.parse_uri(target)
+        if loc.scheme == "file" and os.path.isdir(loc.path):
+            raise UsageError(
+                f"{flag} {target} is an existing directory: end it with / to write <batch_id>.parquet in it"
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     from scorewatch.io import storage
     from scorewatch.scoring.offline import load_model_file, score_file_with
@@ -142,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputRejectedError(
             f"{args.input}: no such file or object", source_uri=args.input, reason="not_found"
         )
+    _check_targets(args)
     notice = None
     if ref.is_file:
         model, notice = load_model_file(

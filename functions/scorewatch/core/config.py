@@ -147,7 +147,8 @@ class RetrainingSettings(_Strict):
 
     enabled: bool = Field(
         default=True,
-        description="Accepted by the schema but not read: the Drift Detected rule always starts retraining.",
+        description="false: Drift Detected never starts retraining for this model (the rule "
+        "matches only enabled models) and a manual start ends Skipped at Assemble.",
     )
     spec: EstimatorSpec = Field(default_factory=EstimatorSpec, description="How the challenger is built.")
     labeled_prefix: str | None = Field(
@@ -293,7 +294,9 @@ class AlarmSettings(_Strict):
     )
     performance_floor: float | None = Field(
         default=None,
-        description="Alarm when RealizedPerformance (minimum) falls below this; unset, no performance alarm.",
+        description="Alarm when RealizedPerformance breaches this in its metric's direction: "
+        "below it (minimum) for a score such as roc_auc, above it (maximum) for an error such as "
+        "rmse, mae or log_loss; unset, no performance alarm.",
     )
 
 

@@ -80,6 +80,7 @@ class ErrorName:
     MODEL_NOT_FOUND: Final = "ModelNotFoundError"
     MODEL_INTEGRITY: Final = "ModelIntegrityError"
     RETRAINING_IN_PROGRESS: Final = "RetrainingInProgressError"
+    RETRAINING_DISABLED: Final = "RetrainingDisabledError"
     PROMOTION_CONFLICT: Final = "PromotionConflictError"
     TRAINING_FAILED: Final = "TrainingError"
     # Sent by `scorewatch models approve --deny` (SendTaskFailure); routes the candidate to Reject.
@@ -171,6 +172,9 @@ ERROR_DOCS: Final[dict[str, Doc]] = {
     ),
     ErrorName.RETRAINING_IN_PROGRESS: Doc(
         "Another retraining of the model holds its lock: the execution is skipped."
+    ),
+    ErrorName.RETRAINING_DISABLED: Doc(
+        "The model's configuration sets retraining.enabled false: the execution is skipped."
     ),
     ErrorName.PROMOTION_CONFLICT: Doc(
         "The champion changed while the challenger was evaluated: not promoted."

@@ -94,6 +94,10 @@ class RetrainingInProgressError(ScorewatchError):
     """A retraining run already holds the model's lock."""
 
 
+class RetrainingDisabledError(ScorewatchError):
+    """The model's configuration sets ``retraining.enabled: false``: nothing is trained."""
+
+
 class ApprovalNotPendingError(ScorewatchError):
     """No retraining run of the model is waiting for approval (nothing to approve or deny)."""
 

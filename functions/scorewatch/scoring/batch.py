@@ -45,7 +45,9 @@ from scorewatch.io.transient import transient_errors
 if TYPE_CHECKING:
     import pandas as pd
 
-Status = Literal["scored", "part_scored", "rejected", "split", "superseded", "missing", "ignored"]
+#: ``failed``: only in a scheduled run's list, for an object whose scoring raised a non-transient
+#: error (e.g. a corrupt model artifact); the other objects of the run are still scored.
+Status = Literal["scored", "part_scored", "rejected", "split", "superseded", "missing", "ignored", "failed"]
 
 
 class PartSpec(BaseModel):

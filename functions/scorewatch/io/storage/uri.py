@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
-from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
 
@@ -77,15 +76,19 @@ def parse_uri(uri: str) -> Location:
     --------
     >>> parse_uri("s3://data/incoming/churn/a.csv").key
     'incoming/churn/a.csv'
+    >>> parse_uri("s3://data/incoming/churn/Invoice #12?.csv").key
+    'incoming/churn/Invoice #12?.csv'
     """
+    # Split by hand, not with urllib: an S3 key is any UTF-8 string, and urlparse would cut a
+    # key at ``#`` (fragment) or ``?`` (query) and silently name another object.
     if uri.startswith("s3://"):
-        parsed = urlparse(uri)
-        bucket, key = parsed.netloc, parsed.path.lstrip("/")
+        bucket, _, key = uri[len("s3://") :].partition("/")
         if not bucket:
             raise ValueError(f"S3 URI without a bucket: {uri!r}")
         return Location(uri=uri, scheme="s3", bucket=bucket, key=key, path=f"{bucket}/{key}")
     if uri.startswith("file://"):
-        path = urlparse(uri).path
+        rest = uri[len("file://") :]
+        path = rest if rest.startswith("/") else "/" + rest.partition("/")[2]  # file://host/path
     elif "://" in uri:
         raise ValueError(f"unsupported URI scheme in {uri!r}: use s3:// or a local path")
     else:

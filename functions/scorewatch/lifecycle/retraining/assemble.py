@@ -15,6 +15,7 @@ from scorewatch.core.config import ModelConfig
 from scorewatch.core.contract import Prefix
 from scorewatch.core.errors import (
     InputRejectedError,
+    RetrainingDisabledError,
     RetrainingInProgressError,
     TrainingError,
 )
@@ -54,6 +55,8 @@ class AssembleStep(StepsBase):
         ------
         RetrainingInProgressError
             Another execution holds the model's retraining lock.
+        RetrainingDisabledError
+            The model's configuration sets ``retraining.enabled: false``.
         TrainingError
             Not enough labeled rows, or a classifier's training/holdout split lacks a class.
         ModelNotFoundError
@@ -61,6 +64,8 @@ class AssembleStep(StepsBase):
         """
         model = request.model_name
         mc = self._mc(model)
+        if not mc.retraining.enabled:
+            raise RetrainingDisabledError(f"retraining of {model!r} is disabled (retraining.enabled: false)")
         now = self.now()
         if not self.registry.acquire_lock(
             model, LOCK_NAME, owner=execution_id, now=now, ttl_seconds=self._lock_ttl(mc)

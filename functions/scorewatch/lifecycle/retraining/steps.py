@@ -8,6 +8,7 @@ from typing import Any
 
 from scorewatch.core.errors import (
     InputRejectedError,
+    RetrainingDisabledError,
     RetrainingInProgressError,
 )
 from scorewatch.lifecycle.retraining.approval import approval_reasons, cause_message
@@ -215,8 +216,8 @@ class RetrainingSteps(AssembleStep, ChallengerSteps):
                     update={"passed": False, "reasons": [*evaluated.reasons, IN_PROCESS_APPROVAL_REASON]}
                 )
             return self.promote(evaluated) if evaluated.passed else self.reject(evaluated)
-        except RetrainingInProgressError:
-            raise
+        except (RetrainingInProgressError, RetrainingDisabledError):
+            raise  # nothing was started: no lock of ours to release, no failure to announce
         except Exception as exc:
             self.notify_failure(
                 {"model_name": request.model_name, "error": {"Error": type(exc).__name__, "Cause": str(exc)}},

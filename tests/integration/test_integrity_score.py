@@ -1,0 +1,118 @@
+"""Issue 15 regressions on the score path, over HTTP on the emulator: awkward keys, per-object
+outcomes in scheduled runs, and an idempotency key that includes the model version."""
+
+from __future__ import annotations
+
+import pytest
+from handler_kit import MODEL, Ctx, encode, fixture, frame, make_stack, register_champion
+
+from scorewatch.handlers import score
+
+AWKWARD = [
+    "Invoice #123.csv",
+    "what?.csv",
+    "a+b c.csv",
+    "ünïcødé #?+ 名前.csv",
+]
+
+
+@pytest.fixture
+def stack(resources, monkeypatch):
+    st = make_stack(resources, monkeypatch)
+    st.card = register_champion(resources)
+    return st
+
+
+@pytest.mark.parametrize("name", AWKWARD)
+def test_keys_with_hash_query_plus_space_unicode_are_scored_under_their_full_key(stack, name):
+    key = f"incoming/{MODEL}/{name}"
+    put = stack.put(key, encode(frame(20), "csv"))
+    out = score.handler(stack.s3_event(key, put), Ctx())
+    assert out["status"] == "scored", out
+    assert (out["rows_in"], out["rows_scored"], out["rows_rejected"]) == (20, 20, 0)
+    assert out["source_uri"] == f"s3://{stack.res.data_bucket}/{key}"
+    scored = stack.keys("scored/")
+    assert len(scored) == 1
+    assert set(stack.read_parquet(scored[0])["source_uri"]) == {out["source_uri"]}
+    events = stack.events()
+    assert [e["detail-type"] for e in events] == ["Batch Scored"]
+    assert events[0]["detail"]["source_uri"] == out["source_uri"]
+    # a redelivery returns the stored *scored* outcome, not a stored "missing"
+    assert score.handler(stack.s3_event(key, put), Ctx()) == out
+
+
+def _scheduled(resources, monkeypatch):
+    cfg = {"models": [{"name": MODEL, "schedules": {"scoring": "rate(1 hour)"}}]}
+    st = make_stack(resources, monkeypatch, config=cfg)
+    st.card = register_champion(resources)
+    event = dict(fixture("scheduled_event.json"))
+    event["resources"] = ["arn:aws:events:us-east-1:123456789012:rule/sw-score-churn"]
+    return st, event
+
+
+def test_scheduled_run_scores_awkward_keys_and_every_object_after_them(resources, monkeypatch):
+    st, event = _scheduled(resources, monkeypatch)
+    names = ["0-first.csv", *AWKWARD, "z-last.csv"]
+    for i, name in enumerate(names):
+        st.put(f"incoming/{MODEL}/{name}", encode(frame(10, seed=i), "csv"))
+    out = score.handler(event, Ctx())
+    assert out["count"] == len(names)
+    assert [o["status"] for o in out["outcomes"]] == ["scored"] * len(names)
+    assert sorted(o["source_uri"].split("/", 5)[5] for o in out["outcomes"]) == sorted(names)
+    assert sum(o["rows_scored"] for o in out["outcomes"]) == 10 * len(names)
+    assert len(st.events()) == len(names)
+    assert score.handler(event, Ctx()) == out  # idempotent per object
+    assert st.events() == []
+
+
+def test_scheduled_run_turns_one_failing_object_into_its_outcome(resources, monkeypatch):
+    from scorewatch.handlers import scorer
+    from scorewatch.handlers.settings import ScoreSettings, load
+
+    st, event = _scheduled(resources, monkeypatch)
+    for name in ("a.csv", "b-corrupt.csv", "c.csv"):
+        st.put(f"incoming/{MODEL}/{name}", encode(frame(10), "csv"))
+    service = scorer(load(ScoreSettings))
+    real = service._score_object
+
+    def corrupt_b(req, **kw):
+        if req.key.endswith("b-corrupt.csv"):
+            raise RuntimeError("artifact for this object is corrupt")
+        return real(req, **kw)
+
+    monkeypatch.setattr(service, "_score_object", corrupt_b)
+    out = score.handler(event, Ctx())
+    by_key = {o["source_uri"].rsplit("/", 1)[1]: o for o in out["outcomes"]}
+    assert [by_key[k]["status"] for k in ("a.csv", "b-corrupt.csv", "c.csv")] == [
+        "scored",
+        "failed",
+        "scored",
+    ]
+    assert by_key["b-corrupt.csv"]["reason"] == "RuntimeError"
+    assert len(st.events()) == 2
+    monkeypatch.setattr(service, "_score_object", real)
+    again = score.handler(event, Ctx())  # the failure was not stored: the next run scores it
+    assert [o["status"] for o in again["outcomes"]] == ["scored"] * 3
+    assert [e["detail"]["source_uri"].rsplit("/", 1)[1] for e in st.events()] == ["b-corrupt.csv"]
+
+
+def test_direct_payload_for_an_absent_object_is_a_missing_outcome_not_an_exception(stack):
+    out = score.handler({"bucket": stack.res.data_bucket, "key": f"incoming/{MODEL}/nothing #1.csv"}, Ctx())
+    assert out["status"] == "missing" and out["source_uri"].endswith("nothing #1.csv")
+    assert stack.keys("scored/") == [] and stack.events() == []
+
+
+def test_pinning_another_model_version_is_its_own_run_not_the_stored_outcome(stack, resources):
+    key = f"incoming/{MODEL}/backfill.csv"
+    put = stack.put(key, encode(frame(25), "csv"))
+    base = {"bucket": stack.res.data_bucket, "key": key, "version_id": put["VersionId"]}
+    first = score.handler(dict(base, model_version=stack.card.version), Ctx())
+    new = register_champion(resources, seed=1)  # a promotion
+    assert new.version != stack.card.version
+    second = score.handler(dict(base, model_version=new.version), Ctx())
+    assert (first["version"], second["version"]) == (stack.card.version, new.version)
+    assert first["batch_id"] != second["batch_id"]
+    assert [e["detail"]["version"] for e in stack.events()] == [stack.card.version, new.version]
+    # each pair is still exactly once
+    assert score.handler(dict(base, model_version=new.version), Ctx()) == second
+    assert stack.events() == []
