@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from scorewatch.core.categories import DECIMAL_POINT_TEXT, canonical_number, canonical_text
 from scorewatch.core.errors import InputRejectedError, MissingColumnsError
 from scorewatch.core.schema import FeatureSchema, FeatureSpec
 
@@ -174,7 +175,10 @@ def validate_batch(
     coerced: dict[str, pa.Array] = {}
     for spec in schema.features:
         raw = _as_array(batch.column(batch.schema.get_field_index(spec.name)))
-        values, reasons = _coerce(raw, spec)
+        try:
+            values, reasons = _coerce(raw, spec)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+            raise _uncoercible(source_uri, spec, raw, row_offset, exc) from exc
         if not spec.nullable:
             null_here = values.is_null()
             if reasons is None:
@@ -200,12 +204,11 @@ def validate_batch(
         for column, mask, reasons in bad_reason:
             new = mask & ~any_bad
             for i in np.flatnonzero(new):
-                raw = batch.column(batch.schema.get_field_index(column))[int(i)].as_py()
                 rejected.append(
                     RejectedRow(
                         row=row_offset + int(i) + 1,
                         column=column,
-                        value=None if raw is None else str(raw),
+                        value=_raw_text(batch.column(batch.schema.get_field_index(column)), int(i)),
                         reason=str(reasons[int(i)].as_py()),
                     )
                 )
@@ -228,6 +231,17 @@ def validate_batch(
     )
 
 
+def _raw_text(col: pa.Array | pa.ChunkedArray, i: int) -> str | None:
+    """The value at ``i`` as text for a rejection (a date beyond Python's range as its Arrow text)."""
+    scalar = col[i]
+    try:
+        value = scalar.as_py()
+    except (OverflowError, ValueError):
+        storage = pa.int32() if pa.types.is_date32(scalar.type) else pa.int64()
+        return f"{scalar.cast(storage).as_py()} ({scalar.type})"
+    return None if value is None else str(value)
+
+
 def _as_array(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(col, pa.ChunkedArray):
         return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
@@ -248,6 +262,22 @@ def _text(raw: pa.Array) -> pa.Array:
     return raw.cast(pa.string())
 
 
+def _uncoercible(
+    source_uri: str, spec: FeatureSpec, raw: pa.Array, row_offset: int, exc: Exception
+) -> InputRejectedError:
+    """A whole-file rejection for a column whose Arrow type cannot be read as ``spec.type``.
+
+    The Arrow message is not quoted: it can hold a raw value, and this message goes into events.
+    """
+    return InputRejectedError(
+        f"{source_uri}: column {spec.name!r} of type {raw.type} cannot be read as {spec.type} "
+        f"(data rows {row_offset + 1}-{row_offset + len(raw)}: {type(exc).__name__}); "
+        "write the column as text or as a plain numeric type",
+        source_uri=source_uri,
+        reason="unreadable_column",
+    )
+
+
 def _coerce(raw: pa.Array, spec: FeatureSpec) -> tuple[pa.Array, pa.Array | None]:
     """(coerced values with nulls, reason per row or None when every row is fine)."""
     if pa.types.is_nested(raw.type):
@@ -255,6 +285,19 @@ def _coerce(raw: pa.Array, spec: FeatureSpec) -> tuple[pa.Array, pa.Array | None
         return pa.nulls(len(raw), _TARGET[spec.type]), pc.if_else(
             raw.is_null(), pa.scalar(None, pa.string()), pa.scalar(f"nested value (type {raw.type})")
         )
+    if pa.types.is_dictionary(raw.type):
+        if spec.type == "categorical" and pa.types.is_string(raw.type.value_type):
+            return _categorical(raw), None
+        # coerce each distinct value once, then gather: the same result as the decoded column
+        values, reasons = _coerce(raw.dictionary, spec)
+        values = values.take(raw.indices)
+        return values, None if reasons is None else _taken_reasons(reasons, raw.indices)
+    if _is_binary(raw.type):
+        text, bad_utf8 = _utf8(raw)
+        values, reasons = _coerce(text, spec)
+        if bad_utf8 is None:
+            return values, reasons
+        return values, bad_utf8 if reasons is None else pc.coalesce(bad_utf8, reasons)
     if spec.type == "numeric":
         return _numeric(raw)
     if spec.type == "categorical":
@@ -264,10 +307,46 @@ def _coerce(raw: pa.Array, spec: FeatureSpec) -> tuple[pa.Array, pa.Array | None
     return _datetime(raw)
 
 
+def _taken_reasons(reasons: pa.Array, indices: pa.Array) -> pa.Array | None:
+    taken = reasons.take(indices)
+    return taken if taken.null_count < len(taken) else None
+
+
+def _is_binary(t: pa.DataType) -> bool:
+    return (
+        pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_fixed_size_binary(t)
+        or pa.types.is_binary_view(t)
+    )
+
+
+def _utf8(raw: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+    """Binary values as text; a value that is not valid UTF-8 is null with a reason."""
+    try:
+        return raw.cast(pa.string()), None
+    except pa.ArrowInvalid:
+        pass
+    encoded = pc.dictionary_encode(raw.cast(pa.binary()))
+    valid = []
+    for value in encoded.dictionary.to_pylist():  # each distinct value once
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            valid.append(False)
+        else:
+            valid.append(True)
+    ok = pc.fill_null(pa.array(valid, pa.bool_()).take(encoded.indices), True)
+    text = pc.if_else(ok, raw.cast(pa.binary()), pa.scalar(None, pa.binary())).cast(pa.string())
+    reasons = pc.if_else(ok, pa.scalar(None, pa.string()), pa.scalar("invalid UTF-8 text"))
+    return text, reasons
+
+
 def _numeric(raw: pa.Array) -> tuple[pa.Array, pa.Array | None]:
     t = raw.type
     if pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t) or pa.types.is_boolean(t):
-        values = raw.cast(pa.float64())
+        # an integer beyond 2**53 becomes the nearest float64, as the same digits read from text do
+        values = raw.cast(pa.float64(), safe=not pa.types.is_integer(t))
         # NaN from a typed float column is pandas' missing value; infinity is not a value
         return _reject_infinite(_nan_to_null(values), None)
     if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)):
@@ -325,6 +404,7 @@ def _clean_text(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
 
 
 def _categorical(raw: pa.Array) -> pa.Array:
+    """Canonical category text (``core.categories``): the same value reads the same from any format."""
     if pa.types.is_dictionary(raw.type):
         # clean each distinct value once; a value that cleans to missing makes its rows null
         clean = _categorical(raw.dictionary)
@@ -332,13 +412,32 @@ def _categorical(raw: pa.Array) -> pa.Array:
         indices = pc.if_else(missing, pa.scalar(None, raw.indices.type), raw.indices)
         return pa.DictionaryArray.from_arrays(indices, pc.fill_null(clean, ""))
     if pa.types.is_floating(raw.type):
-        # 3.0 -> "3": integral floats (Parquet's nullable ints) compare equal to the training text
-        as_int = pc.if_else(
-            pc.equal(pc.floor(raw), raw), raw.cast(pa.int64(), safe=False), pa.scalar(None, pa.int64())
-        )
-        raw = pc.coalesce(as_int.cast(pa.string()), raw.cast(pa.string()))
+        raw = _number_text(raw.cast(pa.float64()))
     stripped, is_null = _clean_text(raw)
-    return pc.if_else(is_null, pa.scalar(None, pa.string()), stripped)
+    return _canonical_decimals(pc.if_else(is_null, pa.scalar(None, pa.string()), stripped))
+
+
+def _number_text(values: pa.Array) -> pa.Array:
+    """:func:`canonical_number` of each float (NaN -> null), vectorised for integral values."""
+    integral = pc.and_(pc.equal(pc.floor(values), values), pc.less(pc.abs(values), 2.0**53))
+    if pc.all(pc.fill_null(integral, True)).as_py():
+        # 3.0 -> "3": integral floats (Parquet's nullable ints) compare equal to the training text
+        return values.cast(pa.int64()).cast(pa.string())
+    encoded = pc.dictionary_encode(values)  # each distinct value once
+    texts = pa.array([canonical_number(v) for v in encoded.dictionary.to_pylist()], pa.string())
+    return texts.take(encoded.indices)
+
+
+def _canonical_decimals(text: pa.Array) -> pa.Array:
+    """Text written as a decimal number with a point (``"3.0"``) becomes the number's canonical text."""
+    if pa.types.is_dictionary(text.type):
+        return text
+    matches = pc.fill_null(pc.match_substring_regex(text, DECIMAL_POINT_TEXT), False)
+    if not pc.any(matches).as_py():
+        return text
+    encoded = pc.dictionary_encode(text.filter(matches))
+    mapped = pa.array([canonical_text(v) for v in encoded.dictionary.to_pylist()], pa.string())
+    return pc.replace_with_mask(text, matches, mapped.take(encoded.indices))
 
 
 def _boolean(raw: pa.Array) -> tuple[pa.Array, pa.Array | None]:
@@ -365,12 +464,8 @@ def _boolean(raw: pa.Array) -> tuple[pa.Array, pa.Array | None]:
 
 def _datetime(raw: pa.Array) -> tuple[pa.Array, pa.Array | None]:
     t = raw.type
-    if pa.types.is_timestamp(t):
-        if t.tz is None:
-            return pc.assume_timezone(raw.cast(pa.timestamp("us")), "UTC").cast(_TS), None
-        return raw.cast(_TS), None
-    if pa.types.is_date(t):
-        return pc.assume_timezone(raw.cast(pa.timestamp("us")), "UTC").cast(_TS), None
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        return _typed_datetime(raw)
     stripped, is_null = _clean_text(raw)
     text = pc.if_else(is_null, pa.scalar(None, pa.string()), stripped)
     # fast paths: all values naive, or all values carry an offset
@@ -399,6 +494,34 @@ def _datetime(raw: pa.Array) -> tuple[pa.Array, pa.Array | None]:
     values = pa.array(out, _TS)
     reason_arr = pa.array(reasons, pa.string())
     return values, reason_arr if reason_arr.null_count < len(reason_arr) else None
+
+
+#: Microseconds per unit of a typed date/time column (nanoseconds are truncated, never overflow).
+_US_PER = {"s": 10**6, "ms": 10**3, "us": 1, "date32[day]": 86_400 * 10**6, "date64[ms]": 10**3}
+
+
+def _typed_datetime(raw: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+    """Timestamps and dates as ``timestamp[us, UTC]`` (naive values are UTC).
+
+    Digits below a microsecond (pandas' default ``ns`` unit) are truncated; a value outside what
+    ``timestamp[us]`` holds (beyond about 294,000 years from 1970) is a rejected row.
+    """
+    t = raw.type
+    naive = pa.types.is_date(t) or t.tz is None
+    target = pa.timestamp("us") if naive else _TS
+    reasons = None
+    if pa.types.is_timestamp(t) and t.unit == "ns":
+        values = raw.cast(target, safe=False)
+    else:
+        try:
+            values = raw.cast(target)
+        except pa.ArrowInvalid:
+            ticks = raw.cast(pa.int32() if pa.types.is_date32(t) else pa.int64()).cast(pa.int64())
+            limit = (2**63 - 1) // _US_PER[t.unit if pa.types.is_timestamp(t) else str(t)]
+            out = pc.fill_null(pc.or_(pc.greater(ticks, limit), pc.less(ticks, -limit)), False)
+            reasons = pc.if_else(out, pa.scalar("date/time out of range"), pa.scalar(None, pa.string()))
+            values = pc.if_else(out, pa.scalar(None, t), raw).cast(target)
+    return (pc.assume_timezone(values, "UTC") if naive else values).cast(_TS), reasons
 
 
 def _strict_reasons(values: pa.Array, spec: FeatureSpec, reasons: pa.Array | None) -> pa.Array | None:

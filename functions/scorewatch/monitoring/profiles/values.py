@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from scorewatch.core.categories import canonical_category
+
 #: Text (after strip, any case) that means "missing": the coercion rules of ``scoring.validation``.
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none")
 
@@ -51,12 +53,19 @@ def numeric_values(series: pd.Series) -> tuple[np.ndarray, int, int, int]:
 
 
 def category_counts(series: pd.Series) -> tuple[dict[str, int], int]:
-    """Counts of the non-missing values of ``series`` as strings, and the missing count."""
+    """Counts of the non-missing values of ``series`` as canonical category text, and the missing count.
+
+    Keys are ``core.categories.canonical_category`` of each value (what scoring feeds the model), so
+    ``3.0`` from Parquet and ``"3.0"`` from CSV count as one category.
+    """
     missing = int(series.isna().sum())
     vc = series.value_counts(dropna=True, sort=False)
     out: dict[str, int] = {}
     for key, n in zip(vc.index.tolist(), vc.to_numpy().tolist(), strict=True):
-        k = str(key)
+        k = canonical_category(key)
+        if k is None:  # NaN among object values
+            missing += int(n)
+            continue
         out[k] = out.get(k, 0) + int(n)
     return out, missing
 
