@@ -87,7 +87,7 @@ class CategoricalProfile:
     ``binned_on`` (None for a reference profile). Values are compared as strings.
 
     A reference with values folded into ``other`` also keeps a membership ``sketch`` of all its
-    values (base64 bits, see ``values.sketch_slots``) and its ``singletons`` (values seen once: the
+    values (hex bits, see ``values.sketch_slots``) and its ``singletons`` (values seen once: the
     Good-Turing estimate of how much of a fresh draw is new); a batch binned on such a reference
     counts ``novel``, its values absent from the whole reference (by the sketch), apart from values
     that are only outside the listed top categories.

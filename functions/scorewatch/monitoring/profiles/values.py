@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -84,13 +83,13 @@ def sketch_slots(keys: Sequence[str]) -> np.ndarray:
 
 
 def encode_sketch(bits: np.ndarray) -> str:
-    """A boolean sketch as base64 text (for the profile JSON)."""
-    return base64.b64encode(np.packbits(bits.astype(bool)).tobytes()).decode("ascii")
+    """A boolean sketch as hex text (for the profile JSON)."""
+    return np.packbits(bits.astype(bool)).tobytes().hex()
 
 
 def decode_sketch(text: str) -> np.ndarray:
     """The boolean sketch of :func:`encode_sketch`."""
-    raw = np.frombuffer(base64.b64decode(text), dtype=np.uint8)
+    raw = np.frombuffer(bytes.fromhex(text), dtype=np.uint8)
     return np.unpackbits(raw)[:SKETCH_BITS].astype(bool)
 
 
