@@ -113,3 +113,22 @@ def _env() -> dict[str, str]:
 
     paths = [str(ROOT / "functions"), str(ROOT / "infra"), os.environ.get("PYTHONPATH", "")]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+
+
+def test_every_cli_argument_says_what_it_is_for() -> None:
+    import argparse
+
+    from scorewatch.cli import build_parser
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+            elif not isinstance(action, argparse._HelpAction) and not action.help:
+                missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(build_parser(), "scorewatch")
+    assert missing == []

@@ -45,16 +45,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     labels = sub.add_parser("labels", help="delayed labels")
     lsub = labels.add_subparsers(dest="labels_command", required=True)
     join = lsub.add_parser("join", help="join labels/<model>/ with scored outputs; realized performance")
-    join.add_argument("--model", required=True)
+    join.add_argument("--model", required=True, help="model name")
     _common(join, bus=False)
     join.set_defaults(func=_labels_join)
 
     card = sub.add_parser("card", help="render a model card as a self-contained HTML page")
-    card.add_argument("--model", required=True)
+    card.add_argument("--model", required=True, help="model name")
     card.add_argument("--version", default="champion", help="version or 'champion' (default)")
     card.add_argument("--output", type=Path, required=True, help="HTML file to write")
-    card.add_argument("--models-bucket", default=None)
-    card.add_argument("--table", default=None)
+    card.add_argument("--models-bucket", default=None, help=f"models bucket (default ${Env.MODELS_BUCKET})")
+    card.add_argument("--table", default=None, help=f"registry table (default ${Env.REGISTRY_TABLE})")
     card.set_defaults(func=_card)
 
 

@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="models_command", required=True)
 
     ls = sub.add_parser("list", help="models with their champion and number of versions")
-    ls.add_argument("--json", action="store_true")
+    ls.add_argument("--json", action="store_true", help="print the models as JSON")
     add_registry_args(ls)
     ls.set_defaults(func=run_list)
 
@@ -48,9 +48,19 @@ def register(subparsers: Any) -> None:
             "reference data; with --reference, the reference is scored and profiled as the baseline."
         ),
     )
-    reg.add_argument("--name", required=True)
-    reg.add_argument("--model-file", required=True, metavar="PATH_OR_URI")
-    reg.add_argument("--task", required=True, choices=("binary", "multiclass", "regression"))
+    reg.add_argument("--name", required=True, help="model name (letters, digits, -, _)")
+    reg.add_argument(
+        "--model-file",
+        required=True,
+        metavar="PATH_OR_URI",
+        help="the fitted model: a .skops file (pickle is refused)",
+    )
+    reg.add_argument(
+        "--task",
+        required=True,
+        choices=("binary", "multiclass", "regression"),
+        help="what the model predicts",
+    )
     reg.add_argument("--reference", metavar="URI", help="reference/training data for the baseline profile")
     reg.add_argument("--target", help="target column (excluded from features)")
     reg.add_argument("--id-columns", default="", help="comma-separated id columns passed through to outputs")
@@ -59,15 +69,15 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="FeatureSchema JSON (or `scorewatch schema infer` output) instead of the inferred schema",
     )
-    reg.add_argument("--description")
+    reg.add_argument("--description", help="free text stored on the model card")
     reg.add_argument("--promote", action="store_true", help="also make it the champion")
     reg.add_argument("--json", action="store_true", help="print the new card as JSON")
     add_registry_args(reg)
     reg.set_defaults(func=run_register)
 
     pr = sub.add_parser("promote", help="make a version the champion (the current one is archived)")
-    pr.add_argument("name")
-    pr.add_argument("version")
+    pr.add_argument("name", help="model name")
+    pr.add_argument("version", help="the version to make champion")
     pr.add_argument("--by", default="cli", help="recorded as promoted_by")
     pr.add_argument(
         "--expect-champion",
@@ -79,14 +89,14 @@ def register(subparsers: Any) -> None:
     pr.set_defaults(func=run_promote)
 
     rb = sub.add_parser("rollback", help="restore the previous champion")
-    rb.add_argument("name")
-    rb.add_argument("--by", default="cli")
+    rb.add_argument("name", help="model name")
+    rb.add_argument("--by", default="cli", help="recorded as promoted_by")
     add_registry_args(rb)
     rb.set_defaults(func=run_rollback)
 
     ar = sub.add_parser("archive", help="archive a version that is not the champion")
-    ar.add_argument("name")
-    ar.add_argument("version")
+    ar.add_argument("name", help="model name")
+    ar.add_argument("version", help="the version to archive")
     ar.add_argument("--by", default=os.environ.get("USER") or "cli", help="recorded in the status history")
     _add_force(ar, "archive a candidate or rejected version")
     add_registry_args(ar)
@@ -101,7 +111,7 @@ def register(subparsers: Any) -> None:
             "version's artifact and baseline are verified first; --reason is recorded."
         ),
     )
-    rp.add_argument("name")
+    rp.add_argument("name", help="model name")
     rp.add_argument("--version", help="the version to make champion (default: the one still named)")
     rp.add_argument("--reason", required=True, help="why (recorded in the status history)")
     rp.add_argument("--force", action="store_true", help="allow a rejected version")
@@ -118,7 +128,7 @@ def register(subparsers: Any) -> None:
             "rejects it with --reason."
         ),
     )
-    ap.add_argument("name")
+    ap.add_argument("name", help="model name")
     ap.add_argument("--deny", action="store_true", help="reject the candidate instead")
     ap.add_argument("--reason", help="why (recorded with a denial)")
     ap.add_argument("--by", default=os.environ.get("USER") or "cli", help="recorded as the approver")

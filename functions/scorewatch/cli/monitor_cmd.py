@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
         help="profile a file into a baseline profile (JSON)",
         description="Stream a .csv/.csv.gz/.parquet/.jsonl (path or s3:// URI) into a scorewatch profile.",
     )
-    p.add_argument("--input", required=True, metavar="URI")
+    p.add_argument("--input", required=True, metavar="URI", help="CSV, JSONL or Parquet file to profile")
     p.add_argument("--output", required=True, metavar="URI", help="profile .json (path or s3:// URI)")
     p.add_argument("--sample", metavar="URI", help="also write the reservoir sample as .parquet")
     _common(p)
@@ -43,7 +43,7 @@ def register(subparsers: Any) -> None:
     src.add_argument("--reference", metavar="URI", help="reference data file")
     src.add_argument("--baseline", metavar="URI", help="reference profile .json")
     d.add_argument("--reference-sample", metavar="URI", help="reference sample .parquet (with --baseline)")
-    d.add_argument("--current", required=True, metavar="URI")
+    d.add_argument("--current", required=True, metavar="URI", help="the batch compared with the reference")
     d.add_argument("--json", metavar="URI", help="write the JSON report here")
     d.add_argument("--html", metavar="URI", help="write the HTML report here")
     d.add_argument("--settings", metavar="FILE", help="DriftSettings as JSON (per-column tests/thresholds)")
@@ -66,7 +66,9 @@ def register(subparsers: Any) -> None:
     si.add_argument("--id-columns", default="", metavar="COLS", help="comma-separated identifier columns")
     si.add_argument("--exclude", default="", metavar="COLS", help="comma-separated columns to leave out")
     si.add_argument("--target", default=None, metavar="COL", help="the label column (not a feature)")
-    si.add_argument("--chunk-rows", type=int, default=_CHUNK_ROWS, metavar="N")
+    si.add_argument(
+        "--chunk-rows", type=int, default=_CHUNK_ROWS, metavar="N", help="rows the types are inferred from"
+    )
     si.set_defaults(func=_schema_infer_cmd)
 
 
@@ -85,9 +87,15 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--exclude", default="", metavar="COLS", help="comma-separated columns to leave out")
     p.add_argument("--target", default=None, metavar="COL", help="the label column (not a feature)")
-    p.add_argument("--sample-rows", type=int, default=50_000, metavar="N")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--chunk-rows", type=int, default=_CHUNK_ROWS, metavar="N")
+    p.add_argument(
+        "--sample-rows",
+        type=int,
+        default=50_000,
+        metavar="N",
+        help="rows kept as the sample (domain classifier)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the sample and the domain classifier")
+    p.add_argument("--chunk-rows", type=int, default=_CHUNK_ROWS, metavar="N", help="rows read at a time")
 
 
 def _load_json_file(path: str, what: str) -> Any:

@@ -44,15 +44,29 @@ def register(subparsers: Any) -> None:
         type=_model_ref,
         help="name@champion, name@<version> or a model file",
     )
-    p.add_argument("--input", required=True, metavar="URI")
+    p.add_argument(
+        "--input", required=True, metavar="URI", help="CSV, JSONL or Parquet file to score (path or s3://)"
+    )
     p.add_argument(
         "--output",
         required=True,
         metavar="URI",
         help="output .parquet (a URI ending in / gets <batch_id>.parquet)",
     )
-    p.add_argument("--chunk-rows", type=_positive_int, default=DEFAULT_CHUNK_ROWS, metavar="N")
-    p.add_argument("--max-reject-fraction", type=_fraction, default=0.05, metavar="F")
+    p.add_argument(
+        "--chunk-rows",
+        type=_positive_int,
+        default=DEFAULT_CHUNK_ROWS,
+        metavar="N",
+        help="rows read and scored at a time",
+    )
+    p.add_argument(
+        "--max-reject-fraction",
+        type=_fraction,
+        default=0.05,
+        metavar="F",
+        help="reject the whole file when more than this share of its rows is rejected (default 0.05)",
+    )
     p.add_argument(
         "--rejected",
         metavar="URI",

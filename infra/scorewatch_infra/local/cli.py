@@ -36,12 +36,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     local = sub.add_parser("local", help="the stack on an embedded AWS emulator (no account, no Docker)")
     lsub = local.add_subparsers(dest="local_command", required=True)
     up = lsub.add_parser("up", help="deploy the stack locally and watch <folder>/incoming/<model>/")
-    up.add_argument("folder", type=Path, nargs="?", default=Path("scorewatch-local"))
+    up.add_argument(
+        "folder",
+        type=Path,
+        nargs="?",
+        default=Path("scorewatch-local"),
+        help="state folder (default scorewatch-local)",
+    )
     up.add_argument(
         "--endpoint-url", default=None, help="use an emulator you run instead of the embedded one"
     )
-    up.add_argument("--config", type=Path, default=None)
-    up.add_argument("--poll-seconds", type=float, default=1.0)
+    up.add_argument(
+        "--config", type=Path, default=None, help="model configuration (default examples/models.json)"
+    )
+    up.add_argument("--poll-seconds", type=float, default=1.0, help="how often the drop folder is checked")
     up.add_argument("--clock", action="store_true", help="fire rate(...) schedules on the wall clock")
     up.add_argument(
         "--demo-champion",
@@ -50,10 +58,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     up.set_defaults(func=_up)
     status = lsub.add_parser("status", help="recent batches, drift verdicts, executions, alarm states")
-    status.add_argument("folder", type=Path, nargs="?", default=Path("scorewatch-local"))
+    status.add_argument(
+        "folder", type=Path, nargs="?", default=Path("scorewatch-local"), help="state folder of local up"
+    )
     status.set_defaults(func=_status)
     tick = lsub.add_parser("tick", help="fire every schedule of the running local cloud once")
-    tick.add_argument("folder", type=Path, nargs="?", default=Path("scorewatch-local"))
+    tick.add_argument(
+        "folder", type=Path, nargs="?", default=Path("scorewatch-local"), help="state folder of local up"
+    )
     tick.set_defaults(func=_tick)
 
 
