@@ -187,7 +187,8 @@ def score_source(
     scored_at : datetime
         Timestamp written to every row (time is a parameter).
     decide : callable, optional
-        Maps the outputs frame to a ``decision`` column.
+        Maps the outputs frame to a ``decision`` column, per chunk; a ``decisions.BatchDecider``
+        (``top_k``) decides once over the whole input, after every row is scored.
     observers : sequence of callables
         Called with ``(features, outputs)`` per chunk (valid rows; outputs include ids).
     row_groups, byte_range : optional
