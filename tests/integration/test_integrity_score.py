@@ -172,3 +172,24 @@ def test_top_k_is_a_budget_over_the_whole_batch_not_per_chunk(resources, monkeyp
     assert sorted(scored["customer_id"]) == sorted(df["customer_id"])  # every row kept, in order
     assert scored["customer_id"].tolist() == df["customer_id"].tolist()
     assert set(scored["decision"]) == {"act", "none"}
+
+
+def test_scheduled_run_reports_an_object_deleted_after_listing_and_scores_the_rest(resources, monkeypatch):
+    """Listed, then gone before it is pinned: a ``missing`` outcome, not an IdempotencyKeyError."""
+    from scorewatch.io import storage
+
+    st, event = _scheduled(resources, monkeypatch)
+    for name in ("a.csv", "ghost #1.csv", "z.csv"):
+        st.put(f"incoming/{MODEL}/{name}", encode(frame(10), "csv"))
+    real_list = storage.list_uris
+
+    def list_then_delete(prefix):
+        listed = real_list(prefix)
+        st.s3.delete_object(Bucket=st.res.data_bucket, Key=f"incoming/{MODEL}/ghost #1.csv")
+        return listed
+
+    monkeypatch.setattr(storage, "list_uris", list_then_delete)
+    out = score.handler(event, Ctx())
+    statuses = {o["source_uri"].rsplit("/", 1)[1]: o["status"] for o in out["outcomes"]}
+    assert statuses == {"a.csv": "scored", "ghost #1.csv": "missing", "z.csv": "scored"}
+    assert len(st.events()) == 2
