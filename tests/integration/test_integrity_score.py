@@ -116,3 +116,80 @@ def test_pinning_another_model_version_is_its_own_run_not_the_stored_outcome(sta
     # each pair is still exactly once
     assert score.handler(dict(base, model_version=new.version), Ctx()) == second
     assert stack.events() == []
+
+
+def test_every_rejected_row_is_recorded_with_its_ids_and_rows_balance(resources, monkeypatch):
+    """40,000 rows, 1,600 bad: nothing sampled, every input row in exactly one output."""
+    cfg = {"models": [{"name": MODEL, "chunk_rows": 5000, "max_reject_fraction": 0.05}]}
+    st = make_stack(resources, monkeypatch, config=cfg)
+    register_champion(resources)
+    df = frame(40_000, seed=3).astype({"tenure": object, "charges": object})
+    bad = df.index[::25]  # 1,600 rows
+    df.loc[bad[::2], "tenure"] = "ten"
+    df.loc[bad[1::2], "charges"] = "12,5"
+    key = f"incoming/{MODEL}/big #1.csv"
+    out = score.handler(st.s3_event(key, st.put(key, encode(df, "csv"))), Ctx())
+    assert out["status"] == "scored", out
+    assert (out["rows_in"], out["rows_rejected"]) == (40_000, 1_600)
+    assert out["rows_in"] == out["rows_scored"] + out["rows_rejected"]
+    rejected = st.read_parquet(out["rejected_uri"].split("/", 3)[3])
+    assert len(rejected) == 1_600
+    assert {"row", "column", "value", "reason", "customer_id"} <= set(rejected.columns)
+    assert sorted(rejected["row"]) == [i + 1 for i in bad]  # 1-based data rows
+    assert sorted(rejected["customer_id"]) == sorted(df.loc[bad, "customer_id"])
+    by_column = rejected.groupby("column")["value"].agg(set).to_dict()
+    assert by_column == {"tenure": {"ten"}, "charges": {"12,5"}}
+    scored = st.read_parquet(st.keys("scored/")[0])
+    assert len(scored) == out["rows_scored"]
+    assert set(scored["customer_id"]).isdisjoint(rejected["customer_id"])
+    assert sorted([*scored["customer_id"], *rejected["customer_id"]]) == sorted(df["customer_id"])
+    (event,) = st.events()
+    assert event["detail"]["rows_in"] == event["detail"]["rows_scored"] + event["detail"]["rows_rejected"]
+
+
+def test_top_k_is_a_budget_over_the_whole_batch_not_per_chunk(resources, monkeypatch):
+    cfg = {
+        "models": [
+            {
+                "name": MODEL,
+                "chunk_rows": 1000,
+                "positive_class": 1,
+                "decision": {"kind": "top_k", "k": 10},
+            }
+        ]
+    }
+    st = make_stack(resources, monkeypatch, config=cfg)
+    register_champion(resources)
+    df = frame(6000, seed=4)
+    key = f"incoming/{MODEL}/top-k.parquet"
+    out = score.handler(st.s3_event(key, st.put(key, encode(df, "parquet"))), Ctx())
+    assert out["status"] == "scored" and out["rows_scored"] == 6000
+    scored = st.read_parquet(st.keys("scored/")[0])
+    acted = scored[scored["decision"] == "act"]
+    assert len(acted) == 10  # not 10 per 1,000-row chunk
+    top = scored["score_1"].nlargest(10)
+    assert acted["score_1"].min() >= top.min()
+    assert sorted(scored["customer_id"]) == sorted(df["customer_id"])  # every row kept, in order
+    assert scored["customer_id"].tolist() == df["customer_id"].tolist()
+    assert set(scored["decision"]) == {"act", "none"}
+
+
+def test_scheduled_run_reports_an_object_deleted_after_listing_and_scores_the_rest(resources, monkeypatch):
+    """Listed, then gone before it is pinned: a ``missing`` outcome, not an IdempotencyKeyError."""
+    from scorewatch.io import storage
+
+    st, event = _scheduled(resources, monkeypatch)
+    for name in ("a.csv", "ghost #1.csv", "z.csv"):
+        st.put(f"incoming/{MODEL}/{name}", encode(frame(10), "csv"))
+    real_list = storage.list_uris
+
+    def list_then_delete(prefix):
+        listed = real_list(prefix)
+        st.s3.delete_object(Bucket=st.res.data_bucket, Key=f"incoming/{MODEL}/ghost #1.csv")
+        return listed
+
+    monkeypatch.setattr(storage, "list_uris", list_then_delete)
+    out = score.handler(event, Ctx())
+    statuses = {o["source_uri"].rsplit("/", 1)[1]: o["status"] for o in out["outcomes"]}
+    assert statuses == {"a.csv": "scored", "ghost #1.csv": "missing", "z.csv": "scored"}
+    assert len(st.events()) == 2

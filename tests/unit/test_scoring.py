@@ -230,7 +230,15 @@ def test_unseen_category_with_strict_spec_is_rejected_by_row(tmp_path: Path) -> 
     src = _write_csv(tmp_path / "in.csv", df)
     result = _score(src, loaded, str(tmp_path / "o.parquet"))
     assert result.rows_rejected == 1
-    assert result.rejected == [RejectedRow(5, "plan", "enterprise", "category not in the allowed categories")]
+    assert result.rejected == [
+        RejectedRow(
+            5,
+            "plan",
+            "enterprise",
+            "category not in the allowed categories",
+            ids=(("customer_id", "c00004"),),
+        )
+    ]
 
 
 def test_rejected_rows_under_the_limit_are_reported_and_the_rest_scored(
@@ -242,7 +250,9 @@ def test_rejected_rows_under_the_limit_are_reported_and_the_rest_scored(
     out = str(tmp_path / "o.parquet")
     result = _score(src, model, out)
     assert (result.rows_in, result.rows_scored, result.rows_rejected) == (100, 99, 1)
-    assert result.rejected == [RejectedRow(70, "spend", "n/a?", "not a number")]
+    assert result.rejected == [
+        RejectedRow(70, "spend", "n/a?", "not a number", ids=(("customer_id", "c00069"),))
+    ]
     assert "c00069" not in pq.read_table(out).column("customer_id").to_pylist()
 
 

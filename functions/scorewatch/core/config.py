@@ -249,14 +249,14 @@ class DecisionPolicy(_Strict):
     k: int | None = Field(
         default=None,
         ge=1,
-        description="Rows per scoring chunk that get the positive action (top_k; with "
-        "budget_fraction too, the smaller count applies).",
+        description="Rows of each scored object (or part of a split large file) that get the "
+        "positive action (top_k; with budget_fraction too, the smaller count applies).",
     )
     budget_fraction: float | None = Field(
         default=None,
         gt=0,
         le=1,
-        description="Share of each scoring chunk's rows that get the positive action (top_k).",
+        description="Share of each scored object's rows that get the positive action (top_k).",
     )
     costs: CostMatrix | None = Field(
         default=None,

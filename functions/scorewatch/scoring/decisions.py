@@ -4,8 +4,9 @@ Three kinds (``config.DecisionPolicy.kind``):
 
 - ``fixed``: act when ``score >= threshold``.
 - ``top_k``: act on the ``k`` highest-scored rows of each call (or ``ceil(budget_fraction * rows)``;
-  with both set, the smaller). Scoring calls ``decide`` once per chunk, so a budget applies per
-  chunk of ``chunk_rows`` rows; ``budget_fraction`` keeps the share right across chunks.
+  with both set, the smaller). Scoring applies it to the whole batch (:class:`BatchDecider`), so
+  ``k`` is a budget over the scored object, whatever ``chunk_rows`` is (per part for a large
+  file split into parts).
 - ``expected_value``: act when acting is worth more than not acting. ``CostMatrix`` holds the
   *value* of each outcome (benefits positive, costs negative): a calibrated probability ``p`` makes
   acting worth ``p*tp + (1-p)*fp`` and not acting ``p*fn + (1-p)*tn``, so the closed-form
@@ -252,10 +253,49 @@ def decide(
     return pd.Series(out, index=s.index, name=DECISION_COLUMN, dtype=object)
 
 
+@dataclass(frozen=True)
+class BatchDecider:
+    """A policy decided over a whole batch, not per chunk (``top_k``: the budget is the batch's).
+
+    ``score_source`` keeps each chunk's positive-class scores (:meth:`scores`, 8 bytes a row) and
+    calls :meth:`decide_all` once on all of them, then writes the decisions beside the rows.
+    """
+
+    policy: DecisionPolicy
+    positive_class: Any = None
+
+    whole_batch = True
+
+    def scores(self, outputs: pd.DataFrame) -> np.ndarray:
+        values: np.ndarray = positive_scores(outputs, positive_class=self.positive_class).to_numpy(
+            dtype=float
+        )
+        return values
+
+    def decide_all(self, scores: np.ndarray) -> np.ndarray:
+        """One action per row of the batch, in row order.
+
+        >>> BatchDecider(DecisionPolicy(kind="top_k", k=2)).decide_all(np.array([0.1, 0.9, 0.5])).tolist()
+        ['none', 'act', 'act']
+        """
+        actions: np.ndarray = decide(self.policy, pd.Series(scores, dtype=float)).to_numpy()
+        return actions
+
+    def __call__(self, outputs: pd.DataFrame) -> pd.Series:
+        """Per-call decisions (what a caller without batch support gets: the call's own top k)."""
+        return decide(self.policy, outputs, positive_class=self.positive_class)
+
+
 def make_decider(
     policy: DecisionPolicy, *, positive_class: Any = None
 ) -> Callable[[pd.DataFrame], pd.Series]:
-    """A ``decide`` callable for ``scoring.score_source`` (takes the outputs frame of one chunk)."""
+    """A ``decide`` callable for ``scoring.score_source``.
+
+    ``fixed`` and ``expected_value`` decide each row on its own score (per chunk); ``top_k`` gets a
+    :class:`BatchDecider`, which ``score_source`` applies to the whole batch at once.
+    """
+    if policy.kind == "top_k":
+        return BatchDecider(policy, positive_class=positive_class)
 
     def _decide(outputs: pd.DataFrame) -> pd.Series:
         return decide(policy, outputs, positive_class=positive_class)

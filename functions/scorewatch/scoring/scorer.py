@@ -13,6 +13,8 @@ import hashlib
 import logging
 import os
 import queue
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -29,12 +31,11 @@ from scorewatch.core.errors import REDACTED, InputRejectedError, TooManyRejected
 from scorewatch.core.schema import FeatureSchema
 from scorewatch.io import storage
 from scorewatch.scoring import encoding
+from scorewatch.scoring.rejections import REJECTED_SAMPLE, write_rejections
 from scorewatch.scoring.validation import RejectedRow, ValidatedChunk, check_columns, validate_batch
 
 logger = logging.getLogger(__name__)
 
-#: Rejected rows kept in a ScoreResult (the count is always exact).
-REJECTED_SAMPLE = 1000
 #: Chunks read ahead in a background thread while the current chunk is scored.
 PREFETCH_BATCHES = 2
 LINEAGE_COLUMNS = ("model_name", "model_version", "batch_id", "source_uri", "scored_at")
@@ -63,7 +64,7 @@ class ScoreResult:
     rows_in: int
     rows_scored: int
     rows_rejected: int
-    rejected: list[RejectedRow] = field(default_factory=list)  # first REJECTED_SAMPLE rows
+    rejected: list[RejectedRow] = field(default_factory=list)  # every rejected row
     seconds: float = 0.0
 
     @property
@@ -186,7 +187,8 @@ def score_source(
     scored_at : datetime
         Timestamp written to every row (time is a parameter).
     decide : callable, optional
-        Maps the outputs frame to a ``decision`` column.
+        Maps the outputs frame to a ``decision`` column, per chunk; a ``decisions.BatchDecider``
+        (``top_k``) decides once over the whole input, after every row is scored.
     observers : sequence of callables
         Called with ``(features, outputs)`` per chunk (valid rows; outputs include ids).
     row_groups, byte_range : optional
@@ -237,6 +239,11 @@ def score_source(
     if accelerated:
         logger.debug("encoding distinct values", extra={"encoders": list(accelerated)})
     head, last = _split_pipeline(estimator)
+    # A whole-batch policy (top_k) decides once every score is known: rows go to a local staging
+    # file first and get their decisions when copied to output_uri.
+    whole: Any = decide if getattr(decide, "whole_batch", False) else None
+    batch_scores: list[np.ndarray] = []
+    staging = tempfile.mkdtemp(prefix="scorewatch-decide-") if whole is not None else None
     try:
         chunks = _chunks(
             source_uri,
@@ -252,8 +259,7 @@ def score_source(
         for chunk, prepared in chunks:
             rows_in += chunk.rows_in
             rows_rejected += len(chunk.rejected)
-            if len(sample) < REJECTED_SAMPLE:
-                sample.extend(chunk.rejected[: REJECTED_SAMPLE - len(sample)])
+            sample.extend(chunk.rejected)  # all of them: bounded by max_reject_fraction of the rows
             if known_rows and rows_rejected > max_reject_fraction * known_rows:
                 raise _too_many(
                     source_uri, rows_rejected, known_rows, max_reject_fraction, sample, exact=False
@@ -273,21 +279,22 @@ def score_source(
                 )
             if unscorable:
                 rows_rejected += len(unscorable)
-                if len(sample) < REJECTED_SAMPLE:
-                    sample.extend(unscorable[: REJECTED_SAMPLE - len(sample)])
+                sample.extend(unscorable)
                 if known_rows and rows_rejected > max_reject_fraction * known_rows:
                     raise _too_many(
                         source_uri, rows_rejected, known_rows, max_reject_fraction, sample, exact=False
                     )
                 if chunk.features.empty:
                     continue
-            if decide is not None:
+            if whole is not None:
+                batch_scores.append(whole.scores(outputs))
+            elif decide is not None:
                 outputs["decision"] = np.asarray(decide(outputs))
             ids = chunk.coerced.select(list(schema.id_columns)) if chunk.coerced is not None else chunk.ids
             table = _output_table(ids, outputs, lineage, scored_at)
             if sink is None:
                 sink = storage.ParquetSink(
-                    output_uri,
+                    output_uri if staging is None else os.path.join(staging, "rows.parquet"),
                     table.schema,
                     store_schema=False,
                     background=True,
@@ -310,12 +317,20 @@ def score_source(
     except BaseException as exc:
         if sink is not None:
             sink.__exit__(type(exc), exc, exc.__traceback__)  # discards the spooled output
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
         if chunks is not None:
             chunks.close()  # stops the reader thread now, not whenever the generator is collected
     assert sink is not None
-    sink.__exit__(None, None, None)  # publishes the object
+    sink.__exit__(None, None, None)  # publishes the object (or the staged rows)
+    if staging is not None:
+        try:
+            decisions = whole.decide_all(np.concatenate(batch_scores))
+            _publish_decided(sink.uri, output_uri, decisions, chunk_rows, schema.id_columns)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     result = ScoreResult(
         source_uri=source_uri,
         output_uri=output_uri,
@@ -343,6 +358,31 @@ def score_source(
     return result
 
 
+def _publish_decided(
+    staged: str, output_uri: str, decisions: np.ndarray, chunk_rows: int, id_columns: Sequence[str]
+) -> None:
+    """Copy the staged rows to ``output_uri`` with the batch-wide decisions appended, in order."""
+    import pyarrow.parquet as pq
+
+    source = pq.ParquetFile(staged)
+    schema = source.schema_arrow.append(pa.field("decision", pa.string()))
+    offset = 0
+    with storage.ParquetSink(
+        output_uri,
+        schema,
+        store_schema=False,
+        background=True,
+        use_dictionary=_repeating_columns(schema, id_columns),
+    ) as out:
+        for rb in source.iter_batches(batch_size=max(1, chunk_rows)):
+            n = rb.num_rows
+            table = pa.Table.from_batches([rb])
+            out.write(table.append_column("decision", pa.array(decisions[offset : offset + n], pa.string())))
+            offset += n
+    if offset != len(decisions):  # pragma: no cover - one score per written row, by construction
+        raise AssertionError(f"{output_uri}: {offset} rows staged, {len(decisions)} decisions")
+
+
 def _predict_chunk(
     estimator: Any, chunk: ValidatedChunk, task: str, classes: list[Any] | None, source_uri: str
 ) -> tuple[ValidatedChunk, pd.DataFrame, list[RejectedRow]]:
@@ -364,9 +404,18 @@ def _predict_chunk(
         first_missing = [chunk.features.columns[j] for j in missing[incomplete].argmax(axis=1)]
         rows = chunk.source_rows[incomplete] if chunk.source_rows is not None else [None] * len(first_missing)
         reason = f"missing value the model cannot handle (no imputer): {str(exc).splitlines()[0]}"
+        id_rows = chunk.ids[incomplete] if len(chunk.ids.columns) else None
+        ids = (
+            [
+                tuple((str(k), None if pd.isna(v) else str(v)) for k, v in rec.items())
+                for rec in id_rows.to_dict("records")
+            ]
+            if id_rows is not None
+            else [()] * len(first_missing)
+        )
         rejected = [
-            RejectedRow(row=int(r) if r is not None else -1, column=str(c), value=None, reason=reason)
-            for r, c in zip(rows, first_missing, strict=True)
+            RejectedRow(row=int(r) if r is not None else -1, column=str(c), value=None, reason=reason, ids=i)
+            for r, c, i in zip(rows, first_missing, ids, strict=True)
         ]
         rest = chunk.subset(~incomplete)
         if rest.features.empty:
@@ -621,69 +670,6 @@ def _output_table(
     micros = pa.scalar(stamp, pa.timestamp("us", "UTC")).value
     cols["scored_at"] = pa.array(np.full(n, micros, dtype=np.int64)).view(pa.timestamp("us", "UTC"))
     return pa.table(cols)
-
-
-def write_rejections(
-    uri: str,
-    source_uri: str,
-    rejected: Sequence[RejectedRow],
-    *,
-    reason: str,
-    message: str | None = None,
-    rows_in: int | None = None,
-    rows_rejected: int | None = None,
-) -> str:
-    """Write what was rejected: a Parquet table of rows, or a JSON report for a whole file.
-
-    Parameters
-    ----------
-    uri : str
-        Ends in ``.parquet`` (one row per rejected row: ``row, column, value, reason,
-        source_uri``) or ``.json`` (a report: source, reason, message, counts, a sample of rows).
-    source_uri : str
-    rejected : sequence of RejectedRow
-    reason : str
-        Machine-readable reason (``InputRejectedError.reason``).
-    message : str, optional
-        The error text for whole-file rejections.
-    rows_in, rows_rejected : int, optional
-        Counts for the report (``rows_rejected`` defaults to ``len(rejected)``).
-
-    Returns
-    -------
-    str
-        ``uri``.
-    """
-    if uri.endswith(".json"):
-        storage.write_json(
-            uri,
-            {
-                "source_uri": source_uri,
-                "reason": reason,
-                "message": message,
-                "rows_in": rows_in,
-                "rows_rejected": rows_rejected if rows_rejected is not None else len(rejected),
-                "rejected_sample": [
-                    {"row": r.row, "column": r.column, "value": r.value, "reason": r.reason}
-                    for r in list(rejected)[:REJECTED_SAMPLE]
-                ],
-            },
-        )
-        return uri
-    if not uri.endswith(".parquet"):
-        raise ValueError(f"write_rejections: {uri!r} must end in .parquet or .json")
-    table = pa.table(
-        {
-            "row": pa.array([r.row for r in rejected], pa.int64()),
-            "column": pa.array([r.column for r in rejected], pa.string()),
-            "value": pa.array([r.value for r in rejected], pa.string()),
-            "reason": pa.array([r.reason for r in rejected], pa.string()),
-            "source_uri": pa.array([source_uri] * len(rejected), pa.string()),
-            "batch_reason": pa.array([reason] * len(rejected), pa.string()),
-        }
-    )
-    storage.write_table(uri, table)
-    return uri
 
 
 __all__ = [

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,13 +53,16 @@ _TARGET = {"numeric": pa.float64(), "categorical": pa.string(), "boolean": pa.bo
 class RejectedRow:
     """One input row that cannot be scored.
 
-    ``row`` is the 1-based data row number in the source (the header is not counted).
+    ``row`` is the 1-based data row number in the source (the header is not counted); ``ids``
+    the row's declared id columns as ``(name, raw text)`` pairs, so a rejected row can be traced
+    back to its record without the row number.
     """
 
     row: int
     column: str
     value: str | None
     reason: str
+    ids: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass
@@ -201,6 +205,7 @@ def validate_batch(
     rejected: list[RejectedRow] = []
     if bad_reason:
         any_bad = np.zeros(n, dtype=bool)
+        id_raw = [(c, _as_array(batch.column(batch.schema.get_field_index(c)))) for c in schema.id_columns]
         for column, mask, reasons in bad_reason:
             new = mask & ~any_bad
             for i in np.flatnonzero(new):
@@ -210,6 +215,7 @@ def validate_batch(
                         column=column,
                         value=_raw_text(batch.column(batch.schema.get_field_index(column)), int(i)),
                         reason=str(reasons[int(i)].as_py()),
+                        ids=tuple((c, _text_of(a[int(i)].as_py())) for c, a in id_raw),
                     )
                 )
             any_bad |= mask
@@ -239,6 +245,10 @@ def _raw_text(col: pa.Array | pa.ChunkedArray, i: int) -> str | None:
     except (OverflowError, ValueError):
         storage = pa.int32() if pa.types.is_date32(scalar.type) else pa.int64()
         return f"{scalar.cast(storage).as_py()} ({scalar.type})"
+    return None if value is None else str(value)
+
+
+def _text_of(value: Any) -> str | None:
     return None if value is None else str(value)
 
 

@@ -1,0 +1,89 @@
+"""What was rejected, written down: every rejected row of a scored batch, or a whole-file report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+from scorewatch.io import storage
+from scorewatch.scoring.validation import RejectedRow
+
+#: Rejected rows listed in a whole-file rejection *report* (JSON). A scored batch keeps and
+#: writes every rejected row: the record of which rows were rejected is never capped.
+REJECTED_SAMPLE = 1000
+
+
+def write_rejections(
+    uri: str,
+    source_uri: str,
+    rejected: Sequence[RejectedRow],
+    *,
+    reason: str,
+    message: str | None = None,
+    rows_in: int | None = None,
+    rows_rejected: int | None = None,
+) -> str:
+    """Write what was rejected: a Parquet table of rows, or a JSON report for a whole file.
+
+    Parameters
+    ----------
+    uri : str
+        Ends in ``.parquet`` (one row per rejected row, all of them: ``row, column, value,
+        reason, source_uri, batch_reason`` and the id columns) or ``.json`` (a report for a whole
+        file: source, reason, message, counts, the first ``REJECTED_SAMPLE`` rows).
+    source_uri : str
+    rejected : sequence of RejectedRow
+    reason : str
+        Machine-readable reason (``InputRejectedError.reason``).
+    message : str, optional
+        The error text for whole-file rejections.
+    rows_in, rows_rejected : int, optional
+        Counts for the report (``rows_rejected`` defaults to ``len(rejected)``).
+
+    Returns
+    -------
+    str
+        ``uri``.
+    """
+    if uri.endswith(".json"):
+        storage.write_json(
+            uri,
+            {
+                "source_uri": source_uri,
+                "reason": reason,
+                "message": message,
+                "rows_in": rows_in,
+                "rows_rejected": rows_rejected if rows_rejected is not None else len(rejected),
+                "rejected_sample": [
+                    {
+                        "row": r.row,
+                        "column": r.column,
+                        "value": r.value,
+                        "reason": r.reason,
+                        "ids": dict(r.ids),
+                    }
+                    for r in list(rejected)[:REJECTED_SAMPLE]
+                ],
+            },
+        )
+        return uri
+    if not uri.endswith(".parquet"):
+        raise ValueError(f"write_rejections: {uri!r} must end in .parquet or .json")
+    cols = {
+        "row": pa.array([r.row for r in rejected], pa.int64()),
+        "column": pa.array([r.column for r in rejected], pa.string()),
+        "value": pa.array([r.value for r in rejected], pa.string()),
+        "reason": pa.array([r.reason for r in rejected], pa.string()),
+        "source_uri": pa.array([source_uri] * len(rejected), pa.string()),
+        "batch_reason": pa.array([reason] * len(rejected), pa.string()),
+    }
+    # The declared id columns, as read (text), under their own names (``id_<name>`` if one
+    # collides with a column above).
+    id_names = list(dict.fromkeys(name for r in rejected for name, _ in r.ids))
+    for name in id_names:
+        values = [dict(r.ids).get(name) for r in rejected]
+        cols[name if name not in cols else f"id_{name}"] = pa.array(values, pa.string())
+    table = pa.table(cols)
+    storage.write_table(uri, table)
+    return uri
