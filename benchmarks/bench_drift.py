@@ -196,13 +196,16 @@ WORKERS = {
 }
 
 
-def _run(python: Path | str, worker: str, *args: str) -> dict:
+def _run(python: Path | str, worker: str, *args: str, functions: Path | None = None) -> dict:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if functions is not None:  # another revision's package first on the path
+        env["PYTHONPATH"] = os.pathsep.join([str(functions), env.get("PYTHONPATH", "")])
     out = subprocess.run(
         [str(python), __file__, "--worker", worker, *args],
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env=env,
     )
     if out.returncode != 0:
         raise RuntimeError(f"{worker} failed:\n{out.stderr[-3000:]}")
@@ -239,10 +242,17 @@ def main() -> int:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     parser.add_argument("--no-evidently", action="store_true")
+    parser.add_argument(
+        "--before-rev",
+        help="only time compare() of this tree against REV (git archive), interleaved, and print the ratio",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="rounds for --before-rev")
     ns = parser.parse_args()
     if ns.worker:
         print(json.dumps(WORKERS[ns.worker](*ns.args)))
         return 0
+    if ns.before_rev:
+        return before_after(ns.before_rev, [int(s) for s in ns.sizes.split(",")], ns.repeat)
     have_ev = EVIDENTLY_PY.exists() and not ns.no_evidently
     if not have_ev and not ns.no_evidently:
         print(f"note: {EVIDENTLY_PY} missing (make bench-drift creates it); Evidently columns skipped")
@@ -266,6 +276,37 @@ def main() -> int:
             print(_line(row), flush=True)
     print()
     print(_table(rows))
+    return 0
+
+
+def before_after(rev: str, sizes: list[int], repeat: int) -> int:
+    """compare() of REV and of this tree on the same files, alternating runs; medians and ratio."""
+    import statistics
+
+    root = HERE.parent
+    with tempfile.TemporaryDirectory(prefix="bench-drift-") as tmp:
+        archive = subprocess.run(
+            ["git", "-C", str(root), "archive", rev, "functions"], capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        trees = {"before": Path(tmp, "functions"), "after": root / "functions"}
+        print(f"before={rev} repeat={repeat} cpus={os.cpu_count()}")
+        print("| rows | before s | after s | after/before (median of paired) | peak MiB before/after |")
+        print("|---:|---:|---:|---:|---|")
+        for n in sizes:
+            ref_path, cur_path = f"{tmp}/ref_{n}.parquet", f"{tmp}/cur_{n}.parquet"
+            make_data(n, 1, shifted=False).to_parquet(ref_path, row_group_size=65_536)
+            make_data(n, 2, shifted=True).to_parquet(cur_path, row_group_size=65_536)
+            runs: dict[str, list[dict]] = {"before": [], "after": []}
+            for _ in range(repeat):
+                for label, tree in trees.items():
+                    runs[label].append(_run(sys.executable, "ours", ref_path, cur_path, functions=tree))
+            b, a = ([r["seconds"] for r in runs[k]] for k in ("before", "after"))
+            paired = statistics.median(x / y for x, y in zip(a, b, strict=True))
+            peaks = "/".join(f"{max(r['peak_mib'] for r in runs[k]):.0f}" for k in ("before", "after"))
+            mb, ma = statistics.median(b), statistics.median(a)
+            print(f"| {n:,} | {mb:.3f} | {ma:.3f} | {paired:.2f} | {peaks} |", flush=True)
+        print(f"load_avg_1min_at_end={os.getloadavg()[0]:.1f}")
     return 0
 
 

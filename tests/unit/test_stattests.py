@@ -22,6 +22,7 @@ from scorewatch.monitoring.stattests import (
     ks_test,
     psi_test,
     unseen_share_test,
+    wasserstein_distance,
     wasserstein_test,
     z_test,
 )
@@ -242,3 +243,18 @@ def test_wasserstein_distance_equals_scipy(a, b):
 
     expected = stats.wasserstein_distance(a, b)
     assert wasserstein_distance(np.array(a), np.array(b)) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def test_wasserstein_test_leaves_its_inputs_untouched_and_equals_the_distance_function():
+    rng = np.random.default_rng(3)
+    ref, cur = rng.normal(0, 1, 5_001), rng.normal(0.2, 1.1, 4_000)
+    ref[7] = np.nan
+    ref_before, cur_before = ref.copy(), cur.copy()
+    result = wasserstein_test(ref, cur)
+    np.testing.assert_array_equal(ref, ref_before)
+    np.testing.assert_array_equal(cur, cur_before)
+    finite = ref[np.isfinite(ref)]
+    assert result.distance == wasserstein_distance(finite, cur) / max(float(np.std(finite)), 0.001)
+    assert wasserstein_distance(finite, cur) == pytest.approx(
+        stats.wasserstein_distance(finite, cur), abs=1e-12
+    )

@@ -110,7 +110,7 @@ def _sample(values: Any, side: str, test: str) -> np.ndarray:
         arr = np.asarray(values, dtype=float).ravel()
     except (TypeError, ValueError) as exc:
         raise MonitoringInputError(f"{test}: {side} sample is not numeric: {exc}") from exc
-    finite: np.ndarray = arr[np.isfinite(arr)]
+    finite: np.ndarray = arr[np.isfinite(arr)]  # a new array: callers may sort it in place
     return finite
 
 
@@ -175,7 +175,11 @@ def wasserstein_distance(u: np.ndarray, v: np.ndarray) -> float:
     ``W = integral over t in (0, 1] of |Q_u(t) - Q_v(t)|``; between consecutive breakpoints both
     quantile functions are constant.
     """
-    us, vs = np.sort(u), np.sort(v)
+    return _wasserstein_sorted(np.sort(u), np.sort(v))
+
+
+def _wasserstein_sorted(us: np.ndarray, vs: np.ndarray) -> float:
+    """:func:`wasserstein_distance` of two samples already sorted ascending."""
     n, m = us.size, vs.size
     if n == m:
         return float(np.mean(np.abs(us - vs)))
@@ -235,8 +239,11 @@ def wasserstein_test(reference: Any, current: Any, *, threshold: float = 0.1) ->
     ref, cur = _sample(reference, "reference", "wasserstein"), _sample(current, "current", "wasserstein")
     if reason := _empty_sample_reason(ref, cur):
         return _skipped("wasserstein", threshold, reason)
-    norm = max(float(np.std(ref)), 0.001)
-    d = wasserstein_distance(ref, cur) / norm
+    norm = max(float(np.std(ref)), 0.001)  # before sorting: the summation order of today's value
+    # _sample returned fresh arrays (a boolean mask always copies): sort them in place, once per side
+    ref.sort()
+    cur.sort()
+    d = _wasserstein_sorted(ref, cur) / norm
     return TestResult("wasserstein", d, None, d, threshold, d >= threshold)
 
 
