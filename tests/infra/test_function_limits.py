@@ -70,9 +70,24 @@ def test_every_function_log_group_is_encrypted_with_the_project_key(synth):
 
 def test_the_key_lets_cloudwatch_logs_encrypt_only_the_function_log_groups(synth):
     policy = synth.props(synth.logical_id(synth.stack.storage.key))["KeyPolicy"]["Statement"]
-    (statement,) = [s for s in policy if "logs." in json.dumps(s.get("Principal", {}))]
+    for_logs = [s for s in policy if "logs." in json.dumps(s.get("Principal", {}))]
+    (statement,) = [s for s in for_logs if "/aws/lambda/" in json.dumps(s["Condition"])]
     assert statement["Effect"] == "Allow" and "kms:GenerateDataKey" in statement["Action"]
     assert not any("*" in a for a in statement["Action"])
     (arn,) = statement["Condition"]["ArnLike"].values()
     flat = json.dumps(arn)
     assert ":log-group:/aws/lambda/scorewatch-*" in flat
+
+
+def test_every_workflow_log_group_is_encrypted_with_the_project_key(synth):
+    key = {"Fn::GetAtt": [synth.logical_id(synth.stack.storage.key), "Arn"]}
+    groups = {
+        lid: p["Properties"]
+        for lid, p in synth.of_type("AWS::Logs::LogGroup").items()
+        if p["Properties"]["LogGroupName"].startswith("/aws/vendedlogs/states/")
+    }
+    assert len(groups) == 3
+    assert all(props.get("KmsKeyId") == key for props in groups.values()), groups
+    policy = json.dumps(synth.props(synth.logical_id(synth.stack.storage.key))["KeyPolicy"])
+    for props in groups.values():
+        assert f":log-group:{props['LogGroupName']}" in policy
