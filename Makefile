@@ -11,13 +11,14 @@ export PYTHONDONTWRITEBYTECODE :=
 ARCH ?= arm64
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test unit lint docs layer synth deploy bench bench-scoring bench-drift bench-coldstart clean
+.PHONY: help venv demo test unit lint docs iam layer synth deploy bench bench-scoring bench-drift bench-coldstart clean
 
 help:
 	@echo "make demo    - run the scorewatch scenario end to end on the local cloud"
 	@echo "make test    - lint + the whole test suite (unit, integration, infra, e2e)"
 	@echo "make lint    - ruff, import contracts (lint-imports), deptry, mypy (+ pip-audit when its database is reachable)"
-	@echo "make docs    - build the documentation site into site/ (mkdocs, strict)"
+	@echo "make docs    - regenerate docs/iam.md from the synthesized template, build the site into site/"
+	@echo "make iam     - regenerate docs/iam.md only (tests/infra/test_iam_doc.py fails when it is stale)"
 	@echo "make layer   - build the runtime dependency tree without Docker, smoke-import it, print sizes"
 	@echo "make synth   - synthesize the CDK app into cdk.out/"
 	@echo "make deploy  - deploy to the AWS account in your environment (needs Docker and credentials)"
@@ -55,7 +56,11 @@ test: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e '.[docs]'
+	$(BIN)/python tools/iam_table.py
 	$(BIN)/mkdocs build --strict
+
+iam: $(STAMP)
+	$(BIN)/python tools/iam_table.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)

@@ -62,7 +62,7 @@ class Backfill(Construct):
             definition_body=sfn.DefinitionBody.from_chainable(score_all),
             timeout=Duration.hours(24),
             tracing_enabled=True,
-            logs=workflow_logs(self, "logs", name),
+            logs=workflow_logs(self, "logs", name, key=key),
         )
         # The reader/result writer touch SSE-KMS objects; CDK's S3 grants for them omit the key.
         key.grant_encrypt_decrypt(self.state_machine)

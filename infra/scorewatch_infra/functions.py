@@ -13,9 +13,20 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, Duration, IgnoreMode, RemovalPolicy, Size, Token, Validations
+from aws_cdk import (
+    Acknowledgment,
+    ArnFormat,
+    Duration,
+    IgnoreMode,
+    RemovalPolicy,
+    Size,
+    Stack,
+    Token,
+    Validations,
+)
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
@@ -166,6 +177,37 @@ class ScorewatchFunction:
         check_env_size(self.function_id, self.env)
 
 
+# What CloudWatch Logs needs of a customer-managed key to encrypt a log group with it.
+LOG_KEY_ACTIONS = (
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:DescribeKey",
+)
+
+
+def allow_log_encryption(key: kms.IKey, log_group_pattern: str) -> None:
+    """Let this region's CloudWatch Logs use ``key`` for the log groups named by the pattern only."""
+    stack = Stack.of(key)
+    arn = stack.format_arn(
+        service="logs",
+        resource="log-group",
+        resource_name=log_group_pattern,
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=list(LOG_KEY_ACTIONS),
+            resources=["*"],  # in a key policy, "*" is this key
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": arn}},
+        )
+    )
+
+
 class FunctionFactory(Construct):
     """Creates scorewatch functions with the project's Lambda defaults."""
 
@@ -177,9 +219,13 @@ class FunctionFactory(Construct):
         prefix: str,
         architecture: str,
         environment: dict[str, str],
+        log_key: kms.IKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._log_key = log_key
+        if log_key is not None:
+            allow_log_encryption(log_key, f"/aws/lambda/{prefix}-*")
         if architecture not in ("arm64", "x86_64"):
             raise ConfigError(f"architecture {architecture!r} must be 'arm64' or 'x86_64'")
         self.prefix = prefix
@@ -215,6 +261,7 @@ class FunctionFactory(Construct):
             f"{function_id}-logs",
             log_group_name=f"/aws/lambda/{name}",
             retention=self._log_retention,
+            encryption_key=self._log_key,
             removal_policy=RemovalPolicy.DESTROY,
         )
         role = iam.Role(

@@ -68,7 +68,7 @@ class LargeFile(Construct):
             definition_body=sfn.DefinitionBody.from_chainable(split.next(score_parts).next(finalize)),
             timeout=Duration.hours(6),
             tracing_enabled=True,
-            logs=workflow_logs(self, "logs", name),
+            logs=workflow_logs(self, "logs", name, key=key),
         )
         # The reader/result writer touch SSE-KMS objects; CDK's S3 grants for them omit the key.
         key.grant_encrypt_decrypt(self.state_machine)

@@ -158,7 +158,7 @@ class Retraining(Construct):
             timeout=WORKFLOW_TIMEOUT.plus(self.approval_timeout),
             tracing_enabled=True,
             # RequestApproval's parameters carry the task token: log transitions, never their data.
-            logs=workflow_logs(self, "logs", name, include_execution_data=False),
+            logs=workflow_logs(self, "logs", name, key=key, include_execution_data=False),
         )
         retrained = [m.name for m in config.models if m.retraining.enabled]
         self.drift_rule = events.Rule(

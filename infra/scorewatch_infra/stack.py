@@ -36,6 +36,8 @@ class ScorewatchStack(Stack):
             "functions",
             prefix=prefix,
             architecture=settings.architecture,
+            # Function logs are encrypted with the project's key (data, registry, logs).
+            log_key=self.storage.key,
             environment={
                 Env.DATA_BUCKET: self.storage.data.bucket_name,
                 Env.MODELS_BUCKET: self.storage.models.bucket_name,

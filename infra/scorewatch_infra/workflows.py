@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -12,6 +13,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from scorewatch.core.contract import ErrorName
+from scorewatch_infra.functions import allow_log_encryption
 
 # Transient Lambda service errors plus the runtime's own TransientError (docs/WORKFLOWS.md).
 TRANSIENT_ERRORS = (
@@ -81,18 +83,27 @@ def lambda_task(
 
 
 def workflow_logs(
-    scope: Construct, construct_id: str, name: str, *, include_execution_data: bool = True
+    scope: Construct,
+    construct_id: str,
+    name: str,
+    *,
+    key: kms.IKey,
+    include_execution_data: bool = True,
 ) -> sfn.LogOptions:
     """ALL-level execution logs into a log group with retention.
 
     ``include_execution_data=False`` logs every state transition without its input, output or
     parameters: a workflow that hands out a task token (``$$.Task.Token``) must not log it, since
     anyone who can read the log group and call ``SendTaskSuccess`` could resume the execution.
+    The log group is encrypted with ``key`` (the project's key), like the functions' log groups.
     """
+    group_name = f"/aws/vendedlogs/states/{name}"
+    allow_log_encryption(key, group_name)
     group = logs.LogGroup(
         scope,
         construct_id,
-        log_group_name=f"/aws/vendedlogs/states/{name}",
+        log_group_name=group_name,
+        encryption_key=key,
         retention=logs.RetentionDays.ONE_MONTH,
         removal_policy=RemovalPolicy.DESTROY,
     )

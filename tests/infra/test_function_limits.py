@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from infra_helpers import REPO, fn_id
 
+from scorewatch.core.contract import HANDLERS
 from scorewatch.core.errors import ConfigError
 from scorewatch_infra.configuration import (
     DEFAULT_SCORE_CONCURRENCY,
@@ -52,3 +55,39 @@ def test_score_concurrency_context_reaches_the_function(tmp_path, value, expecte
     stack = app.node.find_child("scorewatch")
     cfn = stack.scoring.score.function.node.default_child
     assert cfn.reserved_concurrent_executions == expected
+
+
+def test_every_function_log_group_is_encrypted_with_the_project_key(synth):
+    key = {"Fn::GetAtt": [synth.logical_id(synth.stack.storage.key), "Arn"]}
+    groups = {
+        fid: synth.props(synth.logical_id(f.log_group)) for fid, f in synth.stack.factory.functions.items()
+    }
+    assert len(groups) == len(HANDLERS)
+    for fid, props in groups.items():
+        assert props["LogGroupName"].startswith("/aws/lambda/"), fid
+        assert props.get("KmsKeyId") == key, fid
+
+
+def test_the_key_lets_cloudwatch_logs_encrypt_only_the_function_log_groups(synth):
+    policy = synth.props(synth.logical_id(synth.stack.storage.key))["KeyPolicy"]["Statement"]
+    for_logs = [s for s in policy if "logs." in json.dumps(s.get("Principal", {}))]
+    (statement,) = [s for s in for_logs if "/aws/lambda/" in json.dumps(s["Condition"])]
+    assert statement["Effect"] == "Allow" and "kms:GenerateDataKey" in statement["Action"]
+    assert not any("*" in a for a in statement["Action"])
+    (arn,) = statement["Condition"]["ArnLike"].values()
+    flat = json.dumps(arn)
+    assert ":log-group:/aws/lambda/scorewatch-*" in flat
+
+
+def test_every_workflow_log_group_is_encrypted_with_the_project_key(synth):
+    key = {"Fn::GetAtt": [synth.logical_id(synth.stack.storage.key), "Arn"]}
+    groups = {
+        lid: p["Properties"]
+        for lid, p in synth.of_type("AWS::Logs::LogGroup").items()
+        if p["Properties"]["LogGroupName"].startswith("/aws/vendedlogs/states/")
+    }
+    assert len(groups) == 3
+    assert all(props.get("KmsKeyId") == key for props in groups.values()), groups
+    policy = json.dumps(synth.props(synth.logical_id(synth.stack.storage.key))["KeyPolicy"])
+    for props in groups.values():
+        assert f":log-group:{props['LogGroupName']}" in policy

@@ -35,6 +35,14 @@ def test_no_workflow_that_hands_out_a_task_token_logs_execution_data(synth):
         assert logging["Level"] == "OFF" or logging.get("IncludeExecutionData") is False, logging
 
 
+def test_the_approval_notification_carries_no_task_token():
+    """Approval Requested goes to the ops topic (email): it names the execution, not the token."""
+    from scorewatch.io.events import DETAIL_MODELS
+
+    for detail_type, model in DETAIL_MODELS.items():
+        assert not any("token" in name for name in model.model_fields), detail_type
+
+
 def _role_statements(synth: Synthesized, construct: Any) -> list[dict[str, Any]]:
     return statements_of_role(synth, synth.logical_id(construct.role))
 
