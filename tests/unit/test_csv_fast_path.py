@@ -171,3 +171,21 @@ def test_categorical_values_clean_once_per_distinct_value(tmp_path: Path) -> Non
     values = [f[2] for f in features]
     assert values[0] == values[2] == "a" and math.isnan(values[1]) and math.isnan(values[3])
     assert not rejected
+
+
+def test_nan_spellings_follow_the_coercion_rules_in_clean_text() -> None:
+    # Arrow's one-step cast of clean numeric text took "-nan" as NaN, and NaN became missing; the
+    # rules say only the null tokens ("nan") are missing: "-nan" is not a number, as on the slow path.
+    batch = pa.record_batch(
+        {
+            "x": ["1", "-nan", "nan", "2"],
+            "y": ["1", "1", "1", "1"],
+            "c": ["a"] * 4,
+            "id": ["a", "b", "c", "d"],
+        }
+    )
+    chunk = validate_batch(batch, SCHEMA, row_offset=0, source_uri="mem://x")
+    assert [(r.row, r.column, r.value, r.reason) for r in chunk.rejected] == [
+        (2, "x", "-nan", "not a number")
+    ]
+    assert chunk.features["x"].isna().tolist() == [False, True, False]  # rows 1, 3, 4 are kept

@@ -168,3 +168,14 @@ def test_local_model_file_rejects_one_row_for_one_bad_value_not_the_file(tmp_pat
     assert result.rows_in == 200
     # the bad value and the missing value are rejected rows (the model takes no missing values)
     assert (result.rows_rejected, result.rows_scored) == (2, 198)
+
+
+def test_timestamp_text_is_datetime_and_left_out_of_drift() -> None:
+    # nycflights13's weather.time_hour as exported to CSV: every batch covers a new period, so a
+    # timestamp compared across batches is "drifted" by construction.
+    stamps = pd.Series(pd.date_range("2013-01-01", periods=60, freq="h").strftime("%Y-%m-%dT%H:%M:%SZ"))
+    col = infer_column(stamps, "time_hour")
+    assert (col.type, col.role) == ("datetime", "excluded")
+    assert "timestamp" in col.reason
+    assert infer_column(pd.Series(["1/31/2013"] * 30 + ["2/1/2013"] * 30), "day").type == "datetime"
+    assert infer_column(pd.Series(["basic", "pro", "1-2"] * 20), "plan").type == "categorical"

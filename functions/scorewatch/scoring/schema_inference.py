@@ -7,7 +7,9 @@ drift``/``profile``, :func:`scorewatch.api.infer_schema` and a local model file 
 * numeric: a numeric dtype, or text whose non-blank values parse as numbers (blank, ``NA``,
   ``null``, ``NaN`` are missing, as the coercion rules say); a few values that do not parse (at
   most :data:`UNPARSED_SHARE`) keep the column numeric, and those rows are invalid;
-* boolean and datetime from their dtypes; everything else categorical;
+* boolean and datetime from their dtypes; datetime also from timestamp text (ISO 8601 or slashed
+  dates); a datetime column gets role ``excluded``: a timestamp is not compared across batches,
+  since every new batch covers a new period; everything else categorical;
 * role ``id`` (excluded from drift, quality and the domain classifier): named like an identifier
   (``id``, ``*_id``, ``*Id``, ``uuid``, ``key`` ...) and mostly distinct, text distinct on
   (nearly) every row, or strictly monotone integers;
@@ -209,6 +211,14 @@ TEXT_MIN_LENGTH = 30
 MIN_ROWS_FOR_ROLE = 20
 
 Role = Literal["feature", "id", "text", "target", "excluded"]
+#: Timestamp text: ISO 8601 dates and date-times (``2013-01-01``, ``2013-01-01 05:00``,
+#: ``2013-01-01T05:00:00Z``, with an offset or fraction) and slashed dates (``1/31/2013``).
+_TIMESTAMP = re.compile(
+    r"^(\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?"
+    r"|\d{1,2}/\d{1,2}/\d{2,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?)$"
+)
+#: Values checked against the timestamp pattern (the first ones present).
+TIMESTAMP_SAMPLE = 1000
 _ID_NAME = re.compile(
     r"(^|[_\-. ])(id|uuid|guid|key|rownames?)$|^(id|uuid|guid|key|rownames?)$|[a-z0-9](Id|ID|Key)$"
 )
@@ -277,7 +287,13 @@ def infer_column(series: pd.Series, name: str | None = None) -> ColumnInference:
     if pd.api.types.is_bool_dtype(dtype):
         return ColumnInference(name, "boolean", "feature", "boolean: bool dtype")
     if pd.api.types.is_datetime64_any_dtype(dtype):
-        return ColumnInference(name, "datetime", "feature", "datetime: datetime dtype")
+        return ColumnInference(
+            name,
+            "datetime",
+            "excluded",
+            "datetime: datetime dtype; a timestamp is not compared across batches"
+            " (each batch covers a new period)",
+        )
     if pd.api.types.is_numeric_dtype(dtype):
         missing = int(series.isna().sum())
         role, why = _numeric_role(name, series)
@@ -297,6 +313,16 @@ def infer_column(series: pd.Series, name: str | None = None) -> ColumnInference:
             reason += f", {len(present) - ok} do not parse (e.g. {str(bad)[:20]!r})"
         role, why = _numeric_role(name, parsed)
         return ColumnInference(name, "numeric", role, f"{reason}; {why}" if why else reason)
+    sample = present.iloc[:TIMESTAMP_SAMPLE].astype(str)
+    stamps = int(sample.str.match(_TIMESTAMP).sum())
+    if stamps and (len(sample) - stamps) <= UNPARSED_SHARE * len(sample):
+        return ColumnInference(
+            name,
+            "datetime",
+            "excluded",
+            f"datetime: {stamps} of the first {len(sample)} non-blank values are timestamps; "
+            "a timestamp is not compared across batches (each batch covers a new period)",
+        )
     distinct = int(present.nunique())
     share = distinct / len(present)
     reason = f"categorical: {distinct} distinct of {len(present)} non-blank values"

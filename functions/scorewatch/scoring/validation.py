@@ -370,7 +370,10 @@ def _numeric(raw: pa.Array) -> tuple[pa.Array, pa.Array | None]:
     except pa.ArrowInvalid:
         pass
     else:
-        return _reject_infinite(_nan_to_null(values), None)
+        # Arrow's cast also takes NaN spellings ("nan", "-nan", "NaN"): only the rules below say
+        # which of them mean missing ("nan") and which are not a number ("-nan").
+        if not pc.any(pc.is_nan(values)).as_py():
+            return _reject_infinite(values, None)
     stripped = pc.utf8_trim_whitespace(text)
     lower = pc.utf8_lower(stripped)
     is_null = pc.or_kleene(stripped.is_null(), pc.is_in(lower, value_set=_NULL_SET))
