@@ -234,3 +234,62 @@ def test_empty_bucket_builds_an_index_with_no_models():
         now=NOW,
     )
     assert [p.path for p in pages] == ["index.html"] and "0 models" in pages[0].html
+
+
+def _write_batch(root, model, batch_id, at, *, shift):
+    """A batch evaluated by the project's own code, written where the monitor writes it."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from scorewatch.api import compare
+    from scorewatch.core import layout
+    from scorewatch.core.config import DriftSettings
+
+    rng = np.random.default_rng(len(batch_id))
+    ref = pd.DataFrame({"age": rng.normal(40, 10, 800), EVIL: rng.choice(["a", "b"], 800)})
+    cur = pd.DataFrame({"age": rng.normal(40 + shift, 10, 500), EVIL: rng.choice(["a", "b"], 500)})
+    report = compare(ref, cur, settings=DriftSettings(multivariate=False))
+    d = layout.day(at)
+    hist = root / layout.history_key(model, d, batch_id)
+    hist.parent.mkdir(parents=True, exist_ok=True)
+    rows = report.history_rows(batch_id, model, "000001", at)
+    pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), hist)
+    html = root / layout.drift_key(model, d, batch_id, ext="html")
+    html.parent.mkdir(parents=True, exist_ok=True)
+    html.write_text(report.to_html(title=f"{model} {batch_id}"))
+    scored = root / layout.scored_key(model, d, batch_id)
+    scored.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pandas(cur, preserve_index=False), scored)
+    return report
+
+
+def test_site_command_on_a_local_copy_of_the_bucket(tmp_path, capsys):
+    from scorewatch.cli import main
+    from scorewatch.core import layout
+
+    data, out = tmp_path / "data", tmp_path / "site"
+    _write_batch(data, "churn", "b0001", NOW - timedelta(hours=3), shift=0.0)
+    drifted = _write_batch(data, "churn", "b0002", NOW - timedelta(hours=1), shift=25.0)
+    assert drifted.dataset_drift
+    rejected = data / layout.rejected_key("churn", "2026-03-10", "b0003", report=True)
+    rejected.parent.mkdir(parents=True)
+    rejected.write_text("{}")
+    (data / "scored" / "model=..%2Fx").mkdir()  # not a model name: ignored
+
+    assert main(["site", "--data", str(data), "--output", str(out), "--now", NOW.isoformat()]) == 0
+    assert "2 drift reports copied" in capsys.readouterr().out
+    index = (out / "index.html").read_text()
+    assert re.findall(r'data-status="(\w+)"', index) == ["drift"]
+    page = (out / "models" / "churn" / "index.html").read_text()
+    assert page.count('class="cell"') == 2 * 2  # age and the injected name x 2 batches
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert (out / "models" / "churn" / "reports" / "b0002.html").is_file()
+
+    fresh = tmp_path / "site2"
+    assert (
+        main(["site", "--data", str(data), "--output", str(fresh), "--no-reports", "--now", NOW.isoformat()])
+        == 0
+    )
+    assert not (fresh / "models" / "churn" / "reports").exists()
+    assert main(["site", "--data", str(data), "--output", str(fresh), "--now", "yesterday"]) == 5

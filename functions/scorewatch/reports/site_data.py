@@ -192,7 +192,9 @@ def timeline(history: pd.DataFrame, outputs: pd.DataFrame, model: str) -> pd.Dat
         return t.assign(
             time=pd.Series([], dtype="datetime64[ms, UTC]"), rejected_rate=pd.Series([], dtype=float)
         )
-    t["time"] = t["evaluated_at"].fillna(t["at"]) if "evaluated_at" in t else t["at"]
+    unit = "datetime64[us, UTC]"  # one resolution, so fillna keeps the dtype
+    evaluated = pd.to_datetime(t["evaluated_at"], utc=True).astype(unit)
+    t["time"] = evaluated.fillna(pd.to_datetime(t["at"], utc=True).astype(unit))
     for c in ("rows_scored", "rows_rejected", "rejected_files"):
         t[c] = t[c].fillna(0).astype(int)
     total = t["rows_scored"] + t["rows_rejected"]
