@@ -27,11 +27,14 @@ from scorewatch.reports import site_data
 from scorewatch.reports._jinja import environment
 
 MAX_CHART_BATCHES = 360  # 90 days of 4 batches a day; older batches stay in the tables
+MAX_HEATMAP_BATCHES = 120  # 30 days of 4 a day: 20 features x 120 cells keep a page near 0.5 MB
 _BAD, _OK, _GRID, _MARK = "#c0392b", "#7b9cc4", "#b0b8c2", "#6a4c93"
 
 
 def _when(t: datetime | None) -> str:
-    return "—" if t is None else pd.Timestamp(t).strftime("%Y-%m-%d %H:%M UTC")
+    if t is None or t is pd.NaT or (isinstance(t, float) and math.isnan(t)):
+        return "—"
+    return t.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _age(t: datetime | None, now: datetime) -> str:
@@ -312,16 +315,9 @@ def render_model(
         records=records,
         windows=[d for d in records if d["scope"] == "window"],
         hm=hm,
-        hm_rows=[
-            (
-                col,
-                [
-                    (c, cell_text(col, b, t, c))
-                    for c, b, t in zip(hm.cells[i], hm.batch_ids, hm.times, strict=True)
-                ],
-            )
-            for i, col in enumerate(hm.columns)
-        ],
+        hm_rows=list(zip(hm.columns, hm.cells, strict=True)),
+        hm_times=[_when(t) for t in hm.times],
+        max_heatmap=MAX_HEATMAP_BATCHES,
         generated=_when(now),
         max_chart=MAX_CHART_BATCHES,
         n_batches=int((timeline["scope"] == "batch").sum()),
@@ -342,9 +338,13 @@ def build_pages(
     statuses = site_data.fleet(history, outputs, now=now, stale_after=stale_after, models=models)
     pages = [SitePage("index.html", render_index(statuses, now=now, stale_after=stale_after))]
     have = set(reports or {})
+    # Slice once per model: the per-model queries then scan only that model's rows.
+    h_by = dict(tuple(history.groupby("model_name", sort=False))) if not history.empty else {}
+    o_by = dict(tuple(outputs.groupby("model", sort=False))) if not outputs.empty else {}
     for s in statuses:
-        tl = site_data.timeline(history, outputs, s.model)
-        hm = site_data.heatmap(history, s.model, last=MAX_CHART_BATCHES)
+        h, o = h_by.get(s.model, history.iloc[:0]), o_by.get(s.model, outputs.iloc[:0])
+        tl = site_data.timeline(h, o, s.model)
+        hm = site_data.heatmap(h, s.model, last=MAX_HEATMAP_BATCHES)
         hrefs = {rid: report_href(s.model, rid) for (m, rid) in have if m == s.model}
         pages.append(SitePage(model_href(s.model), render_model(s, tl, hm, now=now, reports=hrefs)))
     return pages

@@ -31,6 +31,7 @@ latest drift share comes first, then the name.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -143,7 +144,8 @@ def batch_table(history: pd.DataFrame) -> pd.DataFrame:
         drifted_features=("_fdrift", "sum"),
         quality_violations=("quality_violations", "sum"),
     )
-    out["drifted_names"] = [names.get(k, ()) for k in out.index]
+    by_key = names.to_dict()
+    out["drifted_names"] = [by_key.get(k, ()) for k in out.index]
     out = out.reset_index().rename(columns={"model_name": "model"})
     out["scope"] = ["window" if str(b).startswith(WINDOW_PREFIX) else "batch" for b in out["batch_id"]]
     out["drift_share"] = out["drift_share"].astype(float)
@@ -222,14 +224,20 @@ def heatmap(history: pd.DataFrame, model: str, *, role: str = "feature", last: i
     col_i = {c: i for i, c in enumerate(columns)}
     bat_i = {b: j for j, b in enumerate(order.index)}
     grid: list[list[Cell | None]] = [[None] * len(bat_i) for _ in columns]
-    for r in h.itertuples(index=False):
-        score = r.pvalue if pd.notna(r.pvalue) else (r.distance if pd.notna(r.distance) else None)
-        grid[col_i[r.column]][bat_i[r.batch_id]] = Cell(
-            severity=float(r.severity) if pd.notna(r.severity) else 0.0,
-            drifted=bool(r.drifted) if pd.notna(r.drifted) else False,
-            test=str(r.test),
-            score=float(score) if score is not None else None,
-            threshold=float(r.threshold) if pd.notna(r.threshold) else None,
+    # Plain Python values, converted once per column (per-cell pandas calls dominate otherwise).
+    sev = h["severity"].astype(float).fillna(0.0).tolist()
+    pval = h["pvalue"].astype(float).tolist()
+    dist = h["distance"].astype(float).tolist()
+    thr = h["threshold"].astype(float).tolist()
+    drifted = h["drifted"].astype("boolean").fillna(False).astype(bool).tolist()
+    for k, (col, bid, test) in enumerate(zip(h["column"], h["batch_id"], h["test"], strict=True)):
+        score = pval[k] if not math.isnan(pval[k]) else (dist[k] if not math.isnan(dist[k]) else None)
+        grid[col_i[col]][bat_i[bid]] = Cell(
+            severity=sev[k],
+            drifted=drifted[k],
+            test=str(test),
+            score=score,
+            threshold=None if math.isnan(thr[k]) else thr[k],
         )
     return Heatmap(
         columns=tuple(str(c) for c in columns),
