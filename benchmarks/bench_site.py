@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"synthesize: {t1 - t0:.1f} s · build_pages (all queries + {len(pages)} pages): {t2 - t1:.1f} s")
     print(f"peak RSS: {rss_mb:,.0f} MB")
     print(
-        f"index.html: {sizes['index.html'] / 1024:,.0f} KB · model page: max {max(model_sizes) / 1024:,.0f} KB"
+        f"index.html: {sizes['index.html'] / 1024:,.0f} KB · "
+        f"model page: max {max(model_sizes) / 1024:,.0f} KB"
     )
     if args.write:
         out = Path(args.write)

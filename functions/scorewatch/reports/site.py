@@ -149,18 +149,18 @@ def _cell_color(c: site_data.Cell | None) -> str:
         return "#f3f5f9"
     s = min(max(c.severity, 0.0), 2.0) / 2.0  # 0 .. 2 x threshold
     if c.drifted:
-        return f"rgb({200 - int(40 * s)},{90 - int(40 * s)},{70 - int(30 * s)})"
+        return f"#{200 - int(40 * s):02x}{90 - int(40 * s):02x}{70 - int(30 * s):02x}"
     light = int(235 - 90 * s)
-    return f"rgb({light},{light + 8 if light < 247 else 255},255)"
+    return f"#{light:02x}{min(light + 8, 255):02x}ff"
 
 
 def cell_text(column: str, batch_id: str, when: datetime, c: site_data.Cell | None) -> str:
     """The hover text of one heatmap cell (plain text; escaped where it is placed)."""
-    head = f"{column} · {batch_id} · {_when(when)}"
+    head = f"{column} · {batch_id} · {when:%Y-%m-%d %H:%M}"
     if c is None:
         return f"{head}: not evaluated"
     verdict = "drifted" if c.drifted else "no drift"
-    score = f"{c.test} {_num(c.score, 4)} (threshold {_num(c.threshold, 3)})"
+    score = f"{c.test} {_num(c.score, 3)} (threshold {_num(c.threshold, 3)})"
     return f"{head}: {score}, severity {c.severity:.2f}, {verdict}"
 
 
