@@ -335,15 +335,18 @@ def build_pages(
 ) -> list[SitePage]:
     """The index and every model page. ``reports`` are the (model, id) pairs that have a drift report
     (their hrefs point at ``models/<model>/reports/<id>.html``, which the caller copies)."""
-    statuses = site_data.fleet(history, outputs, now=now, stale_after=stale_after, models=models)
+    batches, volumes = site_data.batch_table(history), site_data.volume_table(outputs)
+    statuses = site_data.fleet_from_tables(batches, volumes, now=now, stale_after=stale_after, models=models)
     pages = [SitePage("index.html", render_index(statuses, now=now, stale_after=stale_after))]
     have = set(reports or {})
     # Slice once per model: the per-model queries then scan only that model's rows.
     h_by = dict(tuple(history.groupby("model_name", sort=False))) if not history.empty else {}
-    o_by = dict(tuple(outputs.groupby("model", sort=False))) if not outputs.empty else {}
+    b_by = dict(tuple(batches.groupby("model", sort=False))) if not batches.empty else {}
+    v_by = dict(tuple(volumes.groupby("model", sort=False))) if not volumes.empty else {}
     for s in statuses:
-        h, o = h_by.get(s.model, history.iloc[:0]), o_by.get(s.model, outputs.iloc[:0])
-        tl = site_data.timeline(h, o, s.model)
+        h = h_by.get(s.model, history.iloc[:0])
+        b, v = b_by.get(s.model, batches.iloc[:0]), v_by.get(s.model, volumes.iloc[:0])
+        tl = site_data.join_timeline(b, v, s.model)
         hm = site_data.heatmap(h, s.model, last=MAX_HEATMAP_BATCHES)
         hrefs = {rid: report_href(s.model, rid) for (m, rid) in have if m == s.model}
         pages.append(SitePage(model_href(s.model), render_model(s, tl, hm, now=now, reports=hrefs)))

@@ -185,10 +185,13 @@ def timeline(history: pd.DataFrame, outputs: pd.DataFrame, model: str) -> pd.Dat
     volumes. ``time`` is the evaluation time, else the scored object's time; ``rejected_rate``
     is rejected / (scored + rejected) rows.
     """
-    b = batch_table(history)
-    v = volume_table(outputs)
-    b = b[b["model"] == model]
-    v = v[v["model"] == model]
+    return join_timeline(batch_table(history), volume_table(outputs), model)
+
+
+def join_timeline(batches: pd.DataFrame, volumes: pd.DataFrame, model: str) -> pd.DataFrame:
+    """:func:`timeline` from already computed :func:`batch_table` and :func:`volume_table`."""
+    b = batches[batches["model"] == model]
+    v = volumes[volumes["model"] == model]
     t = b.merge(v, on=["model", "batch_id"], how="outer")
     if t.empty:
         return t.assign(
@@ -318,9 +321,29 @@ def fleet(
     ``models`` adds models with no history and no outputs (shown as ``stale``); by default the
     models are those found in either table.
     """
-    batches, volumes = batch_table(history), volume_table(outputs)
+    return fleet_from_tables(
+        batch_table(history), volume_table(outputs), now=now, stale_after=stale_after, models=models
+    )
+
+
+def fleet_from_tables(
+    batches: pd.DataFrame,
+    volumes: pd.DataFrame,
+    *,
+    now: datetime,
+    stale_after: timedelta = timedelta(hours=24),
+    models: Iterable[str] | None = None,
+) -> list[ModelStatus]:
+    """:func:`fleet` from already computed :func:`batch_table` and :func:`volume_table`."""
     names: set[str] = set(batches["model"]) | set(volumes["model"]) | set(models or ())
-    rows = [model_status(m, batches, volumes, now=now, stale_after=stale_after) for m in names]
+    b_by = dict(tuple(batches.groupby("model", sort=False))) if not batches.empty else {}
+    v_by = dict(tuple(volumes.groupby("model", sort=False))) if not volumes.empty else {}
+    rows = [
+        model_status(
+            m, b_by.get(m, batches.iloc[:0]), v_by.get(m, volumes.iloc[:0]), now=now, stale_after=stale_after
+        )
+        for m in names
+    ]
     return sorted(rows, key=attention_key)
 
 
