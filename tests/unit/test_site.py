@@ -293,3 +293,66 @@ def test_site_command_on_a_local_copy_of_the_bucket(tmp_path, capsys):
     )
     assert not (fresh / "models" / "churn" / "reports").exists()
     assert main(["site", "--data", str(data), "--output", str(fresh), "--now", "yesterday"]) == 5
+
+
+def _versions(rows):
+    return pd.DataFrame(rows, columns=list(site_data.VERSION_COLUMNS)).astype(object)
+
+
+def test_champion_promotions_and_marker_positions_from_the_registry():
+    t = [NOW - timedelta(hours=h) for h in (5, 4, 3, 2, 1)]
+    versions = _versions(
+        [
+            ("m", "000001", "archived", t[0] - timedelta(days=1), t[0] - timedelta(days=1), t[2], None),
+            ("m", "000002", "champion", t[1], t[2] - timedelta(minutes=5), None, "000001"),
+            ("m", "000003", "rejected", t[3], None, None, "000002"),
+        ]
+    )
+    assert site_data.champion(versions, "m") == ("000002", t[2] - timedelta(minutes=5))
+    assert site_data.champion(versions, "other") == (None, None)
+    promos = site_data.promotions(versions, "m")
+    assert [v for _, v in promos] == ["000001", "000002"]
+    # 000001 before the first batch -> 0; 000002 five minutes before batch 2 -> 2; after the end -> 5.
+    events = [*[(at, v) for at, v in promos], (NOW, "late")]
+    assert site_data.marker_positions(t, events) == [(0, "000001"), (2, "000002"), (5, "late")]
+
+
+def test_pages_with_the_registry_show_the_champion_and_promotion_markers():
+    h = _history(*[_rows("m", f"b{i}", NOW - timedelta(hours=5 - i)) for i in range(5)])
+    versions = _versions(
+        [
+            ("m", "000001", "archived", NOW - timedelta(days=9), NOW - timedelta(days=9), NOW, None),
+            (
+                "m",
+                "000002",
+                "champion",
+                NOW - timedelta(days=1),
+                NOW - timedelta(hours=2, minutes=30),
+                None,
+                "000001",
+            ),
+            ("idle", "000001", "champion", NOW - timedelta(days=30), NOW - timedelta(days=30), None, None),
+        ]
+    )
+    pages = {
+        p.path: p.html for p in site.build_pages(h, site_data.empty_outputs(), now=NOW, versions=versions)
+    }
+    assert set(pages) == {"index.html", "models/m/index.html", "models/idle/index.html"}
+    index = pages["index.html"]
+    assert re.findall(r'data-status="(\w+)"', index) == ["stale", "ok"]  # the registered, never-used model
+    assert '000002<br><span class="muted">promoted 2 h ago</span>' in index
+    page = pages["models/m/index.html"]
+    # Only the promotion inside the batch range is marked, at batch b3 (the first after it), on 3 axes.
+    assert page.count("<title>v000002 promoted</title>") == 3 and "v000001 promoted" not in page
+    assert '<table id="versions">' in page and "dashed lines mark promotions (registry)" in page
+
+
+def test_site_command_refuses_half_a_registry(tmp_path, monkeypatch, capsys):
+    from scorewatch.cli import main
+    from scorewatch.core.contract import Env
+
+    monkeypatch.delenv(Env.REGISTRY_TABLE, raising=False)
+    monkeypatch.delenv(Env.MODELS_BUCKET, raising=False)
+    argv = ["site", "--data", str(tmp_path), "--output", str(tmp_path / "out"), "--registry-table", "t"]
+    assert main(argv) == 5 and "go together" in capsys.readouterr().err
+    assert main(argv[:5]) == 0  # no registry configured: built without it

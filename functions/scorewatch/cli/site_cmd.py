@@ -9,9 +9,11 @@ each evaluation's drift report copied next to its model page so every link stays
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from scorewatch.core.contract import Env
 from scorewatch.core.errors import ConfigError
 
 
@@ -35,7 +37,30 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--no-reports", action="store_true", help="do not copy the per-batch drift reports into the site"
     )
+    p.add_argument(
+        "--registry-table",
+        help=f"registry table, for champions and promotions (default: ${Env.REGISTRY_TABLE})",
+    )
+    p.add_argument("--models-bucket", help=f"models bucket of the registry (default: ${Env.MODELS_BUCKET})")
+    p.add_argument(
+        "--no-registry", action="store_true", help="build without the registry even if one is configured"
+    )
     p.set_defaults(func=_site_cmd)
+
+
+def _registry(args: argparse.Namespace) -> Any:
+    """The registry when both its table and bucket are known (flags, else environment), else None."""
+    if args.no_registry:
+        return None
+    table = args.registry_table or os.environ.get(Env.REGISTRY_TABLE)
+    bucket = args.models_bucket or os.environ.get(Env.MODELS_BUCKET)
+    if not table or not bucket:
+        if args.registry_table or args.models_bucket:
+            raise ConfigError("--registry-table and --models-bucket go together (or set both variables)")
+        return None
+    from scorewatch.io.registry import Registry
+
+    return Registry(table_name=table, models_bucket=bucket)
 
 
 def _now(text: str | None) -> datetime:
@@ -59,6 +84,7 @@ def _site_cmd(args: argparse.Namespace) -> int:
         now=_now(args.now),
         stale_after=timedelta(hours=args.stale_hours),
         copy_reports=not args.no_reports,
+        registry=_registry(args),
     )
     print(
         f"site: {built.models} model pages + index ({built.page_bytes:,} bytes), "

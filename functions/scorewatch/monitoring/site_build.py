@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from scorewatch.io import storage
-from scorewatch.io.site_history import read_site_inputs
+from scorewatch.io.site_history import read_site_inputs, read_versions
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,21 @@ def build_site(
     now: datetime,
     stale_after: timedelta = timedelta(hours=24),
     copy_reports: bool = True,
+    registry: Any = None,
 ) -> SiteBuild:
-    """Write ``index.html``, ``models/<model>/index.html`` and the drift reports under ``output_uri``."""
+    """Write ``index.html``, ``models/<model>/index.html`` and the drift reports under ``output_uri``.
+
+    ``registry`` (a ``scorewatch.io.registry.Registry``) adds the champions, the versions and the
+    promotion markers; without it the markers are the changes of the scoring version.
+    """
     from scorewatch.reports.site import build_pages, model_href, report_href
 
     inputs = read_site_inputs(data_uri)
     reports = inputs.reports if copy_reports else {}
-    pages = build_pages(inputs.history, inputs.outputs, now=now, stale_after=stale_after, reports=reports)
+    versions = read_versions(registry) if registry is not None else None
+    pages = build_pages(
+        inputs.history, inputs.outputs, now=now, stale_after=stale_after, reports=reports, versions=versions
+    )
     total = 0
     for page in pages:
         data = page.html.encode()

@@ -210,6 +210,25 @@ def version_markers(versions: Sequence[Any]) -> list[tuple[int, str]]:
     return out
 
 
+def _version_rows(versions: pd.DataFrame, model: str) -> list[dict[str, Any]]:
+    v = versions[versions["model"] == model]
+    rows = []
+    for r in v.itertuples(index=False):
+        rows.append(
+            {
+                "version": r.version,
+                "status": r.status,
+                "parent": r.parent_version,
+                **{k: _when(_py_time(getattr(r, k))) for k in ("created_at", "promoted_at", "archived_at")},
+            }
+        )
+    return sorted(rows, key=lambda d: str(d["version"]), reverse=True)
+
+
+def _py_time(t: Any) -> datetime | None:
+    return None if t is None or pd.isna(t) else pd.Timestamp(t).to_pydatetime()
+
+
 _ENV = environment(num=_num, pct=_pct, when=_when)
 
 
@@ -228,6 +247,7 @@ def render_index(statuses: Sequence[site_data.ModelStatus], *, now: datetime, st
             "s": s,
             "href": model_href(s.model),
             "age": _age(s.last_batch_at, now),
+            "champion_age": _age(s.champion_since, now) if s.champion_since else None,
             "spark": sparkline(s.drift_series),
         }
         for s in statuses
@@ -249,6 +269,7 @@ def render_model(
     *,
     now: datetime,
     reports: Mapping[str, str],
+    versions: pd.DataFrame | None = None,
 ) -> str:
     """One model's health over time. ``reports`` maps report id -> href of its drift report."""
     per_batch = timeline[timeline["scope"] == "batch"].tail(MAX_CHART_BATCHES)
@@ -262,7 +283,13 @@ def render_model(
     first, last = (
         (_when(per_batch["time"].iloc[0]), _when(per_batch["time"].iloc[-1])) if len(per_batch) else ("", "")
     )
-    markers = version_markers(list(per_batch["model_version"])) if "model_version" in per_batch else []
+    if versions is not None:
+        # Promotions from the registry, placed at the first batch at or after each promotion.
+        events = [(at, f"v{v} promoted") for at, v in site_data.promotions(versions, status.model)]
+        markers = site_data.marker_positions(list(per_batch["time"]), events)
+        markers = [(i, label) for i, label in markers if 0 < i < len(per_batch)]
+    else:
+        markers = version_markers(list(per_batch["model_version"])) if "model_version" in per_batch else []
 
     def tips(frame: pd.DataFrame, what: str, fmt: Any) -> list[str]:
         return [
@@ -314,6 +341,8 @@ def render_model(
         charts=charts,
         records=records,
         windows=[d for d in records if d["scope"] == "window"],
+        versions=_version_rows(versions, status.model) if versions is not None else None,
+        marker_source="promotions (registry)" if versions is not None else "a change of the scoring version",
         hm=hm,
         hm_rows=list(zip(hm.columns, hm.cells, strict=True)),
         hm_times=[_when(t) for t in hm.times],
@@ -332,11 +361,14 @@ def build_pages(
     stale_after: timedelta = timedelta(hours=24),
     reports: Mapping[tuple[str, str], str] | None = None,
     models: Sequence[str] | None = None,
+    versions: pd.DataFrame | None = None,
 ) -> list[SitePage]:
     """The index and every model page. ``reports`` are the (model, id) pairs that have a drift report
     (their hrefs point at ``models/<model>/reports/<id>.html``, which the caller copies)."""
     batches, volumes = site_data.batch_table(history), site_data.volume_table(outputs)
-    statuses = site_data.fleet_from_tables(batches, volumes, now=now, stale_after=stale_after, models=models)
+    statuses = site_data.fleet_from_tables(
+        batches, volumes, now=now, stale_after=stale_after, models=models, versions=versions
+    )
     pages = [SitePage("index.html", render_index(statuses, now=now, stale_after=stale_after))]
     have = set(reports or {})
     # Slice once per model: the per-model queries then scan only that model's rows.
@@ -349,5 +381,7 @@ def build_pages(
         tl = site_data.join_timeline(b, v, s.model)
         hm = site_data.heatmap(h, s.model, last=MAX_HEATMAP_BATCHES)
         hrefs = {rid: report_href(s.model, rid) for (m, rid) in have if m == s.model}
-        pages.append(SitePage(model_href(s.model), render_model(s, tl, hm, now=now, reports=hrefs)))
+        pages.append(
+            SitePage(model_href(s.model), render_model(s, tl, hm, now=now, reports=hrefs, versions=versions))
+        )
     return pages

@@ -32,8 +32,9 @@ latest drift share comes first, then the name.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -75,6 +76,8 @@ class ModelStatus:
     rows_7d: int
     rejected_7d: int
     rejected_files_7d: int
+    champion: str | None = None  # from the registry, when the site is built with one
+    champion_since: datetime | None = None
 
     @property
     def rejected_share_7d(self) -> float | None:
@@ -303,6 +306,47 @@ def model_status(
     )
 
 
+VERSION_COLUMNS = ("model", "version", "status", "created_at", "promoted_at", "archived_at", "parent_version")
+
+
+def empty_versions() -> pd.DataFrame:
+    """A ``versions`` table with no rows (a site built without the registry)."""
+    return pd.DataFrame({c: pd.Series([], dtype="object") for c in VERSION_COLUMNS})
+
+
+def champion(versions: pd.DataFrame, model: str) -> tuple[str | None, datetime | None]:
+    """The champion version of ``model`` and when it was promoted, from the registry's ``versions``."""
+    v = versions[(versions["model"] == model) & (versions["status"] == "champion")]
+    if v.empty:
+        return None, None
+    row = v.iloc[-1]
+    at = row["promoted_at"]
+    return str(row["version"]), (_ts(at).to_pydatetime() if at is not None and pd.notna(at) else None)
+
+
+def promotions(versions: pd.DataFrame, model: str) -> list[tuple[datetime, str]]:
+    """(promoted_at, version) of every version of ``model`` that was promoted, oldest first.
+
+    A version keeps its ``promoted_at`` when later archived, so earlier champions are included.
+    """
+    v = versions[(versions["model"] == model) & versions["promoted_at"].notna()]
+    return sorted(
+        (_ts(t).to_pydatetime(), str(ver)) for t, ver in zip(v["promoted_at"], v["version"], strict=True)
+    )
+
+
+def marker_positions(
+    times: Sequence[datetime], events: Sequence[tuple[datetime, str]]
+) -> list[tuple[int, str]]:
+    """Where each (time, label) event falls on a batch axis: the index of the first batch at or after it.
+
+    Events before the first batch land on 0, events after the last batch on ``len(times)`` (the
+    right edge); ``times`` must be sorted.
+    """
+    keys = [_ts(t) for t in times]
+    return [(bisect_left(keys, _ts(at)), label) for at, label in events]
+
+
 def attention_key(s: ModelStatus) -> tuple[int, float, str]:
     """Sort key: attention level, then larger latest drift share first, then name."""
     return (STATUSES.index(s.status), -(s.last_drift_share or 0.0), s.model)
@@ -333,9 +377,15 @@ def fleet_from_tables(
     now: datetime,
     stale_after: timedelta = timedelta(hours=24),
     models: Iterable[str] | None = None,
+    versions: pd.DataFrame | None = None,
 ) -> list[ModelStatus]:
-    """:func:`fleet` from already computed :func:`batch_table` and :func:`volume_table`."""
-    names: set[str] = set(batches["model"]) | set(volumes["model"]) | set(models or ())
+    """:func:`fleet` from already computed :func:`batch_table` and :func:`volume_table`.
+
+    With the registry's ``versions`` (columns ``VERSION_COLUMNS``) each row also carries the
+    champion and its promotion time, and every registered model is listed.
+    """
+    registered = set(versions["model"]) if versions is not None else set()
+    names: set[str] = set(batches["model"]) | set(volumes["model"]) | set(models or ()) | registered
     b_by = dict(tuple(batches.groupby("model", sort=False))) if not batches.empty else {}
     v_by = dict(tuple(volumes.groupby("model", sort=False))) if not volumes.empty else {}
     rows = [
@@ -344,6 +394,12 @@ def fleet_from_tables(
         )
         for m in names
     ]
+    if versions is not None:
+        with_champion = []
+        for r in rows:
+            version, since = champion(versions, r.model)
+            with_champion.append(replace(r, champion=version, champion_since=since))
+        rows = with_champion
     return sorted(rows, key=attention_key)
 
 
