@@ -364,11 +364,11 @@ class Scenario:
         return f"{n} objects, {len(self.result.versions)} model cards, {len(reports)} HTML drift reports"
 
 
-def build_demo_site(output: Path) -> str:
+def build_demo_site(output: Path, registry: Any = None) -> str:
     """The static monitoring site (``scorewatch site``) from ``output/data`` into ``output/site``."""
     from scorewatch.monitoring.site_build import build_site
 
-    built = build_site(str(output / "data"), str(output / "site"), now=datetime.now(UTC))
+    built = build_site(str(output / "data"), str(output / "site"), now=datetime.now(UTC), registry=registry)
     return built.index_uri
 
 
@@ -417,7 +417,7 @@ def run_demo(
             scenario.step("collect outputs", scenario.collect)
 
         def site() -> str:
-            scenario.result.site = Path(build_demo_site(output))
+            scenario.result.site = Path(build_demo_site(output, scenario.registry()))
             return f"monitoring site: {scenario.result.site}"
 
         scenario.step("build the monitoring site", site)
