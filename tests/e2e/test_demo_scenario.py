@@ -100,3 +100,25 @@ def test_alarm_states_follow_the_emitted_metrics(promoted):
     assert failed and all(alarms[n] != "ALARM" for n in failed)
     status = (promoted.output / "status.txt").read_text()
     assert "executions:" in status and "Promoted" in status
+
+
+def test_the_monitoring_site_is_built_from_the_collected_data(promoted):
+    import re
+
+    assert promoted.site == promoted.output / "site" / "index.html"
+    index = promoted.site.read_text()
+    assert re.findall(r'<tr class="model-row" data-status="\w+">\s*<td><a href="([^"]+)"', index) == [
+        "models/churn/index.html"
+    ]
+    page = (promoted.output / "site" / "models" / "churn" / "index.html").read_text()
+    drifted = next(e["detail"] for e in promoted.of_type("Drift Detected"))
+    cells = re.findall(r'<rect class="cell"[^>]*><title>([^<]*)</title>', page)
+    assert len(cells) % 3 == 0 and len(cells) >= 3 * len(drifted["drifted_features"])  # features x 3 batches
+    assert any(
+        c.startswith("monthly_charges · " + drifted["batch_id"]) and c.endswith(", drifted") for c in cells
+    )
+    # The promotion (from the emulated registry) falls before the later batch: marked on 3 axes.
+    assert page.count("<title>v000002 promoted</title>") == 3
+    assert re.search(r"000002<br><span class=\"muted\">promoted \d+ min ago</span>", index)
+    links = re.findall(r'href="(reports/[^"]+\.html)"', page)
+    assert links and all((promoted.site.parent / "models" / "churn" / link).is_file() for link in links)

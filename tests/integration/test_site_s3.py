@@ -45,6 +45,8 @@ def test_site_from_the_bucket_shows_the_model_its_heatmap_and_its_reports(monito
     rows = re.findall(r'<tr class="model-row" data-status="(\w+)">', index)
     assert rows == ["drift"]  # the latest evaluation (the window over the drifted batch) drifted
     assert f'href="models/{MODEL}/index.html"' in index
+    # The registry named by the environment gives the champion and the versions table.
+    assert '000001<br><span class="muted">promoted' in index
     assert ">890<" in index  # rows scored in 24 h: 300 + 290 + 300
     assert ">10 <" in index or ">10<" in index  # rejected rows in 24 h
 
@@ -53,10 +55,17 @@ def test_site_from_the_bucket_shows_the_model_its_heatmap_and_its_reports(monito
     assert page.count('class="n hm-cell"') == 3 * 3
     links = re.findall(r'href="(reports/[^"]+\.html)"', page)
     assert len(links) == 4 and all((out / "models" / MODEL / link).is_file() for link in links)
-    assert '<table id="windows">' in page
+    assert '<table id="windows">' in page and '<table id="versions">' in page
     # The drifted batch's features are red in the heatmap and named in the batch table.
     assert re.search(r"<title>tenure · [0-9a-f]+ · [^<]*severity [\d.]+, drifted</title>", page)
     assert "<script" not in index + page and not re.search(r"https?://|src\s*=", index + page)
     index_size, page_size = len(index.encode()), len(page.encode())
     print(f"site sizes: index {index_size:,} B, model page {page_size:,} B")
     assert index_size < 20_000 and page_size < 80_000
+
+
+def test_site_without_the_registry_has_no_champion(monitored, tmp_path):
+    out = tmp_path / "site"
+    argv = ["site", "--data", f"s3://{monitored.res.data_bucket}", "--output", str(out), "--no-registry"]
+    assert main(argv) == 0
+    assert '<table id="versions">' not in (out / "models" / MODEL / "index.html").read_text()

@@ -234,3 +234,125 @@ def test_empty_bucket_builds_an_index_with_no_models():
         now=NOW,
     )
     assert [p.path for p in pages] == ["index.html"] and "0 models" in pages[0].html
+
+
+def _write_batch(root, model, batch_id, at, *, shift):
+    """A batch evaluated by the project's own code, written where the monitor writes it."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from scorewatch.api import compare
+    from scorewatch.core import layout
+    from scorewatch.core.config import DriftSettings
+
+    rng = np.random.default_rng(len(batch_id))
+    ref = pd.DataFrame({"age": rng.normal(40, 10, 800), EVIL: rng.choice(["a", "b"], 800)})
+    cur = pd.DataFrame({"age": rng.normal(40 + shift, 10, 500), EVIL: rng.choice(["a", "b"], 500)})
+    report = compare(ref, cur, settings=DriftSettings(multivariate=False))
+    d = layout.day(at)
+    hist = root / layout.history_key(model, d, batch_id)
+    hist.parent.mkdir(parents=True, exist_ok=True)
+    rows = report.history_rows(batch_id, model, "000001", at)
+    pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), hist)
+    html = root / layout.drift_key(model, d, batch_id, ext="html")
+    html.parent.mkdir(parents=True, exist_ok=True)
+    html.write_text(report.to_html(title=f"{model} {batch_id}"))
+    scored = root / layout.scored_key(model, d, batch_id)
+    scored.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pandas(cur, preserve_index=False), scored)
+    return report
+
+
+def test_site_command_on_a_local_copy_of_the_bucket(tmp_path, capsys):
+    from scorewatch.cli import main
+    from scorewatch.core import layout
+
+    data, out = tmp_path / "data", tmp_path / "site"
+    _write_batch(data, "churn", "b0001", NOW - timedelta(hours=3), shift=0.0)
+    drifted = _write_batch(data, "churn", "b0002", NOW - timedelta(hours=1), shift=25.0)
+    assert drifted.dataset_drift
+    rejected = data / layout.rejected_key("churn", "2026-03-10", "b0003", report=True)
+    rejected.parent.mkdir(parents=True)
+    rejected.write_text("{}")
+    (data / "scored" / "model=..%2Fx").mkdir()  # not a model name: ignored
+
+    assert main(["site", "--data", str(data), "--output", str(out), "--now", NOW.isoformat()]) == 0
+    assert "2 drift reports copied" in capsys.readouterr().out
+    index = (out / "index.html").read_text()
+    assert re.findall(r'data-status="(\w+)"', index) == ["drift"]
+    page = (out / "models" / "churn" / "index.html").read_text()
+    assert page.count('class="cell"') == 2 * 2  # age and the injected name x 2 batches
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert (out / "models" / "churn" / "reports" / "b0002.html").is_file()
+
+    fresh = tmp_path / "site2"
+    assert (
+        main(["site", "--data", str(data), "--output", str(fresh), "--no-reports", "--now", NOW.isoformat()])
+        == 0
+    )
+    assert not (fresh / "models" / "churn" / "reports").exists()
+    assert main(["site", "--data", str(data), "--output", str(fresh), "--now", "yesterday"]) == 5
+
+
+def _versions(rows):
+    return pd.DataFrame(rows, columns=list(site_data.VERSION_COLUMNS)).astype(object)
+
+
+def test_champion_promotions_and_marker_positions_from_the_registry():
+    t = [NOW - timedelta(hours=h) for h in (5, 4, 3, 2, 1)]
+    versions = _versions(
+        [
+            ("m", "000001", "archived", t[0] - timedelta(days=1), t[0] - timedelta(days=1), t[2], None),
+            ("m", "000002", "champion", t[1], t[2] - timedelta(minutes=5), None, "000001"),
+            ("m", "000003", "rejected", t[3], None, None, "000002"),
+        ]
+    )
+    assert site_data.champion(versions, "m") == ("000002", t[2] - timedelta(minutes=5))
+    assert site_data.champion(versions, "other") == (None, None)
+    promos = site_data.promotions(versions, "m")
+    assert [v for _, v in promos] == ["000001", "000002"]
+    # 000001 before the first batch -> 0; 000002 five minutes before batch 2 -> 2; after the end -> 5.
+    events = [*[(at, v) for at, v in promos], (NOW, "late")]
+    assert site_data.marker_positions(t, events) == [(0, "000001"), (2, "000002"), (5, "late")]
+
+
+def test_pages_with_the_registry_show_the_champion_and_promotion_markers():
+    h = _history(*[_rows("m", f"b{i}", NOW - timedelta(hours=5 - i)) for i in range(5)])
+    versions = _versions(
+        [
+            ("m", "000001", "archived", NOW - timedelta(days=9), NOW - timedelta(days=9), NOW, None),
+            (
+                "m",
+                "000002",
+                "champion",
+                NOW - timedelta(days=1),
+                NOW - timedelta(hours=2, minutes=30),
+                None,
+                "000001",
+            ),
+            ("idle", "000001", "champion", NOW - timedelta(days=30), NOW - timedelta(days=30), None, None),
+        ]
+    )
+    pages = {
+        p.path: p.html for p in site.build_pages(h, site_data.empty_outputs(), now=NOW, versions=versions)
+    }
+    assert set(pages) == {"index.html", "models/m/index.html", "models/idle/index.html"}
+    index = pages["index.html"]
+    assert re.findall(r'data-status="(\w+)"', index) == ["stale", "ok"]  # the registered, never-used model
+    assert '000002<br><span class="muted">promoted 2 h ago</span>' in index
+    page = pages["models/m/index.html"]
+    # Only the promotion inside the batch range is marked, at batch b3 (the first after it), on 3 axes.
+    assert page.count("<title>v000002 promoted</title>") == 3 and "v000001 promoted" not in page
+    assert '<table id="versions">' in page and "dashed lines mark promotions (registry)" in page
+
+
+def test_site_command_refuses_half_a_registry(tmp_path, monkeypatch, capsys):
+    from scorewatch.cli import main
+    from scorewatch.core.contract import Env
+
+    monkeypatch.delenv(Env.REGISTRY_TABLE, raising=False)
+    monkeypatch.delenv(Env.MODELS_BUCKET, raising=False)
+    argv = ["site", "--data", str(tmp_path), "--output", str(tmp_path / "out"), "--registry-table", "t"]
+    assert main(argv) == 5 and "go together" in capsys.readouterr().err
+    assert main(argv[:5]) == 0  # no registry configured: built without it

@@ -2,16 +2,18 @@
 
 Reads the monitoring history and the scored/rejected objects (``scorewatch.io.site_history``),
 renders the fleet overview and one page per model (``scorewatch.reports.site``) and writes them
-under ``--output`` (a folder or an ``s3://`` prefix), with each evaluation's drift report copied
-next to its model page so every link stays inside the site.
+(``scorewatch.monitoring.site_build``) under ``--output`` (a folder or an ``s3://`` prefix), with
+each evaluation's drift report copied next to its model page so every link stays inside the site.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from scorewatch.core.contract import Env
 from scorewatch.core.errors import ConfigError
 
 
@@ -35,7 +37,30 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--no-reports", action="store_true", help="do not copy the per-batch drift reports into the site"
     )
+    p.add_argument(
+        "--registry-table",
+        help=f"registry table, for champions and promotions (default: ${Env.REGISTRY_TABLE})",
+    )
+    p.add_argument("--models-bucket", help=f"models bucket of the registry (default: ${Env.MODELS_BUCKET})")
+    p.add_argument(
+        "--no-registry", action="store_true", help="build without the registry even if one is configured"
+    )
     p.set_defaults(func=_site_cmd)
+
+
+def _registry(args: argparse.Namespace) -> Any:
+    """The registry when both its table and bucket are known (flags, else environment), else None."""
+    if args.no_registry:
+        return None
+    table = args.registry_table or os.environ.get(Env.REGISTRY_TABLE)
+    bucket = args.models_bucket or os.environ.get(Env.MODELS_BUCKET)
+    if not table or not bucket:
+        if args.registry_table or args.models_bucket:
+            raise ConfigError("--registry-table and --models-bucket go together (or set both variables)")
+        return None
+    from scorewatch.io.registry import Registry
+
+    return Registry(table_name=table, models_bucket=bucket)
 
 
 def _now(text: str | None) -> datetime:
@@ -49,37 +74,21 @@ def _now(text: str | None) -> datetime:
 
 
 def _site_cmd(args: argparse.Namespace) -> int:
-    from scorewatch.io import storage
-    from scorewatch.io.site_history import read_site_inputs
-    from scorewatch.reports.site import build_pages, model_href, report_href
+    from scorewatch.monitoring.site_build import build_site
 
     if args.stale_hours <= 0:
         raise ConfigError("--stale-hours must be positive")
-    now = _now(args.now)
-    inputs = read_site_inputs(args.data)
-    reports = {} if args.no_reports else inputs.reports
-    pages = build_pages(
-        inputs.history,
-        inputs.outputs,
-        now=now,
+    built = build_site(
+        args.data,
+        args.output,
+        now=_now(args.now),
         stale_after=timedelta(hours=args.stale_hours),
-        reports=reports,
+        copy_reports=not args.no_reports,
+        registry=_registry(args),
     )
-    total = 0
-    for page in pages:
-        data = page.html.encode()
-        total += len(data)
-        storage.write_bytes(storage.join(args.output, page.path), data, content_type="text/html")
-    copied = 0
-    for (model, report_id), uri in sorted(reports.items()):
-        page_dir = model_href(model).rsplit("/", 1)[0]
-        storage.write_bytes(
-            storage.join(args.output, page_dir, report_href(model, report_id)),
-            storage.read_bytes(uri),
-            content_type="text/html",
-        )
-        copied += 1
-    index = storage.join(args.output, "index.html")
-    print(f"site: {len(pages) - 1} model pages + index ({total:,} bytes), {copied} drift reports copied")
-    print(index)
+    print(
+        f"site: {built.models} model pages + index ({built.page_bytes:,} bytes), "
+        f"{built.reports_copied} drift reports copied"
+    )
+    print(built.index_uri)
     return 0

@@ -8,7 +8,8 @@ Everything is found by listing the layout's prefixes (``scorewatch.core.layout``
 * ``monitoring/model=<m>/drift/date=<d>/<id>.html`` — the drift report of each evaluation;
 * ``scored/`` and ``rejected/model=<m>/...`` — one ``outputs`` row per object, its row count from
   the Parquet footer (one ranged read, no rows are read), a whole-file rejection report counting
-  as a rejected file with 0 rows.
+  as a rejected file with 0 rows;
+* optionally the registry (:func:`read_versions`): every version's status and promotion time.
 
 Keys whose model segment is not a valid model name are skipped, so nothing outside the layout
 reaches a page or a path.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -101,6 +103,28 @@ def read_outputs(data_uri: str) -> pd.DataFrame:
     frame["rows"] = frame["rows"].astype("Int64")
     frame["at"] = pd.to_datetime(frame["at"], utc=True)
     return frame
+
+
+def read_versions(registry: Any) -> pd.DataFrame:
+    """Every version of every registered model (``registry``: a ``scorewatch.io.registry.Registry``).
+
+    Columns: model, version, status, created_at, promoted_at, archived_at, parent_version.
+    """
+    rows = [
+        {
+            "model": card.model_name,
+            "version": card.version,
+            "status": card.status,
+            "created_at": card.created_at,
+            "promoted_at": card.promoted_at,
+            "archived_at": card.archived_at,
+            "parent_version": card.parent_version,
+        }
+        for model in registry.list_models()
+        for card in registry.list_versions(model)
+    ]
+    columns = ["model", "version", "status", "created_at", "promoted_at", "archived_at", "parent_version"]
+    return pd.DataFrame(rows, columns=columns).astype(object)
 
 
 def read_site_inputs(data_uri: str) -> SiteInputs:

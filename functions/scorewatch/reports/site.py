@@ -27,11 +27,14 @@ from scorewatch.reports import site_data
 from scorewatch.reports._jinja import environment
 
 MAX_CHART_BATCHES = 360  # 90 days of 4 batches a day; older batches stay in the tables
+MAX_HEATMAP_BATCHES = 120  # 30 days of 4 a day: 20 features x 120 cells keep a page near 0.5 MB
 _BAD, _OK, _GRID, _MARK = "#c0392b", "#7b9cc4", "#b0b8c2", "#6a4c93"
 
 
 def _when(t: datetime | None) -> str:
-    return "—" if t is None else pd.Timestamp(t).strftime("%Y-%m-%d %H:%M UTC")
+    if t is None or t is pd.NaT or (isinstance(t, float) and math.isnan(t)):
+        return "—"
+    return t.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _age(t: datetime | None, now: datetime) -> str:
@@ -146,18 +149,18 @@ def _cell_color(c: site_data.Cell | None) -> str:
         return "#f3f5f9"
     s = min(max(c.severity, 0.0), 2.0) / 2.0  # 0 .. 2 x threshold
     if c.drifted:
-        return f"rgb({200 - int(40 * s)},{90 - int(40 * s)},{70 - int(30 * s)})"
+        return f"#{200 - int(40 * s):02x}{90 - int(40 * s):02x}{70 - int(30 * s):02x}"
     light = int(235 - 90 * s)
-    return f"rgb({light},{light + 8 if light < 247 else 255},255)"
+    return f"#{light:02x}{min(light + 8, 255):02x}ff"
 
 
 def cell_text(column: str, batch_id: str, when: datetime, c: site_data.Cell | None) -> str:
     """The hover text of one heatmap cell (plain text; escaped where it is placed)."""
-    head = f"{column} · {batch_id} · {_when(when)}"
+    head = f"{column} · {batch_id} · {when:%Y-%m-%d %H:%M}"
     if c is None:
         return f"{head}: not evaluated"
     verdict = "drifted" if c.drifted else "no drift"
-    score = f"{c.test} {_num(c.score, 4)} (threshold {_num(c.threshold, 3)})"
+    score = f"{c.test} {_num(c.score, 3)} (threshold {_num(c.threshold, 3)})"
     return f"{head}: {score}, severity {c.severity:.2f}, {verdict}"
 
 
@@ -207,6 +210,25 @@ def version_markers(versions: Sequence[Any]) -> list[tuple[int, str]]:
     return out
 
 
+def _version_rows(versions: pd.DataFrame, model: str) -> list[dict[str, Any]]:
+    v = versions[versions["model"] == model]
+    rows = []
+    for r in v.itertuples(index=False):
+        rows.append(
+            {
+                "version": r.version,
+                "status": r.status,
+                "parent": r.parent_version,
+                **{k: _when(_py_time(getattr(r, k))) for k in ("created_at", "promoted_at", "archived_at")},
+            }
+        )
+    return sorted(rows, key=lambda d: str(d["version"]), reverse=True)
+
+
+def _py_time(t: Any) -> datetime | None:
+    return None if t is None or pd.isna(t) else pd.Timestamp(t).to_pydatetime()
+
+
 _ENV = environment(num=_num, pct=_pct, when=_when)
 
 
@@ -225,6 +247,7 @@ def render_index(statuses: Sequence[site_data.ModelStatus], *, now: datetime, st
             "s": s,
             "href": model_href(s.model),
             "age": _age(s.last_batch_at, now),
+            "champion_age": _age(s.champion_since, now) if s.champion_since else None,
             "spark": sparkline(s.drift_series),
         }
         for s in statuses
@@ -246,6 +269,7 @@ def render_model(
     *,
     now: datetime,
     reports: Mapping[str, str],
+    versions: pd.DataFrame | None = None,
 ) -> str:
     """One model's health over time. ``reports`` maps report id -> href of its drift report."""
     per_batch = timeline[timeline["scope"] == "batch"].tail(MAX_CHART_BATCHES)
@@ -259,7 +283,13 @@ def render_model(
     first, last = (
         (_when(per_batch["time"].iloc[0]), _when(per_batch["time"].iloc[-1])) if len(per_batch) else ("", "")
     )
-    markers = version_markers(list(per_batch["model_version"])) if "model_version" in per_batch else []
+    if versions is not None:
+        # Promotions from the registry, placed at the first batch at or after each promotion.
+        events = [(at, f"v{v} promoted") for at, v in site_data.promotions(versions, status.model)]
+        markers = site_data.marker_positions(list(per_batch["time"]), events)
+        markers = [(i, label) for i, label in markers if 0 < i < len(per_batch)]
+    else:
+        markers = version_markers(list(per_batch["model_version"])) if "model_version" in per_batch else []
 
     def tips(frame: pd.DataFrame, what: str, fmt: Any) -> list[str]:
         return [
@@ -311,17 +341,12 @@ def render_model(
         charts=charts,
         records=records,
         windows=[d for d in records if d["scope"] == "window"],
+        versions=_version_rows(versions, status.model) if versions is not None else None,
+        marker_source="promotions (registry)" if versions is not None else "a change of the scoring version",
         hm=hm,
-        hm_rows=[
-            (
-                col,
-                [
-                    (c, cell_text(col, b, t, c))
-                    for c, b, t in zip(hm.cells[i], hm.batch_ids, hm.times, strict=True)
-                ],
-            )
-            for i, col in enumerate(hm.columns)
-        ],
+        hm_rows=list(zip(hm.columns, hm.cells, strict=True)),
+        hm_times=[_when(t) for t in hm.times],
+        max_heatmap=MAX_HEATMAP_BATCHES,
         generated=_when(now),
         max_chart=MAX_CHART_BATCHES,
         n_batches=int((timeline["scope"] == "batch").sum()),
@@ -336,15 +361,27 @@ def build_pages(
     stale_after: timedelta = timedelta(hours=24),
     reports: Mapping[tuple[str, str], str] | None = None,
     models: Sequence[str] | None = None,
+    versions: pd.DataFrame | None = None,
 ) -> list[SitePage]:
     """The index and every model page. ``reports`` are the (model, id) pairs that have a drift report
     (their hrefs point at ``models/<model>/reports/<id>.html``, which the caller copies)."""
-    statuses = site_data.fleet(history, outputs, now=now, stale_after=stale_after, models=models)
+    batches, volumes = site_data.batch_table(history), site_data.volume_table(outputs)
+    statuses = site_data.fleet_from_tables(
+        batches, volumes, now=now, stale_after=stale_after, models=models, versions=versions
+    )
     pages = [SitePage("index.html", render_index(statuses, now=now, stale_after=stale_after))]
     have = set(reports or {})
+    # Slice once per model: the per-model queries then scan only that model's rows.
+    h_by = dict(tuple(history.groupby("model_name", sort=False))) if not history.empty else {}
+    b_by = dict(tuple(batches.groupby("model", sort=False))) if not batches.empty else {}
+    v_by = dict(tuple(volumes.groupby("model", sort=False))) if not volumes.empty else {}
     for s in statuses:
-        tl = site_data.timeline(history, outputs, s.model)
-        hm = site_data.heatmap(history, s.model, last=MAX_CHART_BATCHES)
+        h = h_by.get(s.model, history.iloc[:0])
+        b, v = b_by.get(s.model, batches.iloc[:0]), v_by.get(s.model, volumes.iloc[:0])
+        tl = site_data.join_timeline(b, v, s.model)
+        hm = site_data.heatmap(h, s.model, last=MAX_HEATMAP_BATCHES)
         hrefs = {rid: report_href(s.model, rid) for (m, rid) in have if m == s.model}
-        pages.append(SitePage(model_href(s.model), render_model(s, tl, hm, now=now, reports=hrefs)))
+        pages.append(
+            SitePage(model_href(s.model), render_model(s, tl, hm, now=now, reports=hrefs, versions=versions))
+        )
     return pages

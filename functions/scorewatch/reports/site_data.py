@@ -31,8 +31,10 @@ latest drift share comes first, then the name.
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -74,6 +76,8 @@ class ModelStatus:
     rows_7d: int
     rejected_7d: int
     rejected_files_7d: int
+    champion: str | None = None  # from the registry, when the site is built with one
+    champion_since: datetime | None = None
 
     @property
     def rejected_share_7d(self) -> float | None:
@@ -143,7 +147,8 @@ def batch_table(history: pd.DataFrame) -> pd.DataFrame:
         drifted_features=("_fdrift", "sum"),
         quality_violations=("quality_violations", "sum"),
     )
-    out["drifted_names"] = [names.get(k, ()) for k in out.index]
+    by_key = names.to_dict()
+    out["drifted_names"] = [by_key.get(k, ()) for k in out.index]
     out = out.reset_index().rename(columns={"model_name": "model"})
     out["scope"] = ["window" if str(b).startswith(WINDOW_PREFIX) else "batch" for b in out["batch_id"]]
     out["drift_share"] = out["drift_share"].astype(float)
@@ -183,16 +188,21 @@ def timeline(history: pd.DataFrame, outputs: pd.DataFrame, model: str) -> pd.Dat
     volumes. ``time`` is the evaluation time, else the scored object's time; ``rejected_rate``
     is rejected / (scored + rejected) rows.
     """
-    b = batch_table(history)
-    v = volume_table(outputs)
-    b = b[b["model"] == model]
-    v = v[v["model"] == model]
+    return join_timeline(batch_table(history), volume_table(outputs), model)
+
+
+def join_timeline(batches: pd.DataFrame, volumes: pd.DataFrame, model: str) -> pd.DataFrame:
+    """:func:`timeline` from already computed :func:`batch_table` and :func:`volume_table`."""
+    b = batches[batches["model"] == model]
+    v = volumes[volumes["model"] == model]
     t = b.merge(v, on=["model", "batch_id"], how="outer")
     if t.empty:
         return t.assign(
             time=pd.Series([], dtype="datetime64[ms, UTC]"), rejected_rate=pd.Series([], dtype=float)
         )
-    t["time"] = t["evaluated_at"].fillna(t["at"]) if "evaluated_at" in t else t["at"]
+    unit = "datetime64[us, UTC]"  # one resolution, so fillna keeps the dtype
+    evaluated = pd.to_datetime(t["evaluated_at"], utc=True).astype(unit)
+    t["time"] = evaluated.fillna(pd.to_datetime(t["at"], utc=True).astype(unit))
     for c in ("rows_scored", "rows_rejected", "rejected_files"):
         t[c] = t[c].fillna(0).astype(int)
     total = t["rows_scored"] + t["rows_rejected"]
@@ -220,14 +230,20 @@ def heatmap(history: pd.DataFrame, model: str, *, role: str = "feature", last: i
     col_i = {c: i for i, c in enumerate(columns)}
     bat_i = {b: j for j, b in enumerate(order.index)}
     grid: list[list[Cell | None]] = [[None] * len(bat_i) for _ in columns]
-    for r in h.itertuples(index=False):
-        score = r.pvalue if pd.notna(r.pvalue) else (r.distance if pd.notna(r.distance) else None)
-        grid[col_i[r.column]][bat_i[r.batch_id]] = Cell(
-            severity=float(r.severity) if pd.notna(r.severity) else 0.0,
-            drifted=bool(r.drifted) if pd.notna(r.drifted) else False,
-            test=str(r.test),
-            score=float(score) if score is not None else None,
-            threshold=float(r.threshold) if pd.notna(r.threshold) else None,
+    # Plain Python values, converted once per column (per-cell pandas calls dominate otherwise).
+    sev = h["severity"].astype(float).fillna(0.0).tolist()
+    pval = h["pvalue"].astype(float).tolist()
+    dist = h["distance"].astype(float).tolist()
+    thr = h["threshold"].astype(float).tolist()
+    drifted = h["drifted"].astype("boolean").fillna(False).astype(bool).tolist()
+    for k, (col, bid, test) in enumerate(zip(h["column"], h["batch_id"], h["test"], strict=True)):
+        score = pval[k] if not math.isnan(pval[k]) else (dist[k] if not math.isnan(dist[k]) else None)
+        grid[col_i[col]][bat_i[bid]] = Cell(
+            severity=sev[k],
+            drifted=drifted[k],
+            test=str(test),
+            score=score,
+            threshold=None if math.isnan(thr[k]) else thr[k],
         )
     return Heatmap(
         columns=tuple(str(c) for c in columns),
@@ -290,6 +306,47 @@ def model_status(
     )
 
 
+VERSION_COLUMNS = ("model", "version", "status", "created_at", "promoted_at", "archived_at", "parent_version")
+
+
+def empty_versions() -> pd.DataFrame:
+    """A ``versions`` table with no rows (a site built without the registry)."""
+    return pd.DataFrame({c: pd.Series([], dtype="object") for c in VERSION_COLUMNS})
+
+
+def champion(versions: pd.DataFrame, model: str) -> tuple[str | None, datetime | None]:
+    """The champion version of ``model`` and when it was promoted, from the registry's ``versions``."""
+    v = versions[(versions["model"] == model) & (versions["status"] == "champion")]
+    if v.empty:
+        return None, None
+    row = v.iloc[-1]
+    at = row["promoted_at"]
+    return str(row["version"]), (_ts(at).to_pydatetime() if at is not None and pd.notna(at) else None)
+
+
+def promotions(versions: pd.DataFrame, model: str) -> list[tuple[datetime, str]]:
+    """(promoted_at, version) of every version of ``model`` that was promoted, oldest first.
+
+    A version keeps its ``promoted_at`` when later archived, so earlier champions are included.
+    """
+    v = versions[(versions["model"] == model) & versions["promoted_at"].notna()]
+    return sorted(
+        (_ts(t).to_pydatetime(), str(ver)) for t, ver in zip(v["promoted_at"], v["version"], strict=True)
+    )
+
+
+def marker_positions(
+    times: Sequence[datetime], events: Sequence[tuple[datetime, str]]
+) -> list[tuple[int, str]]:
+    """Where each (time, label) event falls on a batch axis: the index of the first batch at or after it.
+
+    Events before the first batch land on 0, events after the last batch on ``len(times)`` (the
+    right edge); ``times`` must be sorted.
+    """
+    keys = [_ts(t) for t in times]
+    return [(bisect_left(keys, _ts(at)), label) for at, label in events]
+
+
 def attention_key(s: ModelStatus) -> tuple[int, float, str]:
     """Sort key: attention level, then larger latest drift share first, then name."""
     return (STATUSES.index(s.status), -(s.last_drift_share or 0.0), s.model)
@@ -308,9 +365,41 @@ def fleet(
     ``models`` adds models with no history and no outputs (shown as ``stale``); by default the
     models are those found in either table.
     """
-    batches, volumes = batch_table(history), volume_table(outputs)
-    names: set[str] = set(batches["model"]) | set(volumes["model"]) | set(models or ())
-    rows = [model_status(m, batches, volumes, now=now, stale_after=stale_after) for m in names]
+    return fleet_from_tables(
+        batch_table(history), volume_table(outputs), now=now, stale_after=stale_after, models=models
+    )
+
+
+def fleet_from_tables(
+    batches: pd.DataFrame,
+    volumes: pd.DataFrame,
+    *,
+    now: datetime,
+    stale_after: timedelta = timedelta(hours=24),
+    models: Iterable[str] | None = None,
+    versions: pd.DataFrame | None = None,
+) -> list[ModelStatus]:
+    """:func:`fleet` from already computed :func:`batch_table` and :func:`volume_table`.
+
+    With the registry's ``versions`` (columns ``VERSION_COLUMNS``) each row also carries the
+    champion and its promotion time, and every registered model is listed.
+    """
+    registered = set(versions["model"]) if versions is not None else set()
+    names: set[str] = set(batches["model"]) | set(volumes["model"]) | set(models or ()) | registered
+    b_by = dict(tuple(batches.groupby("model", sort=False))) if not batches.empty else {}
+    v_by = dict(tuple(volumes.groupby("model", sort=False))) if not volumes.empty else {}
+    rows = [
+        model_status(
+            m, b_by.get(m, batches.iloc[:0]), v_by.get(m, volumes.iloc[:0]), now=now, stale_after=stale_after
+        )
+        for m in names
+    ]
+    if versions is not None:
+        with_champion = []
+        for r in rows:
+            version, since = champion(versions, r.model)
+            with_champion.append(replace(r, champion=version, champion_since=since))
+        rows = with_champion
     return sorted(rows, key=attention_key)
 
 

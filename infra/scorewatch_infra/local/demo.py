@@ -70,6 +70,7 @@ class DemoResult:
     errors: list[str] = field(default_factory=list)
     retraining_error: str | None = None
     alarms: dict[str, str] = field(default_factory=dict)  # alarm name -> state at the end
+    site: Path | None = None  # index.html of the monitoring site built from the collected data
     seconds: float = 0.0
 
     def of_type(self, detail_type: str) -> list[dict[str, Any]]:
@@ -363,6 +364,14 @@ class Scenario:
         return f"{n} objects, {len(self.result.versions)} model cards, {len(reports)} HTML drift reports"
 
 
+def build_demo_site(output: Path, registry: Any = None) -> str:
+    """The static monitoring site (``scorewatch site``) from ``output/data`` into ``output/site``."""
+    from scorewatch.monitoring.site_build import build_site
+
+    built = build_site(str(output / "data"), str(output / "site"), now=datetime.now(UTC), registry=registry)
+    return built.index_uri
+
+
 def run_demo(
     output: Path,
     *,
@@ -406,6 +415,12 @@ def run_demo(
             scenario.step("labels arrive for the later batch", scenario.drop_labels)
         finally:
             scenario.step("collect outputs", scenario.collect)
+
+        def site() -> str:
+            scenario.result.site = Path(build_demo_site(output, scenario.registry()))
+            return f"monitoring site: {scenario.result.site}"
+
+        scenario.step("build the monitoring site", site)
         result = scenario.result
     result.seconds = time.perf_counter() - t0
     return result

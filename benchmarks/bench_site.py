@@ -1,0 +1,112 @@
+"""Building the monitoring site from a synthetic fleet history (the queries and the rendering).
+
+``--models`` models × ``--days`` days × ``--per-day`` batches a day × ``--features`` features
+(plus one prediction column) of history rows shaped like the monitor's, with scored volumes;
+some models drift in their last batches, some stop (stale). Measures the wall time of
+``build_pages`` (every query and every page, no I/O), the peak RSS of the process, and the sizes
+of the index and of the largest model page. ``--write DIR`` also writes the pages.
+
+Usage: ``python benchmarks/bench_site.py [--models 100] [--days 90] [--per-day 4] [--features 20]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "functions"))
+
+from scorewatch.reports.site import build_pages  # noqa: E402
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def synthetic(models: int, days: int, per_day: int, features: int, seed: int = 0):
+    """History and outputs tables of a fleet (vectorised: one row per column per batch)."""
+    rng = np.random.default_rng(seed)
+    batches = days * per_day
+    step = timedelta(hours=24 / per_day)
+    m_idx = np.repeat(np.arange(models), batches)
+    b_idx = np.tile(np.arange(batches), models)
+    stale = (m_idx % 10) == 9  # every tenth model stopped 3 days ago
+    at = pd.Timestamp(NOW) - (batches - b_idx) * step - pd.to_timedelta(np.where(stale, 3, 0), unit="D")
+    drifting = ((m_idx % 7) == 3) & (b_idx > batches - 12)  # some models drift in their last batches
+    names = np.array([f"model-{i:03d}" for i in range(models)])
+    bids = np.char.add(np.char.add(names[m_idx], "-b"), b_idx.astype(str))
+    cols = [f"feature_{j:02d}" for j in range(features)] + ["score_1"]
+    n_col = len(cols)
+    sev = rng.gamma(2.0, 0.15, (len(m_idx), n_col))
+    sev[drifting, : features // 3] += 1.5
+    drifted = sev >= 1.0
+    share = drifted[:, :features].mean(axis=1)
+    version = np.where(b_idx > batches // 2, "000002", "000001")
+    history = pd.DataFrame(
+        {
+            "model_name": np.repeat(names[m_idx], n_col),
+            "batch_id": np.repeat(bids, n_col),
+            "model_version": np.repeat(version, n_col),
+            "evaluated_at": np.repeat(at.values, n_col),
+            "column": np.tile(cols, len(m_idx)),
+            "role": np.tile(["feature"] * features + ["prediction"], len(m_idx)),
+            "test": "wasserstein",
+            "pvalue": np.nan,
+            "distance": sev.ravel() * 0.1,
+            "threshold": 0.1,
+            "drifted": drifted.ravel(),
+            "severity": sev.ravel(),
+            "quality_violations": 0,
+            "dataset_drift": np.repeat(share >= 0.5, n_col),
+            "drift_share": np.repeat(share, n_col),
+        }
+    )
+    history["evaluated_at"] = pd.to_datetime(history["evaluated_at"], utc=True)
+    rows = rng.integers(500, 5000, len(m_idx))
+    outputs = pd.DataFrame(
+        {"model": names[m_idx], "batch_id": bids, "kind": "scored", "rows": rows, "at": at.values}
+    )
+    outputs["at"] = pd.to_datetime(outputs["at"], utc=True)
+    return history, outputs
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", type=int, default=100)
+    ap.add_argument("--days", type=int, default=90)
+    ap.add_argument("--per-day", type=int, default=4)
+    ap.add_argument("--features", type=int, default=20)
+    ap.add_argument("--write", metavar="DIR", help="also write the pages here")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    history, outputs = synthetic(args.models, args.days, args.per_day, args.features)
+    t1 = time.perf_counter()
+    pages = build_pages(history, outputs, now=NOW)
+    t2 = time.perf_counter()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sizes = {p.path: len(p.html.encode()) for p in pages}
+    model_sizes = [v for k, v in sizes.items() if k != "index.html"]
+    print(f"history rows: {len(history):,} ({args.models} models x {args.days * args.per_day} batches)")
+    print(f"synthesize: {t1 - t0:.1f} s · build_pages (all queries + {len(pages)} pages): {t2 - t1:.1f} s")
+    print(f"peak RSS: {rss_mb:,.0f} MB")
+    print(
+        f"index.html: {sizes['index.html'] / 1024:,.0f} KB · "
+        f"model page: max {max(model_sizes) / 1024:,.0f} KB"
+    )
+    if args.write:
+        out = Path(args.write)
+        for p in pages:
+            (out / p.path).parent.mkdir(parents=True, exist_ok=True)
+            (out / p.path).write_text(p.html, encoding="utf-8")
+        print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
