@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from scorewatch.core.categories import DECIMAL_POINT_TEXT, canonical_number, canonical_text
 from scorewatch.core.errors import InputRejectedError, MissingColumnsError
 from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.io.storage.checks import column_hints
 
 #: Text (after strip, any case) that means "missing" in every column type.
 NULL_TOKENS = ("", "na", "n/a", "nan", "null", "none")
@@ -126,8 +127,9 @@ def check_columns(arrow_schema: pa.Schema, schema: FeatureSchema, *, source_uri:
             parts.append(f"feature column(s) {', '.join(missing_features)}")
         if missing_ids:
             parts.append(f"id column(s) {', '.join(missing_ids)}")
+        hint = column_hints([*missing_features, *missing_ids], names)
         raise MissingColumnsError(
-            f"{source_uri}: missing required {' and '.join(parts)}",
+            f"{source_uri}: missing required {' and '.join(parts)}{hint}",
             source_uri=source_uri,
             reason="missing_columns",
         )
@@ -360,7 +362,9 @@ def _numeric(raw: pa.Array) -> tuple[pa.Array, pa.Array | None]:
     except pa.ArrowInvalid:
         pass
     else:
-        return _reject_infinite(_nan_to_null(values), None)
+        if not pc.any(pc.is_nan(values)).as_py():
+            return _reject_infinite(values, None)
+        # Arrow also reads "-nan" and "+nan": only the null tokens are missing, so take the exact path
     stripped = pc.utf8_trim_whitespace(text)
     lower = pc.utf8_lower(stripped)
     is_null = pc.or_kleene(stripped.is_null(), pc.is_in(lower, value_set=_NULL_SET))
