@@ -130,11 +130,14 @@ def test_header_longer_than_the_limit_is_rejected_not_cut(tmp_path, monkeypatch)
     assert err.value.reason == "line_too_long" and "header line" in str(err.value)
 
 
-def test_wide_header_under_the_limit_keeps_every_name(tmp_path) -> None:
+def test_header_longer_than_a_block_keeps_every_name_and_reads_the_rows(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(csv_reader, "_CSV_BLOCK", 64 * 1024)  # the ~390 KB header spans 7 blocks
     names = [f"column_{i:06d}" for i in range(30_000)]
     path = tmp_path / "wide.csv"
-    path.write_text(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
+    path.write_text(",".join(names) + "\n" + ",".join("1" for _ in names[:-1]) + ",2\n")
     assert storage.read_schema(str(path)).names == names
+    batches = list(storage.open_batches(str(path), chunk_rows=10, columns=[names[0], names[-1]]))
+    assert pa.Table.from_batches(batches).to_pylist() == [{names[0]: "1", names[-1]: "2"}]
 
 
 @pytest.mark.parametrize(

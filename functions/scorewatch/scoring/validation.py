@@ -27,6 +27,7 @@ column that is not all valid UTF-8.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -117,7 +118,7 @@ def check_columns(arrow_schema: pa.Schema, schema: FeatureSchema, *, source_uri:
     >>> check_columns(pa.schema([("x", pa.string()), ("extra", pa.string())]), s, source_uri="a.csv")
     """
     names = list(arrow_schema.names)
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, k in Counter(names).items() if k > 1)
     if dupes:
         raise InputRejectedError(
             f"{source_uri}: duplicate column names: {', '.join(dupes)}",

@@ -8,6 +8,7 @@ import gzip
 import io
 import logging
 import zlib
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -135,7 +136,7 @@ def _parse_header(uri: str, head: bytes) -> CsvHeader:
                 )
     if any(not n for n in names):
         raise _reject(uri, f"header has an empty column name at position {names.index('') + 1}", "bad_header")
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, k in Counter(names).items() if k > 1)
     if dupes:
         raise _reject(uri, f"duplicate column names in header: {', '.join(dupes)}", "duplicate_columns")
     rest = b"" if newline < 0 else head[newline + 1 :]
@@ -240,7 +241,8 @@ class _BlockTooSmall(Exception):
 
 
 def _block_error(exc: Exception) -> bool:
-    return "straddling object" in str(exc) or "straddles" in str(exc)
+    text = str(exc)
+    return "straddl" in text or "larger than block size" in text
 
 
 class _TypedParseFailed(Exception):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+from collections import Counter
 from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
@@ -76,7 +77,7 @@ def _parquet_file(uri: str) -> pq.ParquetFile:
             f"{uri}: not a readable Parquet file ({exc})", source_uri=uri, reason="unsupported_format"
         ) from exc
     names = pf.schema_arrow.names
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, k in Counter(names).items() if k > 1)
     if dupes:
         raise _reject(uri, f"duplicate column names: {', '.join(dupes)}", "duplicate_columns")
     return pf
