@@ -42,7 +42,7 @@ def test_format_is_taken_from_the_longest_matching_extension() -> None:
 def test_gzip_bomb_stops_at_the_decompressed_limit(tmp_path: Path) -> None:
     path = tmp_path / "bomb.csv.gz"
     path.write_bytes(gzip.compress(b"a,b\n" + b"1,2\n" * 2_000_000))  # 8 MB inflated, ~10 KB stored
-    with pytest.raises(InputRejectedError, match="exceeds the limit of 1000000 bytes") as err:
+    with pytest.raises(InputRejectedError, match="exceeds the limit of 1,000,000 bytes") as err:
         list(storage.open_batches(str(path), chunk_rows=10_000, max_decompressed_bytes=1_000_000))
     assert err.value.reason == "decompressed_too_large" and str(path) in str(err.value)
 

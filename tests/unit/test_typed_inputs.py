@@ -173,3 +173,31 @@ def test_distinct_floats_stay_distinct_categories() -> None:
     values = np.concatenate([rng.normal(0, 1e20, 500), rng.integers(-1000, 1000, 500).astype(float)])
     chunk = _validate(pa.array(values), "categorical")
     assert len(set(chunk.features["x"])) == len(set(values.tolist()))
+
+
+def test_offline_scoring_turns_an_arrow_data_error_into_a_rejection_report(tmp_path, monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    import scorewatch.scoring.scorer as scorer
+    from scorewatch.scoring.offline import score_file_with
+
+    def unreadable(*args, **kwargs):
+        raise pa.ArrowInvalid("Integer value 123456789 not in range")
+
+    monkeypatch.setattr(scorer, "score_source", unreadable)
+    source = tmp_path / "in.csv"
+    source.write_text("x\n1\n")
+    report = tmp_path / "rejected.json"
+    with pytest.raises(InputRejectedError) as err:
+        score_file_with(
+            SimpleNamespace(card=SimpleNamespace(version="v1")),
+            str(source),
+            str(tmp_path / "out") + "/",
+            chunk_rows=10,
+            max_reject_fraction=0.05,
+            now=datetime(2026, 1, 2, tzinfo=UTC),
+            rejected_uri=str(report),
+        )
+    assert err.value.reason == "unreadable_input" and str(source) in str(err.value)
+    written = json.loads(report.read_text())
+    assert written["reason"] == "unreadable_input" and "123456789" not in written["message"]

@@ -203,7 +203,7 @@ class BatchScorer:
             return self._reject(
                 req, exc, model=model, version=card.version, batch_id=batch_id, d=d, at=scored_at
             )
-        except _ARROW_DATA_ERRORS as exc:
+        except ARROW_DATA_ERRORS as exc:
             # Input values Arrow could not read or convert that no reader or validation check
             # named: retrying cannot help, so reject the file (the input is kept) instead of
             # failing into the DLQ.
@@ -599,7 +599,7 @@ def public_message(exc: Exception) -> str:
 
 
 #: Arrow's errors for values it cannot parse or convert (not its I/O errors: those are OSError).
-_ARROW_DATA_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
+ARROW_DATA_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
 
 
 def unreadable_input(uri: str, exc: BaseException) -> InputRejectedError:

@@ -144,17 +144,22 @@ def score_file_with(
     batch_id = scorer.batch_id_for(storage.source_identity(info), model.card.version)
     if output_uri.endswith("/"):
         output_uri = storage.join(output_uri, f"{batch_id}.parquet")
+    from scorewatch.scoring.batch import ARROW_DATA_ERRORS, unreadable_input
+
     try:
-        result = scorer.score_source(
-            input_uri,
-            model=model,
-            output_uri=output_uri,
-            batch_id=batch_id,
-            chunk_rows=chunk_rows,
-            max_reject_fraction=max_reject_fraction,
-            scored_at=now,
-            observers=observers,
-        )
+        try:
+            result = scorer.score_source(
+                input_uri,
+                model=model,
+                output_uri=output_uri,
+                batch_id=batch_id,
+                chunk_rows=chunk_rows,
+                max_reject_fraction=max_reject_fraction,
+                scored_at=now,
+                observers=observers,
+            )
+        except ARROW_DATA_ERRORS as exc:  # the same batch boundary as the score function's
+            raise unreadable_input(input_uri, exc) from exc
     except InputRejectedError as exc:
         if rejected_uri:
             scorer.write_rejections(

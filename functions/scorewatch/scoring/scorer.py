@@ -219,7 +219,9 @@ def score_source(
     started = time.perf_counter()
     card = model.card
     schema = card.feature_schema
-    check_columns(storage.read_schema(source_uri), schema, source_uri=source_uri)
+    if not storage.detect_format(source_uri).startswith("jsonl"):
+        # JSON lines may omit a key until a later line: the reader checks those once it has read them
+        check_columns(storage.read_schema(source_uri), schema, source_uri=source_uri)
     wanted = list(dict.fromkeys([*schema.names, *schema.id_columns]))
     known_rows = _known_rows(source_uri, row_groups, byte_range)
     classes = list(card.classes) if card.classes is not None else None

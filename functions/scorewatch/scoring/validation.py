@@ -8,19 +8,26 @@ Rules (documented in docs/scoring.md, Coercion rules):
   ``NaN`` (any case) are missing values; ``inf``/``-inf``/``infinity`` and values that overflow to
   infinity are rejected rows (a model must never see infinity silently); anything else that is
   not a decimal number (``abc``, ``1,234``) is a rejected row;
-* categorical: any value is accepted as text with whitespace stripped; blank/``NA``-like is missing;
+* categorical: any value is accepted as its canonical category text (``core.categories``: ``3.0``
+  and ``"3.0"`` are ``"3"``) with whitespace stripped; blank/``NA``-like is missing;
 * boolean: ``true/false``, ``1/0``, ``yes/no``, ``y/n``, ``t/f`` (any case);
 * datetime: ISO 8601 (date, date-time, optional fraction and ``Z``/offset); values without an
   offset are taken as UTC; the result is ``timestamp[us, UTC]``;
+* any Arrow type: dictionary-encoded columns coerce like their values; binary is UTF-8 text (an
+  invalid value is a rejected row); ``timestamp[ns]`` is truncated to microseconds; a type with
+  no reading as the feature type rejects the file (``unreadable_column``);
 * a null in a non-nullable feature is a rejected row; with ``strict`` a value outside
   ``min``/``max`` or ``categories`` is a rejected row, otherwise it is left to data-quality checks.
 
 Coercion is vectorised with ``pyarrow.compute``; Python loops run only over the rows that are
-rejected (and over datetime values that Arrow's ISO parser cannot read).
+rejected, over datetime values that Arrow's ISO parser cannot read, and over the distinct values
+of a categorical that need canonical text (non-integral floats, decimal-point text) or of a binary
+column that is not all valid UTF-8.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +40,7 @@ import pyarrow.compute as pc
 from scorewatch.core.categories import DECIMAL_POINT_TEXT, canonical_number, canonical_text
 from scorewatch.core.errors import InputRejectedError, MissingColumnsError
 from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.io.storage.checks import column_hints
 
 #: Text (after strip, any case) that means "missing" in every column type.
 NULL_TOKENS = ("", "na", "n/a", "nan", "null", "none")
@@ -114,7 +122,7 @@ def check_columns(arrow_schema: pa.Schema, schema: FeatureSchema, *, source_uri:
     >>> check_columns(pa.schema([("x", pa.string()), ("extra", pa.string())]), s, source_uri="a.csv")
     """
     names = list(arrow_schema.names)
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, k in Counter(names).items() if k > 1)
     if dupes:
         raise InputRejectedError(
             f"{source_uri}: duplicate column names: {', '.join(dupes)}",
@@ -130,8 +138,9 @@ def check_columns(arrow_schema: pa.Schema, schema: FeatureSchema, *, source_uri:
             parts.append(f"feature column(s) {', '.join(missing_features)}")
         if missing_ids:
             parts.append(f"id column(s) {', '.join(missing_ids)}")
+        hint = column_hints([*missing_features, *missing_ids], names)
         raise MissingColumnsError(
-            f"{source_uri}: missing required {' and '.join(parts)}",
+            f"{source_uri}: missing required {' and '.join(parts)}{hint}",
             source_uri=source_uri,
             reason="missing_columns",
         )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import unicodedata
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from scorewatch.core.errors import (
@@ -76,8 +78,10 @@ class _CappedReader(io.RawIOBase):
         if self.count > self._limit:
             raise _reject(
                 self._uri,
-                f"decompressed size exceeds the limit of {self._limit} bytes (possible gzip bomb); "
-                "split the file or raise max_decompressed_bytes",
+                f"decompressed size exceeds the limit of {self._limit:,} bytes (a gzip bomb, or a file "
+                "larger than its size estimate); split the file, or raise the limit: the model's "
+                "max_input_bytes setting for the score function, score_source(max_decompressed_bytes=...) "
+                "in Python",
                 "decompressed_too_large",
             )
         return data
@@ -103,7 +107,37 @@ def _missing(uri: str, wanted: list[str] | None, have: list[str]) -> None:
     missing = [c for c in wanted if c not in have]
     if missing:
         raise MissingColumnsError(
-            f"{uri}: missing required column(s): {', '.join(missing)}",
+            f"{uri}: missing required column(s): {', '.join(missing)}{column_hints(missing, have)}",
             source_uri=uri,
             reason="missing_columns",
         )
+
+
+def _visible(name: str) -> str:
+    """``name`` without invisible characters (format characters such as U+200B, U+FEFF, U+00AD)
+    and with other Unicode spaces as plain spaces, stripped and case-folded."""
+    kept = "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in name)
+    kept = "".join(ch for ch in kept if unicodedata.category(ch) not in ("Cf", "Cc"))
+    return unicodedata.normalize("NFKC", kept).strip().casefold()
+
+
+def column_hints(missing: Sequence[str], present: Sequence[str]) -> str:
+    """A hint for each missing column that the file has under a name differing only by invisible
+    characters, other spaces or case (``""`` when there is none).
+
+    >>> print(column_hints(["age"], ["age\u200b", "name"]).strip())
+    (the file has 'age\\u200b' for 'age': it contains U+200B ZERO WIDTH SPACE)
+    """
+    by_visible: dict[str, str] = {}
+    for name in present:
+        by_visible.setdefault(_visible(name), name)
+    hints = []
+    for name in missing:
+        near = by_visible.get(_visible(name))
+        if near is None or near == name:
+            continue
+        odd = sorted({ch for ch in near if ch not in name and not ch.isalnum()})
+        what = ", ".join(f"U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed character')}" for ch in odd)
+        detail = f": it contains {what}" if what else ": the letter case differs"
+        hints.append(f"'{near.encode('unicode_escape').decode()}' for {name!r}{detail}")
+    return f" (the file has {'; '.join(hints)})" if hints else ""

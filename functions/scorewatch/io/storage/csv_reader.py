@@ -9,6 +9,7 @@ import io
 import logging
 import re
 import zlib
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -31,6 +32,8 @@ _QUOTED = re.compile(r"'[^']*'")
 # block size (4 MiB: ~170 MB Arrow memory, 1 MiB: ~45 MB, measured), so blocks stay small and
 # _rechunk() assembles them into chunk_rows-sized batches.
 _CSV_BLOCK = 1024 * 1024
+#: A line longer than the block is read again with blocks 4x larger, up to this size.
+MAX_LINE_BYTES = 64 * 1024 * 1024
 
 
 class _RangeReader(io.RawIOBase):
@@ -136,7 +139,7 @@ def _parse_header(uri: str, head: bytes) -> CsvHeader:
                 )
     if any(not n for n in names):
         raise _reject(uri, f"header has an empty column name at position {names.index('') + 1}", "bad_header")
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, k in Counter(names).items() if k > 1)
     if dupes:
         raise _reject(uri, f"duplicate column names in header: {', '.join(dupes)}", "duplicate_columns")
     rest = b"" if newline < 0 else head[newline + 1 :]
@@ -170,8 +173,16 @@ def _csv_header(uri: str, fmt: Format, info: ObjectInfo) -> CsvHeader:
     n = _SNIFF_BYTES
     while True:
         head = _decompressed_head(uri, n) if fmt == "csv.gz" else read_head(uri, n)
-        if b"\n" in head or len(head) < n or n >= 16 * 1024 * 1024:
+        if b"\n" in head or len(head) < n:
             break
+        if n >= MAX_LINE_BYTES:
+            # never parse a cut header: its last names would be wrong and columns reported missing
+            raise _reject(
+                uri,
+                f"the header line is longer than {MAX_LINE_BYTES // 2**20} MiB, the longest CSV line "
+                "scorewatch reads; write the file as Parquet",
+                "line_too_long",
+            )
         n *= 4  # a very wide header: read more until the first newline
     return _parse_header(uri, head)
 
@@ -204,10 +215,10 @@ def _csv_batches(
         byte_range=byte_range,
         max_decompressed_bytes=max_decompressed_bytes,
     )
-    done = 0
-    if typed:
+    done, block = 0, _CSV_BLOCK
+    while True:
         try:
-            for batch in read(typed=typed, skip=0):
+            for batch in read(typed=typed, skip=done, block_size=block):
                 yield batch
                 done += batch.num_rows
             return
@@ -220,7 +231,25 @@ def _csv_batches(
                     "detail": _QUOTED.sub(REDACTED, str(failed))[:200],
                 },
             )
-    yield from read(typed=(), skip=done)
+            typed = []
+        except _BlockTooSmall:
+            if block >= MAX_LINE_BYTES:
+                raise _reject(
+                    uri,
+                    f"a line after data row {done} is longer than {MAX_LINE_BYTES // 2**20} MiB, the longest "
+                    "CSV line scorewatch reads; shorten the long field or write the file as Parquet",
+                    "line_too_long",
+                ) from None
+            block *= 4  # a field longer than a block: read again, from the first row not yet yielded
+
+
+class _BlockTooSmall(Exception):
+    """A CSV field or line longer than the read block."""
+
+
+def _block_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "straddl" in text or "larger than block size" in text
 
 
 class _TypedParseFailed(Exception):
@@ -243,6 +272,7 @@ def _csv_read(
     skip: int,
     byte_range: tuple[int, int] | None,
     max_decompressed_bytes: int | None,
+    block_size: int = _CSV_BLOCK,
 ) -> Iterator[pa.RecordBatch]:
     """One pass over the CSV: ``typed`` columns as float64, ``encoded`` ones dictionary-encoded,
     the rest as text; all text is UTF-8-checked.
@@ -265,7 +295,7 @@ def _csv_read(
         quoted_strings_can_be_null=bool(typed),
         null_values=list(_CSV_NULLS) if typed else [],
     )
-    read_opts = pa_csv.ReadOptions(column_names=header.names, skip_rows=1, block_size=_CSV_BLOCK)
+    read_opts = pa_csv.ReadOptions(column_names=header.names, skip_rows=1, block_size=block_size)
     with fs.open_input_file(path) if fmt == "csv" else fs.open_input_stream(path, compression=None) as raw:
         if fmt == "csv.gz":
             limit = max_decompressed_bytes if max_decompressed_bytes is not None else 2**63
@@ -292,6 +322,8 @@ def _csv_read(
         try:
             reader = pa_csv.open_csv(source, read_options=read_opts, convert_options=convert)
         except pa.ArrowInvalid as exc:
+            if _block_error(exc):
+                raise _BlockTooSmall(str(exc)) from exc
             if typed:
                 raise _TypedParseFailed(str(exc)) from exc
             raise _csv_error(uri, exc, 0, byte_range) from exc
@@ -302,6 +334,8 @@ def _csv_read(
             except StopIteration:
                 break
             except pa.ArrowInvalid as exc:
+                if _block_error(exc):
+                    raise _BlockTooSmall(str(exc)) from exc
                 if typed:
                     raise _TypedParseFailed(str(exc)) from exc
                 raise _csv_error(uri, exc, row, byte_range) from exc

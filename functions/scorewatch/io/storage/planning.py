@@ -56,16 +56,11 @@ def estimate_work(uri: str, info: ObjectInfo | None = None) -> WorkEstimate:
         return WorkEstimate(uri, fmt, info.size, raw, md.num_rows, True)
     if fmt.endswith(".gz"):
         compressed = read_head(uri, _SNIFF_BYTES)
-        d = zlib.decompressobj(wbits=31)
-        try:
-            sample = d.decompress(compressed, 64 * 1024 * 1024)
-        except zlib.error:
-            sample = b""
+        sample, ended = _inflate_members(compressed, limit=64 * 1024 * 1024)
+        whole = ended and len(compressed) >= info.size  # every member of the file is in the sample
         ratio = len(sample) / len(compressed) if sample and len(compressed) >= _SNIFF_BYTES else 0.0
-        if not d.eof and ratio <= 0:
-            ratio = GZIP_RATIO_FALLBACK
         # never below what the sample already inflated to (a small bomb stops the sample at its cap)
-        total = len(sample) if d.eof else max(len(sample), int(info.size * (ratio or GZIP_RATIO_FALLBACK)))
+        total = len(sample) if whole else max(len(sample), int(info.size * (ratio or GZIP_RATIO_FALLBACK)))
     else:
         sample = read_head(uri, _SNIFF_BYTES)
         total = info.size
@@ -78,6 +73,28 @@ def estimate_work(uri: str, info: ObjectInfo | None = None) -> WorkEstimate:
     else:
         rows = int(total / (len(sample) / lines)) - header
     return WorkEstimate(uri, fmt, info.size, total, rows, len(sample) >= total and not fmt.endswith(".gz"))
+
+
+def _inflate_members(compressed: bytes, *, limit: int) -> tuple[bytes, bool]:
+    """(inflated bytes, whether the last member ended) of the start of a gzip file.
+
+    A gzip file may hold many members one after another (bgzip writes one per 64 KiB): each is
+    inflated in turn, so the sample's inflation ratio is the file's, not the first member's.
+    """
+    out: list[bytes] = []
+    size = 0
+    data = compressed
+    while data and size < limit:
+        d = zlib.decompressobj(wbits=31)
+        try:
+            out.append(d.decompress(data, limit - size))
+        except zlib.error:
+            return b"".join(out), False
+        size += len(out[-1])
+        if not d.eof:
+            return b"".join(out), False
+        data = d.unused_data
+    return b"".join(out), not data
 
 
 @dataclass(frozen=True)

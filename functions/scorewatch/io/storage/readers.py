@@ -7,6 +7,9 @@ whole (small) Parquet file.
 from __future__ import annotations
 
 import gzip
+import json
+import logging
+from collections import Counter
 from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
@@ -19,6 +22,8 @@ from scorewatch.io.storage import uri as _uri
 from scorewatch.io.storage.checks import _CappedReader, _checked_format, _missing, _reject
 from scorewatch.io.storage.csv_reader import _CSV_BLOCK, _csv_batches, _csv_header
 from scorewatch.io.storage.uri import Format, _not_found
+
+logger = logging.getLogger(__name__)
 
 #: Gzip input stops with an error once it has inflated to this many bytes (gzip bomb guard).
 DEFAULT_MAX_DECOMPRESSED_BYTES = 8 * 1024**3
@@ -72,7 +77,7 @@ def _parquet_file(uri: str) -> pq.ParquetFile:
             f"{uri}: not a readable Parquet file ({exc})", source_uri=uri, reason="unsupported_format"
         ) from exc
     names = pf.schema_arrow.names
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, k in Counter(names).items() if k > 1)
     if dupes:
         raise _reject(uri, f"duplicate column names: {', '.join(dupes)}", "duplicate_columns")
     return pf
@@ -225,35 +230,136 @@ def _parquet_batches(
         raise _reject(uri, f"corrupt Parquet data ({exc})", "corrupt") from exc
 
 
+def _jsonl_source(uri: str, fmt: Format, raw: Any, max_decompressed_bytes: int | None) -> Any:
+    if fmt != "jsonl.gz":
+        return raw
+    limit = max_decompressed_bytes if max_decompressed_bytes is not None else 2**63
+    return _CappedReader(gzip.GzipFile(fileobj=raw, mode="rb"), uri=uri, limit=limit)
+
+
+class _JsonlFallback(Exception):
+    """Arrow's streaming JSON reader cannot read the rest of the file as it started."""
+
+
 def _jsonl_batches(
     uri: str, fmt: Format, *, chunk_rows: int, columns: list[str] | None, max_decompressed_bytes: int | None
 ) -> Iterator[pa.RecordBatch]:
+    """Arrow's streaming reader, and the exact path from the first row it cannot take.
+
+    Arrow infers each column's type from the first block and fails when a later block holds
+    another JSON type (int then float, null then number), a key it has not seen, or a line longer
+    than a block. The rest of the file, from the first row not yet yielded, is then read by
+    :func:`_jsonl_exact`, which takes any line length and types each batch on its own rows. A
+    requested column that a batch lacks is all null there (JSON lines omit keys); one that no line
+    holds is a MissingColumnsError once the file is read.
+    """
+    done = 0
+    seen: set[str] = set()
+    try:
+        for batch in _jsonl_arrow(uri, fmt, columns=columns, max_decompressed_bytes=max_decompressed_bytes):
+            seen.update(batch.schema.names)
+            yield _with_columns(batch, columns)
+            done += batch.num_rows
+    except _JsonlFallback as failed:
+        logger.info(
+            "JSON lines the streaming reader cannot take; reading the rest exactly",
+            extra={"source_uri": uri, "data_rows_done": done, "detail": str(failed)[:200]},
+        )
+        for batch in _jsonl_exact(
+            uri, fmt, chunk_rows=chunk_rows, skip=done, max_decompressed_bytes=max_decompressed_bytes
+        ):
+            seen.update(batch.schema.names)
+            yield _with_columns(batch, columns)
+            done += batch.num_rows
+    if done:
+        _missing(uri, columns, sorted(seen))
+
+
+def _with_columns(batch: pa.RecordBatch, columns: list[str] | None) -> pa.RecordBatch:
+    if columns is None:
+        return batch
+    names = batch.schema.names
+    arrays = [batch.column(names.index(c)) if c in names else pa.nulls(batch.num_rows) for c in columns]
+    return pa.RecordBatch.from_arrays(arrays, names=columns)
+
+
+def _jsonl_arrow(
+    uri: str, fmt: Format, *, columns: list[str] | None, max_decompressed_bytes: int | None
+) -> Iterator[pa.RecordBatch]:
     fs, path = _uri.filesystem(uri)
     with fs.open_input_stream(path, compression=None) as raw:
-        if fmt == "jsonl.gz":
-            limit = max_decompressed_bytes if max_decompressed_bytes is not None else 2**63
-            source: Any = _CappedReader(gzip.GzipFile(fileobj=raw, mode="rb"), uri=uri, limit=limit)
-        else:
-            source = raw
+        source = _jsonl_source(uri, fmt, raw, max_decompressed_bytes)
         try:
             reader = pa_json.open_json(source, read_options=pa_json.ReadOptions(block_size=_CSV_BLOCK))
         except pa.ArrowInvalid as exc:
-            raise _reject(uri, f"malformed JSON lines ({exc})", "malformed_jsonl") from exc
-        names = reader.schema.names
-        _missing(uri, columns, names)
-        rows = 0
+            raise _JsonlFallback(str(exc)) from exc
+        if columns is not None and not set(columns) <= set(reader.schema.names):
+            raise _JsonlFallback("a requested column is not in the first block")
         while True:
             try:
                 batch = reader.read_next_batch()
             except StopIteration:
                 break
             except pa.ArrowInvalid as exc:
-                raise _reject(
-                    uri,
-                    f"malformed JSON lines after data row {rows} ({exc}); a column must keep one JSON type",
-                    "malformed_jsonl",
-                ) from exc
-            if columns is not None:
-                batch = batch.select(columns)
+                raise _JsonlFallback(str(exc)) from exc
             yield batch
-            rows += batch.num_rows
+
+
+def _jsonl_exact(
+    uri: str, fmt: Format, *, chunk_rows: int, skip: int, max_decompressed_bytes: int | None
+) -> Iterator[pa.RecordBatch]:
+    """JSON lines parsed one by one (any length); each batch typed from its own values."""
+    fs, path = _uri.filesystem(uri)
+    with fs.open_input_stream(path, compression=None) as raw:
+        source = _jsonl_source(uri, fmt, raw, max_decompressed_bytes)
+        rows: list[dict[str, Any]] = []
+        row = 0
+        for line in _lines(source):
+            if not line.strip():
+                continue
+            row += 1
+            if row <= skip:
+                continue
+            try:
+                value = json.loads(line)
+            except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+                raise _reject(uri, f"malformed JSON at data row {row}: {exc}", "malformed_jsonl") from exc
+            if not isinstance(value, dict):
+                raise _reject(uri, f"data row {row} is not a JSON object", "malformed_jsonl")
+            rows.append(value)
+            if len(rows) == chunk_rows:
+                yield _rows_to_batch(rows)
+                rows = []
+        if rows:
+            yield _rows_to_batch(rows)
+
+
+def _lines(source: Any, size: int = 1024 * 1024) -> Iterator[bytes]:
+    """The lines of a byte stream, of any length."""
+    rest = b""
+    while True:
+        block = source.read(size)
+        if not block:
+            break
+        lines = (rest + block).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+    if rest:
+        yield rest
+
+
+def _rows_to_batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
+    names = list(dict.fromkeys(k for r in rows for k in r))
+    arrays = []
+    for name in names:
+        values = [r.get(name) for r in rows]
+        try:
+            arrays.append(pa.array(values))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
+            # mixed JSON types (or an integer beyond int64): the JSON text, coerced by validation
+            arrays.append(
+                pa.array(
+                    [v if v is None or isinstance(v, str) else json.dumps(v) for v in values], pa.string()
+                )
+            )
+    return pa.RecordBatch.from_arrays(arrays, names=names)
