@@ -16,6 +16,8 @@ from reference_tables import anchor, code, constraints_text, default_text, prose
 from scorewatch.core import config
 
 SCHEMA_FILE = "scorewatch-config.schema.json"
+#: The JSON Schema of a feature schema file (``--schema``; ``schema infer`` prints one).
+FEATURE_SCHEMA_FILE = "scorewatch-feature-schema.schema.json"
 
 
 def _models_in(annotation: object) -> Iterator[tuple[str, type[BaseModel]]]:
@@ -108,5 +110,17 @@ def json_schema(root: type[BaseModel] = config.ScorewatchConfig) -> str:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         **root.model_json_schema(mode="validation"),
         "title": "scorewatch models configuration",
+    }
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def feature_schema_json_schema() -> str:
+    """The JSON Schema of a feature schema file (a bare ``FeatureSchema``), pretty-printed."""
+    from scorewatch.core.schema import FeatureSchema
+
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **FeatureSchema.model_json_schema(mode="validation"),
+        "title": "scorewatch feature schema",
     }
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"

@@ -1,9 +1,9 @@
 """mkdocs hook: generate the reference pages from the code on every build.
 
-``on_files`` adds, as in-memory files, ``reference/configuration.md`` (+ the configuration's JSON
-Schema), ``reference/cli.md`` and ``reference/events-metrics.md``. They are never written to
-docs/, so they cannot drift from the code: a build renders whatever the code declares now, and a
-field without a description fails the (strict) build.
+``on_files`` adds, as in-memory files, ``reference/configuration.md`` (+ the JSON Schemas of the
+configuration and of a feature schema), ``reference/cli.md`` and ``reference/events-metrics.md``.
+They are never written to docs/, so they cannot drift from the code: a build renders whatever the
+code declares now, and a field without a description fails the (strict) build.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from mkdocs.structure.files import File, Files
 PAGES = {
     "reference/configuration.md": reference_config.render,
     f"reference/{reference_config.SCHEMA_FILE}": reference_config.json_schema,
+    f"reference/{reference_config.FEATURE_SCHEMA_FILE}": reference_config.feature_schema_json_schema,
     "reference/cli.md": reference_cli.render,
     "reference/events-metrics.md": reference_contract.render,
 }

@@ -139,6 +139,34 @@ def test_published_json_schema_accepts_the_example_configuration_and_refuses_unk
         jsonschema.validate(bad, schema)
 
 
+def test_published_feature_schema_json_schema_accepts_what_schema_infer_prints(tmp_path) -> None:
+    import contextlib
+    import io
+
+    import pandas as pd
+
+    from scorewatch.cli import main
+
+    schema = json.loads(reference_config.feature_schema_json_schema())
+    frame = pd.DataFrame(
+        {
+            "customer_id": range(40),
+            "tenure": [" ", *[7, 3, 12, 3, 40] * 7, 1, 2, 5, 9],
+            "plan": ["basic", "pro"] * 20,
+        }
+    )
+    frame.to_csv(tmp_path / "ref.csv", index=False)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["schema", "infer", str(tmp_path / "ref.csv")]) == 0
+    inferred = json.loads(out.getvalue())["feature_schema"]
+    jsonschema.validate(inferred, schema)
+    assert {f["name"] for f in inferred["features"]} == {"tenure", "plan"}
+    bad = {"features": [{"name": "x", "type": "numeric", "nulable": False}]}
+    with pytest.raises(jsonschema.ValidationError, match="nulable"):
+        jsonschema.validate(bad, schema)
+
+
 # -- CLI -----------------------------------------------------------------------------------------
 
 
