@@ -489,3 +489,50 @@ def test_non_scorewatch_error_is_one_line_exit_10(monkeypatch, capsys, tmp_path,
     with pytest.raises(KeyError):
         main(["score", "--model", model_file, "--input", str(src), "--output", str(tmp_path / "o.parquet"),
               "--id-columns", "customer_id"])  # fmt: skip
+
+
+def test_score_a_model_file_with_a_reviewed_schema(tmp_path, model_file, capsys):
+    src = tmp_path / "in.csv"
+    df = _frame(120, 21).drop(columns=["churned"])
+    df.to_csv(src, index=False)
+    assert main(["schema", "infer", str(src)]) == EXIT_OK
+    doc = json.loads(capsys.readouterr().out)
+    limit = float(df["tenure"].median())
+    for f in doc["feature_schema"]["features"]:
+        if f["name"] == "tenure":
+            f.update({"max": limit, "strict": True})  # the reviewer's rule: above it is an error
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(doc))
+    out = tmp_path / "o.parquet"
+    args = ["score", "--model", model_file, "--input", str(src), "--output", str(out), "--json"]
+    code = main([*args, "--schema", str(schema), "--id-columns", "customer_id", "--max-reject-fraction", "1"])
+    captured = capsys.readouterr()
+    assert code == EXIT_OK, captured.err
+    result = json.loads(captured.out.strip().splitlines()[-1])
+    above = int((df["tenure"] > limit).sum())
+    assert above > 0 and result["rows_rejected"] == above and result["rows_scored"] == len(df) - above
+
+    partial = {"features": [{"name": "tenure", "type": "numeric"}]}
+    schema.write_text(json.dumps(partial))
+    assert main([*args, "--schema", str(schema)]) == EXIT_CONFIG_ERROR
+    err = capsys.readouterr().err
+    assert (
+        "must name exactly the features" in err
+        and "monthly_spend" in err
+        and len(err.strip().splitlines()) == 1
+    )
+
+
+def test_schema_is_refused_for_a_registered_model(env, model_file, capsys, tmp_path):
+    from scorewatch.cli import EXIT_USAGE
+
+    _register(env, model_file, capsys)
+    src = _put_csv(env.data_bucket, "incoming/churn/s.csv", _frame(20, 3).drop(columns=["churned"]))
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps({"features": [{"name": "tenure", "type": "numeric"}]}))
+    out = str(tmp_path / "o.parquet")
+    code = main(
+        ["score", "--model", "churn@champion", "--input", src, "--output", out, "--schema", str(schema)]
+    )
+    assert code == EXIT_USAGE
+    assert "--schema applies to a model file" in capsys.readouterr().err

@@ -74,6 +74,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--id-columns", default="", help="comma-separated id columns (local model files)")
     p.add_argument(
+        "--schema",
+        metavar="FILE",
+        help="feature schema JSON for a model file (e.g. reviewed 'scorewatch schema infer' output) "
+        "instead of the inferred one; a registered model's card holds its own",
+    )
+    p.add_argument(
         "--progress",
         choices=("auto", "always", "never"),
         default="auto",
@@ -188,7 +194,14 @@ def run(args: argparse.Namespace) -> int:
         )
     _check_targets(args)
     notice = None
+    if args.schema and not ref.is_file:
+        from scorewatch.cli import UsageError
+
+        raise UsageError("--schema applies to a model file: a registered model's card holds its schema")
     if ref.is_file:
+        from scorewatch.cli.monitor_cmd import load_schema_file
+
+        schema = load_schema_file(args.schema) if args.schema else None
         model, notice = load_model_file(
             ref.path,
             input_uri=args.input,
@@ -197,6 +210,7 @@ def run(args: argparse.Namespace) -> int:
             allow_version_mismatch=version_mismatch(args),
             expected_sha256=model_sha256(args),
             now=utcnow(),
+            schema=schema,
         )
     else:
         assert registry is not None  # made above for every registry reference

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from scorewatch.core.errors import InputRejectedError, ModelNotFoundError
+from scorewatch.core.errors import ConfigError, InputRejectedError, ModelNotFoundError
 
 MODEL_FILE_SUFFIXES = (".skops", ".joblib", ".pkl", ".pickle")
 _SAMPLE_ROWS = 1000
@@ -43,6 +43,7 @@ def load_model_file(
     allow_unsafe_pickle: bool = False,
     allow_version_mismatch: bool = False,
     expected_sha256: str | None = None,
+    schema: Any | None = None,
 ):
     """Load a local/S3 model file without a card; infer its schema from the estimator and the input.
 
@@ -57,6 +58,9 @@ def load_model_file(
         Columns carried to the output and never treated as features.
     now
         The card's creation time.
+    schema
+        A reviewed ``FeatureSchema`` (``scorewatch schema infer``, edited) used instead of the
+        inferred one; it must name every column the estimator was fitted on.
 
     Returns
     -------
@@ -96,18 +100,34 @@ def load_model_file(
         sample = batch.to_pandas()
         break
     inferred = infer_schema(estimator, sample, id_columns=id_columns)
+    feature_schema, notice = inferred.schema, inferred.notice
+    if schema is not None:
+        fitted = [str(c) for c in getattr(estimator, "feature_names_in_", ())]
+        features = list(schema.features)
+        if fitted:
+            missing = [c for c in fitted if c not in set(schema.names)]
+            extra = [c for c in schema.names if c not in set(fitted)]
+            if missing or extra:
+                raise ConfigError(
+                    f"the schema must name exactly the features {path} was fitted on: "
+                    f"missing {missing}, not fitted on {extra}"
+                )
+            features = [schema.feature(c) for c in fitted]  # the order the estimator expects
+        ids = tuple(dict.fromkeys([*schema.id_columns, *id_columns]))
+        feature_schema = schema.model_copy(update={"features": tuple(features), "id_columns": ids})
+        notice = "feature schema from the given schema file"
     card = ModelCard(
         model_name=local_model_name(path),
         version=f"local-{sha[:12]}",
         task=inferred.task,
-        feature_schema=inferred.schema,
+        feature_schema=feature_schema,
         classes=inferred.classes,
         artifact=ArtifactRef(key=path, format=fmt, sha256=sha, size_bytes=len(data)),
         created_at=now,
         library_versions={},
-        description=inferred.notice,
+        description=notice,
     )
-    return LoadedModel(card=card, estimator=estimator), inferred.notice
+    return LoadedModel(card=card, estimator=estimator), notice
 
 
 def score_file_with(
