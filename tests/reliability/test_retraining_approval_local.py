@@ -74,6 +74,10 @@ def _run_until_waiting(cloud, res, name: str):
         assert time.monotonic() < deadline, "the run never asked for approval"
         time.sleep(0.5)
     assert request.execution_id == arn
+    # The token is stored before Approval Requested is published: wait for the event too.
+    while not [e for e in cloud.events_of("Approval Requested") if e["detail"]["execution_id"] == arn]:
+        assert time.monotonic() < deadline, "the run never published Approval Requested"
+        time.sleep(0.2)
     return reg, request
 
 
