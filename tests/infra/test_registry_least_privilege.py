@@ -86,7 +86,10 @@ def _monitor(reg: Registry) -> None:
 
 
 def _labels(reg: Registry) -> None:
+    from scorewatch.handlers.labels import PERFORMANCE_COOLDOWN
+
     reg.get("churn", "champion")
+    reg.claim_cooldown("churn", PERFORMANCE_COOLDOWN, now=NOW, minutes=60)
 
 
 def _assemble(reg: Registry) -> None:

@@ -318,6 +318,25 @@ def test_assemble_without_labels_is_a_training_error_and_run_releases_the_lock(w
     assert world.registry.acquire_lock(MODEL, "retraining", owner="other", now=NOW, ttl_seconds=60)
 
 
+def test_label_files_arriving_together_raise_one_performance_degraded(resources, monkeypatch) -> None:
+    from scorewatch.handlers import labels as labels_handler
+
+    registry_mod.clear_cache()
+    world = World(resources, monkeypatch, config=_config(), now=datetime.now(UTC))
+    world.champion()
+    world.score_batches(concept="new", batches=3, rows=300)
+    for name in ("a.csv", "b.csv", "c.csv"):  # three label drops within the cooldown
+        world.drop_labels(name, world.all_labels(unknown=0))
+        put = world.s3.head_object(Bucket=world.res.data_bucket, Key=f"labels/{MODEL}/{name}")
+        event = world.stack.s3_event(
+            f"labels/{MODEL}/{name}", {"ETag": put["ETag"], "VersionId": put.get("VersionId")}
+        )
+        out = labels_handler.handler(event, Ctx(function_name="labels"))
+        assert out["degraded"] is True
+    kinds = [e["detail-type"] for e in world.stack.events(wait=1.0)]
+    assert kinds == ["Performance Degraded"]
+
+
 def test_handlers_run_the_workflow_as_step_functions_calls_them(resources, monkeypatch) -> None:
     from scorewatch.handlers import labels as labels_handler
     from scorewatch.handlers import retrain

@@ -298,6 +298,12 @@ class AlarmSettings(_Strict):
         "below it (minimum) for a score such as roc_auc, above it (maximum) for an error such as "
         "rmse, mae or log_loss; unset, no performance alarm.",
     )
+    performance_cooldown_minutes: int = Field(
+        default=360,
+        ge=0,
+        description="At most one Performance Degraded event (and so one retraining start) per model "
+        "within this many minutes: label files arriving together raise one.",
+    )
 
 
 #: Rows per scoring chunk. 32,768 is what the scoring benchmark's memory target was met with

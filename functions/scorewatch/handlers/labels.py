@@ -16,6 +16,9 @@ from scorewatch.io.events import EventPublisher, PerformanceDegraded
 from scorewatch.io.metrics import record
 from scorewatch.lifecycle.labels import LabelJoiner
 
+#: The registry cooldown that bounds Performance Degraded events per model.
+PERFORMANCE_COOLDOWN = "performance"
+
 
 def model_from_label_key(key: str) -> str:
     """``labels/<model>/...`` -> ``<model>`` (InputRejectedError for any other key)."""
@@ -52,7 +55,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             Metric.LABEL_COVERAGE: result.coverage,
         },
     )
-    if result.degraded and result.value is not None:
+    mc = settings.models.model(model)
+    if (
+        result.degraded
+        and result.value is not None
+        and joiner.registry.claim_cooldown(
+            model,
+            PERFORMANCE_COOLDOWN,
+            now=result.computed_at,
+            minutes=mc.alarms.performance_cooldown_minutes,
+        )
+    ):
         publisher = _once("publisher", settings, lambda: EventPublisher(settings.event_bus))
         publisher.publish(
             PerformanceDegraded(
