@@ -142,6 +142,32 @@ def register_champion(resources: Any, name: str = MODEL, *, baseline: bool = Tru
     return reg.promote(name, card.version, now=NOW, promoted_by="test")
 
 
+def cloud_resources(cloud: Any) -> Any:
+    """The stack's buckets, table and bus (its functions' environment); registry cache cleared."""
+    from types import SimpleNamespace
+
+    from scorewatch.core.contract import Env
+    from scorewatch.io import registry as registry_mod
+
+    registry_mod.clear_cache()
+    return SimpleNamespace(
+        data_bucket=cloud.environment_value(Env.DATA_BUCKET),
+        models_bucket=cloud.environment_value(Env.MODELS_BUCKET),
+        registry_table=cloud.environment_value(Env.REGISTRY_TABLE),
+        event_bus=cloud.environment_value(Env.EVENT_BUS),
+    )
+
+
+def seed_labeled(cloud: Any, resources: Any, *names: str) -> None:
+    """The labeled training rows every local retraining test starts from, under ``labeled/<name>/``."""
+    df = frame(400, seed=7)
+    df["churn"] = ((df["tenure"] < 20) | (df["plan"] == "basic")).astype(int)
+    for name in names:
+        cloud.client("s3").put_object(
+            Bucket=resources.data_bucket, Key=f"labeled/{name}/train.csv", Body=csv_bytes(df)
+        )
+
+
 def csv_bytes(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=False).encode()
 

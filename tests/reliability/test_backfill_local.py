@@ -9,8 +9,6 @@ scored exactly once (a replay adds no output), and a bad file ends as a rejectio
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from reliability_kit import MODEL, csv_bytes, frame, local_cloud, model_config
 
@@ -24,51 +22,35 @@ def cloud(tmp_path_factory):
         yield c
 
 
-def _data_bucket(cloud) -> str:
-    from scorewatch.core.contract import Env
-
-    return cloud.environment_value(Env.DATA_BUCKET)
-
-
 def _scored_keys(cloud, bucket: str) -> list[str]:
     pages = cloud.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="scored/")
     return sorted(o["Key"] for p in pages for o in p.get("Contents", []) if o["Key"].endswith(".parquet"))
 
 
 def test_backfill_runs_locally_and_scores_each_object_once(cloud) -> None:
-    from reliability_kit import register_champion
+    from reliability_kit import cloud_resources, register_champion
 
-    from scorewatch.core.contract import Env
-    from scorewatch.io import registry as registry_mod
-
-    class Res:
-        data_bucket = _data_bucket(cloud)
-        models_bucket = cloud.environment_value(Env.MODELS_BUCKET)
-        registry_table = cloud.environment_value(Env.REGISTRY_TABLE)
-        event_bus = cloud.environment_value(Env.EVENT_BUS)
-
-    registry_mod.clear_cache()
-    register_champion(Res, MODEL)
+    res = cloud_resources(cloud)
+    register_champion(res, MODEL)
     (backfill,) = [arn for arn in cloud.report.state_machines.values() if arn.endswith("-backfill")]
     assert not any(k.lower().startswith("backfill") for k in cloud.report.unavailable)
 
     s3 = cloud.client("s3")
     prefix = f"incoming/{MODEL}/2026-11/"
     for i in range(3):
-        s3.put_object(Bucket=Res.data_bucket, Key=f"{prefix}day-{i}.csv", Body=csv_bytes(frame(50, seed=i)))
-    s3.put_object(Bucket=Res.data_bucket, Key=f"{prefix}broken.csv", Body=b"\x00\x01 not a table\n")
+        s3.put_object(Bucket=res.data_bucket, Key=f"{prefix}day-{i}.csv", Body=csv_bytes(frame(50, seed=i)))
+    s3.put_object(Bucket=res.data_bucket, Key=f"{prefix}broken.csv", Body=b"\x00\x01 not a table\n")
     cloud.drain(timeout=300)
-    on_arrival = _scored_keys(cloud, Res.data_bucket)
+    on_arrival = _scored_keys(cloud, res.data_bucket)
     assert len(on_arrival) == 3
 
-    name = cloud.start_execution(backfill, {"bucket": Res.data_bucket, "prefix": prefix})
+    name = cloud.start_execution(backfill, {"bucket": res.data_bucket, "prefix": prefix})
     cloud.drain(timeout=300)
     (run,) = [
         e for e in cloud.executions() if e.state_machine.lower().startswith("backfill") or name in e.arn
     ]
     assert run.status == "SUCCEEDED", run.error
     # Exactly once per (object version, model version): the replay over the prefix adds nothing.
-    assert _scored_keys(cloud, Res.data_bucket) == on_arrival
-    rejected = s3.list_objects_v2(Bucket=Res.data_bucket, Prefix="rejected/").get("KeyCount", 0)
+    assert _scored_keys(cloud, res.data_bucket) == on_arrival
+    rejected = s3.list_objects_v2(Bucket=res.data_bucket, Prefix="rejected/").get("KeyCount", 0)
     assert rejected >= 1
-    assert json.dumps(run.output)  # the map run's result writer details are returned

@@ -13,7 +13,7 @@ import json
 import time
 
 import pytest
-from reliability_kit import MODEL, csv_bytes, frame, local_cloud, model_config
+from reliability_kit import MODEL, local_cloud, model_config
 
 pytestmark = pytest.mark.xdist_group("local-cloud")
 
@@ -39,24 +39,12 @@ def cloud(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def res(cloud):
-    from reliability_kit import register_champion
+    from reliability_kit import cloud_resources, register_champion, seed_labeled
 
-    from scorewatch.core.contract import Env
-    from scorewatch.io import registry as registry_mod
-
-    class Res:
-        data_bucket = cloud.environment_value(Env.DATA_BUCKET)
-        models_bucket = cloud.environment_value(Env.MODELS_BUCKET)
-        registry_table = cloud.environment_value(Env.REGISTRY_TABLE)
-
-    registry_mod.clear_cache()
-    register_champion(Res)
-    df = frame(400, seed=7)
-    df["churn"] = ((df["tenure"] < 20) | (df["plan"] == "basic")).astype(int)
-    cloud.client("s3").put_object(
-        Bucket=Res.data_bucket, Key=f"labeled/{MODEL}/train.csv", Body=csv_bytes(df)
-    )
-    return Res
+    res = cloud_resources(cloud)
+    register_champion(res)
+    seed_labeled(cloud, res, MODEL)
+    return res
 
 
 def _run_until_waiting(cloud, res, name: str):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from reliability_kit import MODEL, csv_bytes, frame, local_cloud, model_config
+from reliability_kit import MODEL, local_cloud, model_config
 
 pytestmark = pytest.mark.xdist_group("local-cloud")
 
@@ -42,26 +42,13 @@ def cloud(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def res(cloud):
-    from reliability_kit import register_champion
+    from reliability_kit import cloud_resources, register_champion, seed_labeled
 
-    from scorewatch.core.contract import Env
-    from scorewatch.io import registry as registry_mod
-
-    class Res:
-        data_bucket = cloud.environment_value(Env.DATA_BUCKET)
-        models_bucket = cloud.environment_value(Env.MODELS_BUCKET)
-        registry_table = cloud.environment_value(Env.REGISTRY_TABLE)
-        event_bus = cloud.environment_value(Env.EVENT_BUS)
-
-    registry_mod.clear_cache()
-    df = frame(400, seed=7)
-    df["churn"] = ((df["tenure"] < 20) | (df["plan"] == "basic")).astype(int)
+    res = cloud_resources(cloud)
     for name in (MODEL, OTHER):
-        register_champion(Res, name)
-        cloud.client("s3").put_object(
-            Bucket=Res.data_bucket, Key=f"labeled/{name}/train.csv", Body=csv_bytes(df)
-        )
-    return Res
+        register_champion(res, name)
+    seed_labeled(cloud, res, *(MODEL, OTHER))
+    return res
 
 
 def _drift_detected(cloud, res, *models: str) -> dict:

@@ -10,7 +10,7 @@ champion is untouched.
 from __future__ import annotations
 
 import pytest
-from reliability_kit import MODEL, csv_bytes, frame, local_cloud, model_config
+from reliability_kit import MODEL, local_cloud, model_config
 
 pytestmark = pytest.mark.xdist_group("local-cloud")
 
@@ -32,23 +32,11 @@ def cloud(tmp_path_factory):
 
 
 def test_failing_train_step_is_caught_notified_and_the_champion_is_unchanged(cloud):
-    from reliability_kit import register_champion, registry
+    from reliability_kit import cloud_resources, register_champion, registry, seed_labeled
 
-    from scorewatch.core.contract import Env
-    from scorewatch.io import registry as registry_mod
-
-    class Res:
-        data_bucket = cloud.environment_value(Env.DATA_BUCKET)
-        models_bucket = cloud.environment_value(Env.MODELS_BUCKET)
-        registry_table = cloud.environment_value(Env.REGISTRY_TABLE)
-
-    registry_mod.clear_cache()
-    champion = register_champion(Res)
-    df = frame(400, seed=7)
-    df["churn"] = ((df["tenure"] < 20) | (df["plan"] == "basic")).astype(int)
-    cloud.client("s3").put_object(
-        Bucket=Res.data_bucket, Key=f"labeled/{MODEL}/train.csv", Body=csv_bytes(df)
-    )
+    res = cloud_resources(cloud)
+    champion = register_champion(res)
+    seed_labeled(cloud, res, MODEL)
 
     arn = cloud.state_machine_arn("retraining")
     cloud.start_execution(arn, {"model_name": MODEL, "reason": "manual"})
@@ -59,7 +47,7 @@ def test_failing_train_step_is_caught_notified_and_the_champion_is_unchanged(clo
     assert execution.states == ("Assemble", "Train", "NotifyFailure", "Failed")
     failed = cloud.events_of("Retraining Failed")
     assert len(failed) == 1 and failed[0]["detail"]["error"] == "TrainingError"
-    reg = registry(Res)
+    reg = registry(res)
     assert reg.get(MODEL).version == champion.version
     assert [c.status for c in reg.list_versions(MODEL)] == ["champion"]
     # NotifyFailure released the lock: the next run may take it
