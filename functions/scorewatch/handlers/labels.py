@@ -40,10 +40,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         settings,
         lambda: LabelJoiner(data_bucket=settings.data_bucket, registry=_registry(settings)),
     )
+    mc = settings.models.model(model)
     try:
-        result = joiner.run(
-            settings.models.model(model), trigger=f"{s3.detail.bucket.name}/{obj.key}@{obj.etag}"
-        )
+        result = joiner.run(mc, trigger=f"{s3.detail.bucket.name}/{obj.key}@{obj.etag}")
     except ModelNotFoundError as exc:
         logger.warning("labels not joined: model has no champion", model=model, problem=str(exc))
         return {"model_name": model, "skipped": str(exc)}
@@ -55,7 +54,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             Metric.LABEL_COVERAGE: result.coverage,
         },
     )
-    mc = settings.models.model(model)
     if (
         result.degraded
         and result.value is not None

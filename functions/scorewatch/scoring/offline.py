@@ -12,9 +12,12 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scorewatch.core.errors import ConfigError, InputRejectedError, ModelNotFoundError
+
+if TYPE_CHECKING:
+    from scorewatch.core.schema import FeatureSchema
 
 MODEL_FILE_SUFFIXES = (".skops", ".joblib", ".pkl", ".pickle")
 _SAMPLE_ROWS = 1000
@@ -43,7 +46,7 @@ def load_model_file(
     allow_unsafe_pickle: bool = False,
     allow_version_mismatch: bool = False,
     expected_sha256: str | None = None,
-    schema: Any | None = None,
+    schema: FeatureSchema | None = None,
 ):
     """Load a local/S3 model file without a card; infer its schema from the estimator and the input.
 
