@@ -26,6 +26,13 @@ class Env:
     EVENT_BUS: Final = "SCOREWATCH_EVENT_BUS"
     # Compact JSON of the validated model configuration (scorewatch.core.config.ScorewatchConfig).
     MODELS_CONFIG: Final = "SCOREWATCH_MODELS_CONFIG"
+    # Fleet configuration as data (issue 16): seconds a function caches a model's stored config.
+    CONFIG_TTL_SECONDS: Final = "SCOREWATCH_CONFIG_TTL_SECONDS"
+    # EventBridge Scheduler wiring used by `scorewatch models configure/retire` (stack outputs).
+    SCHEDULE_GROUP: Final = "SCOREWATCH_SCHEDULE_GROUP"
+    SCHEDULER_ROLE_ARN: Final = "SCOREWATCH_SCHEDULER_ROLE_ARN"
+    SCORE_FUNCTION_ARN: Final = "SCOREWATCH_SCORE_FUNCTION_ARN"
+    MONITOR_FUNCTION_ARN: Final = "SCOREWATCH_MONITOR_FUNCTION_ARN"
     LARGE_FILE_STATE_MACHINE_ARN: Final = "SCOREWATCH_LARGE_FILE_STATE_MACHINE_ARN"
     ALLOW_UNSAFE_PICKLE: Final = "SCOREWATCH_ALLOW_UNSAFE_PICKLE"
     ALLOW_VERSION_MISMATCH: Final = "SCOREWATCH_ALLOW_VERSION_MISMATCH"
@@ -56,6 +63,13 @@ class Metric:
     LABEL_COVERAGE: Final = "LabelCoverage"
     # 1 each time a baseline fails its pinned sha256/S3 version check (monitoring reports it).
     BASELINE_INTEGRITY_FAILURES: Final = "BaselineIntegrityFailures"
+    # The metric above against the model's own alarms.* limit (scorewatch.core.thresholds.breach):
+    # > 1 is a breach. One Metrics Insights alarm per concern covers every model.
+    DRIFT_SHARE_BREACH: Final = "DriftShareBreach"
+    PREDICTION_DRIFT_BREACH: Final = "PredictionDriftBreach"
+    REJECTED_ROW_RATE_BREACH: Final = "RejectedRowRateBreach"
+    REALIZED_PERFORMANCE_BREACH: Final = "RealizedPerformanceBreach"
+    ESTIMATED_PERFORMANCE_BREACH: Final = "EstimatedPerformanceBreach"
 
 
 class DetailType:
@@ -127,6 +141,26 @@ METRIC_DOCS: Final[dict[str, Doc]] = {
         "1 each time a baseline fails its pinned S3 version / sha256 check (alarmed above 0); the "
         "monitor then reports baseline_integrity instead of a drift result.",
         ("monitor", "score"),
+    ),
+    Metric.DRIFT_SHARE_BREACH: Doc(
+        "DriftShare against the model's alarms.drift_share (above 1: over the limit).", ("monitor",)
+    ),
+    Metric.PREDICTION_DRIFT_BREACH: Doc(
+        "PredictionDrift against the model's alarms.prediction_drift (above 1: over the limit).", ("monitor",)
+    ),
+    Metric.REJECTED_ROW_RATE_BREACH: Doc(
+        "RejectedRowRate against the model's alarms.rejected_row_rate (above 1: over the limit).",
+        ("score", "finalize"),
+    ),
+    Metric.REALIZED_PERFORMANCE_BREACH: Doc(
+        "RealizedPerformance against the model's alarms.performance_floor, in the metric's direction "
+        "(above 1: worse than the floor).",
+        ("labels",),
+    ),
+    Metric.ESTIMATED_PERFORMANCE_BREACH: Doc(
+        "EstimatedPerformance against the model's alarms.performance_floor, in the metric's direction "
+        "(above 1: worse than the floor).",
+        ("monitor", "labels"),
     ),
 }
 

@@ -38,6 +38,11 @@ UNITS: dict[str, MetricUnit] = {
     Metric.ESTIMATED_PERFORMANCE: MetricUnit.NoUnit,
     Metric.LABEL_COVERAGE: MetricUnit.NoUnit,
     Metric.BASELINE_INTEGRITY_FAILURES: MetricUnit.Count,
+    Metric.DRIFT_SHARE_BREACH: MetricUnit.NoUnit,
+    Metric.PREDICTION_DRIFT_BREACH: MetricUnit.NoUnit,
+    Metric.REJECTED_ROW_RATE_BREACH: MetricUnit.NoUnit,
+    Metric.REALIZED_PERFORMANCE_BREACH: MetricUnit.NoUnit,
+    Metric.ESTIMATED_PERFORMANCE_BREACH: MetricUnit.NoUnit,
 }
 
 
