@@ -7,12 +7,14 @@ through AWS_ENDPOINT_URL.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -126,3 +128,44 @@ def create_resources(prefix: str = "sw") -> Resources:
 def resources(aws: Emulator) -> Resources:
     """Fresh buckets, tables and event bus on a clean emulator."""
     return create_resources()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _least_privilege_on_every_local_cloud() -> Iterator[None]:
+    """Every local cloud a test starts checks, when it stops, that each AWS call its functions made
+    is allowed by that function's role in the synthesized template (scorewatch_infra.local.iam).
+
+    A test that provokes a denial on purpose clears ``cloud.iam_recorder.calls`` itself.
+    """
+    try:
+        from scorewatch_infra.local.cloud import LocalCloud
+    except ImportError:  # the infra package is not importable in this environment
+        yield
+        return
+    original = LocalCloud.stop
+    judged: dict[str, dict[str, int]] = {}  # handler id -> "service:Operation" -> calls
+
+    def stop(self: LocalCloud) -> None:
+        try:
+            findings = self.iam_findings()
+            handlers = {lid: spec.handler_id for lid, spec in self.report.functions.items()}
+            for (function, service, operation, _), n in self.iam_recorder.calls.items():
+                ops = judged.setdefault(handlers.get(function) or function, {})
+                ops[f"{service}:{operation}"] = ops.get(f"{service}:{operation}", 0) + n
+        finally:
+            original(self)
+        if findings:
+            lines = "\n  ".join(str(f) for f in findings)
+            raise AssertionError(f"calls the deployed roles would not allow on AWS:\n  {lines}")
+
+    LocalCloud.stop = stop  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LocalCloud.stop = original  # type: ignore[method-assign]
+        if judged:
+            # What was judged, per function (one file per xdist worker): the closing numbers.
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+            out = Path("test-artifacts") / f"least-privilege-{worker}.json"
+            out.parent.mkdir(exist_ok=True)
+            out.write_text(json.dumps(judged, indent=1, sort_keys=True))

@@ -39,6 +39,9 @@ def _definition_string() -> dict:
     return {"Fn::Join": ["", [head + '"', {"Fn::GetAtt": ["IncrementFn", "Arn"]}, '"' + tail]]}
 
 
+_OUT_ARN = {"Fn::GetAtt": ["OutBucket", "Arn"]}
+
+
 def template(*, extra_resources: dict | None = None) -> dict:
     resources = {
         "DataBucket": {
@@ -72,7 +75,32 @@ def template(*, extra_resources: dict | None = None) -> dict:
             "Type": "AWS::Events::EventBus",
             "Properties": {"Name": {"Fn::Sub": "${AWS::StackName}-bus"}},
         },
-        "HandlerRole": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+        "HandlerRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {},
+                # What RecordFn does (the local cloud judges every call against this).
+                "Policies": [
+                    {
+                        "PolicyName": "record",
+                        "PolicyDocument": {
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Action": "s3:PutObject",
+                                    "Resource": {"Fn::Join": ["", [_OUT_ARN, "/received/*"]]},
+                                },
+                                {
+                                    "Effect": "Allow",
+                                    "Action": "events:PutEvents",
+                                    "Resource": {"Fn::GetAtt": ["Bus", "Arn"]},
+                                },
+                            ]
+                        },
+                    }
+                ],
+            },
+        },
         "RecordFn": {
             "Type": "AWS::Lambda::Function",
             "Properties": {

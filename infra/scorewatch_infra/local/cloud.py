@@ -20,6 +20,8 @@ from typing import Any
 
 from scorewatch_infra.local import emulator as emu
 from scorewatch_infra.local.alarms import AlarmState, Datapoint, MetricStore, evaluate_alarm
+from scorewatch_infra.local.iam import CallRecorder, Finding, function_roles, role_statements
+from scorewatch_infra.local.iam import Resources as IamResources
 from scorewatch_infra.local.resources import Deployer, DeploymentReport
 from scorewatch_infra.local.router import Router, execution_name
 from scorewatch_infra.local.runtime import FunctionRuntime, FunctionSpec
@@ -94,6 +96,9 @@ class LocalCloud:
         self._clock_stop = threading.Event()
         self._recorded_executions: set[str] = set()
         self.tap: EventTap | None = None
+        self.iam_recorder = CallRecorder()
+        self._role_statements: dict[str, list[dict[str, Any]]] = {}
+        self._function_roles: dict[str, str] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -136,6 +141,7 @@ class LocalCloud:
             emu.install(on_event=self.router.submit, on_invoke=self._invoke_from_emulator)
         deployer = Deployer(self.template, self.client)
         self.report = deployer.deploy()
+        self._install_iam_recorder(deployer)
         for spec in self.report.functions.values():
             self.runtime.add(spec)
         self.router.rules = list(self.report.rules)
@@ -150,6 +156,7 @@ class LocalCloud:
 
     def stop(self) -> None:
         self.stop_clock()
+        self.iam_recorder.uninstall()
         if self.tap is not None:
             self.tap.stop()
             self.tap = None
@@ -167,6 +174,47 @@ class LocalCloud:
             else:
                 os.environ[k] = v
         self._saved_env.clear()
+
+    # -- least privilege -----------------------------------------------------------------------
+
+    def _install_iam_recorder(self, deployer: Deployer) -> None:
+        resources = self.template.resources
+        tables, buckets = {}, {}
+        for lid, d in self.report.deployed.items():
+            props = resources.get(lid, {}).get("Properties", {})
+            if d.type == "AWS::DynamoDB::Table":
+                schema = props.get("KeySchema", [])
+                hash_keys = [k["AttributeName"] for k in schema if k.get("KeyType") == "HASH"]
+                tables[str(d.ref)] = hash_keys[0] if hash_keys else ""
+            elif d.type == "AWS::S3::Bucket":
+                encryption = deployer.props(lid).get("BucketEncryption", {})
+                rules = encryption.get("ServerSideEncryptionConfiguration", [])
+                for rule in rules:
+                    default = rule.get("ServerSideEncryptionByDefault", {})
+                    if default.get("SSEAlgorithm") == "aws:kms" and default.get("KMSMasterKeyID"):
+                        buckets[str(d.ref)] = str(default["KMSMasterKeyID"])
+        self._role_statements = role_statements(
+            resources, lambda v: self.template.resolve(v, deployer.lookup)
+        )
+        self._function_roles = function_roles(resources)
+        self.iam_recorder.install(
+            IamResources(
+                region=REGION, account=self.template.account_id, table_keys=tables, bucket_keys=buckets
+            )
+        )
+
+    def iam_findings(self) -> list[Finding]:
+        """Calls the functions made that their roles in the template would not allow on AWS.
+
+        Every AWS call a function makes while it runs locally is recorded and judged against the
+        identity policies of its role (scorewatch_infra.local.iam). Empty: least privilege held
+        for everything that ran.
+        """
+
+        def statements_of(function_lid: str) -> list[dict[str, Any]]:
+            return self._role_statements.get(self._function_roles.get(function_lid, ""), [])
+
+        return self.iam_recorder.findings(statements_of)
 
     def __enter__(self) -> LocalCloud:
         return self.start()

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scorewatch.core.contract import Env
+from scorewatch_infra.local.iam import attributed_to
 from scorewatch_infra.local.template import TemplateError
 
 
@@ -185,7 +186,8 @@ class FunctionRuntime:
             _ThreadStdout.local.buffer = buffer
             try:
                 handler = load_handler(spec.handler_id)
-                result = handler(event, LambdaContext(spec, request_id))
+                with attributed_to(spec.logical_id):
+                    result = handler(event, LambdaContext(spec, request_id))
                 result = json.loads(json.dumps(result, default=str))
             except Exception as exc:  # noqa: BLE001 - a function error becomes Lambda's error payload
                 error_type, error_message = type(exc).__name__, str(exc)
