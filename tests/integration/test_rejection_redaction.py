@@ -63,3 +63,31 @@ def test_model_refusal_event_carries_no_model_message(stack, monkeypatch):
     assert "ValueError" in event["detail"]["message"] and REDACTED in event["detail"]["message"]
     report = stack.read_json(event["detail"]["report_uri"].split("/", 3)[3])
     assert SECRET in report["message"]
+
+
+def _rejected_event(stack, key: str, body: bytes) -> dict:
+    out = score.handler(stack.s3_event(key, stack.put(key, body)), Ctx())
+    assert out["status"] == "rejected", out
+    (event,) = stack.events()
+    assert event["detail-type"] == "Batch Rejected"
+    return event
+
+
+def test_library_text_quoting_a_row_stays_in_the_report(stack):
+    # Arrow's CSV parser quotes the offending row ("Expected 5 columns, got 6: c1,...,<secret>").
+    lines = encode(frame(10), "csv").decode().splitlines()
+    lines[4] += f",{SECRET}"
+    event = _rejected_event(stack, f"incoming/{MODEL}/ragged.csv", ("\n".join(lines) + "\n").encode())
+    message = event["detail"]["message"]
+    assert SECRET not in json.dumps(event)
+    assert "malformed CSV" in message and "the detail is in the rejection report" in message
+    report = stack.read_json(event["detail"]["report_uri"].split("/", 3)[3])
+    assert SECRET in report["message"]
+
+
+def test_malformed_jsonl_detail_stays_in_the_report(stack):
+    rows = frame(6).to_dict(orient="records")
+    body = "\n".join(json.dumps(r) for r in rows[:3]) + f'\n{{"tenure": {SECRET}}}\n'
+    event = _rejected_event(stack, f"incoming/{MODEL}/broken.jsonl", body.encode())
+    assert SECRET not in json.dumps(event)
+    assert "malformed JSON at data row 4" in event["detail"]["message"]

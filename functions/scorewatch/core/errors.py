@@ -15,6 +15,25 @@ class ScorewatchError(Exception):
 REDACTED = "<redacted>"
 
 
+def with_library_detail(
+    message: str, exc: BaseException, *, source_uri: str | None, reason: str, cls: type | None = None
+) -> InputRejectedError:
+    """A rejection whose full message ends with a library's error text (kept in the S3 report)
+    while its public message (events, SNS) names only the library's error type.
+
+    Library text can quote raw input: Arrow's CSV parser prints the offending row, scikit-learn
+    the unknown category, Python's JSON the document around the error.
+    """
+    kind = cls or InputRejectedError
+    err: InputRejectedError = kind(
+        f"{message} ({exc})",
+        source_uri=source_uri,
+        reason=reason,
+        public_message=f"{message} ({type(exc).__name__}; the detail is in the rejection report)",
+    )
+    return err
+
+
 class InputRejectedError(ScorewatchError):
     """The input cannot be scored as a whole (format, schema, too many bad rows).
 

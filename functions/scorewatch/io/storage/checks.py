@@ -13,6 +13,7 @@ from scorewatch.core.errors import (
     InputRejectedError,
     MissingColumnsError,
     UnsupportedFormatError,
+    with_library_detail,
 )
 from scorewatch.io.storage.objects import read_head, stat
 from scorewatch.io.storage.uri import Format, ObjectInfo, detect_format
@@ -23,7 +24,9 @@ _SNIFF_BYTES = 64 * 1024
 
 
 # ------------------------------------------------------------------------------------ input checks
-def _reject(uri: str, message: str, reason: str) -> InputRejectedError:
+def _reject(uri: str, message: str, reason: str, exc: BaseException | None = None) -> InputRejectedError:
+    if exc is not None:
+        return with_library_detail(f"{uri}: {message}", exc, source_uri=uri, reason=reason)
     return InputRejectedError(f"{uri}: {message}", source_uri=uri, reason=reason)
 
 
@@ -71,8 +74,9 @@ class _CappedReader(io.RawIOBase):
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise _reject(
                 self._uri,
-                f"truncated or corrupt gzip data after {self.count} decompressed bytes ({exc})",
+                f"truncated or corrupt gzip data after {self.count} decompressed bytes",
                 "truncated",
+                exc,
             ) from exc
         self.count += len(data)
         if self.count > self._limit:

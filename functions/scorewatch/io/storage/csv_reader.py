@@ -163,7 +163,7 @@ def _decompressed_head(uri: str, nbytes: int) -> bytes:
             try:
                 out += d.decompress(chunk, nbytes - len(out))
             except zlib.error as exc:
-                raise _reject(uri, f"corrupt gzip data ({exc})", "truncated") from exc
+                raise _reject(uri, "corrupt gzip data", "truncated", exc) from exc
             if d.eof:
                 break
         return out
@@ -372,7 +372,8 @@ def _csv_error(
         reason = "wrong_column_count"
         if byte_range:
             hint = " (a quoted field containing a newline may straddle a part boundary: not supported)"
-    return _reject(uri, f"malformed CSV {where}after data row {rows_before}: {text}{hint}", reason)
+    # Arrow's text quotes the offending row: it stays in the report (see checks._reject).
+    return _reject(uri, f"malformed CSV {where}after data row {rows_before}{hint}", reason, exc)
 
 
 def _binary_to_utf8(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scorewatch.core.errors import InputRejectedError
+from scorewatch.core.errors import with_library_detail
 from scorewatch.io.storage import uri as _uri
 from scorewatch.io.storage.s3 import s3_client
 from scorewatch.io.storage.uri import ObjectInfo, _not_found, parse_uri
@@ -142,7 +142,7 @@ def read_json(uri: str) -> dict[str, Any]:
     try:
         obj: dict[str, Any] = json.loads(read_bytes(uri))
     except json.JSONDecodeError as exc:
-        raise InputRejectedError(
-            f"{uri}: not valid JSON ({exc})", source_uri=uri, reason="invalid_json"
+        raise with_library_detail(
+            f"{uri}: not valid JSON", exc, source_uri=uri, reason="invalid_json"
         ) from exc
     return obj

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from scorewatch.core.errors import UnsupportedFormatError
+from scorewatch.core.errors import UnsupportedFormatError, with_library_detail
 from scorewatch.io.storage import uri as _uri
 from scorewatch.io.storage.checks import _CappedReader, _checked_format, _missing, _reject
 from scorewatch.io.storage.csv_reader import _CSV_BLOCK, _csv_batches, _csv_header
@@ -38,7 +38,13 @@ def read_table(uri: str, columns: list[str] | None = None) -> pa.Table:
     except FileNotFoundError as exc:
         raise _not_found(uri, exc) from exc
     except pa.ArrowInvalid as exc:
-        raise UnsupportedFormatError(f"{uri}: not a readable Parquet file ({exc})", source_uri=uri) from exc
+        raise with_library_detail(
+            f"{uri}: not a readable Parquet file",
+            exc,
+            source_uri=uri,
+            reason="unsupported_format",
+            cls=UnsupportedFormatError,
+        ) from exc
 
 
 def read_schema(uri: str) -> pa.Schema:
@@ -73,8 +79,12 @@ def _parquet_file(uri: str) -> pq.ParquetFile:
     except FileNotFoundError as exc:
         raise _not_found(uri, exc) from exc
     except (pa.ArrowInvalid, OSError) as exc:
-        raise UnsupportedFormatError(
-            f"{uri}: not a readable Parquet file ({exc})", source_uri=uri, reason="unsupported_format"
+        raise with_library_detail(
+            f"{uri}: not a readable Parquet file",
+            exc,
+            source_uri=uri,
+            reason="unsupported_format",
+            cls=UnsupportedFormatError,
         ) from exc
     names = pf.schema_arrow.names
     dupes = sorted(n for n, k in Counter(names).items() if k > 1)
@@ -227,7 +237,7 @@ def _parquet_batches(
     except (pa.ArrowInvalid, OSError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
-        raise _reject(uri, f"corrupt Parquet data ({exc})", "corrupt") from exc
+        raise _reject(uri, "corrupt Parquet data", "corrupt", exc) from exc
 
 
 def _jsonl_source(uri: str, fmt: Format, raw: Any, max_decompressed_bytes: int | None) -> Any:
@@ -323,7 +333,7 @@ def _jsonl_exact(
             try:
                 value = json.loads(line)
             except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-                raise _reject(uri, f"malformed JSON at data row {row}: {exc}", "malformed_jsonl") from exc
+                raise _reject(uri, f"malformed JSON at data row {row}", "malformed_jsonl", exc) from exc
             if not isinstance(value, dict):
                 raise _reject(uri, f"data row {row} is not a JSON object", "malformed_jsonl")
             rows.append(value)
