@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE :=
 ARCH ?= arm64
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test unit lint docs iam layer synth deploy bench bench-scoring bench-drift bench-coldstart clean
+.PHONY: help venv demo test unit lint docs iam layer synth deploy bench bench-scoring bench-drift bench-realdata bench-coldstart clean
 
 help:
 	@echo "make demo    - run the scorewatch scenario end to end on the local cloud"
@@ -85,6 +85,11 @@ bench-drift: $(STAMP)
 	test -x benchmarks/.evidently-venv/bin/python || ( $(PYTHON) -m venv benchmarks/.evidently-venv && \
 		benchmarks/.evidently-venv/bin/pip install --quiet 'evidently==0.7.23' 'pandas==2.3.*' )
 	$(BIN)/python benchmarks/bench_drift.py
+
+bench-realdata: $(STAMP)
+	test -x benchmarks/.evidently-venv/bin/python || ( $(PYTHON) -m venv benchmarks/.evidently-venv && \
+		benchmarks/.evidently-venv/bin/pip install --quiet 'evidently==0.7.23' 'pandas==2.3.*' )
+	$(BIN)/python benchmarks/bench_realdata.py
 
 bench-coldstart: $(STAMP)
 	$(BIN)/python benchmarks/bench_coldstart.py
