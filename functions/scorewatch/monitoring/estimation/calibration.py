@@ -1,17 +1,17 @@
-"""Performance estimation without labels: confidence-based performance estimation (CBPE).
+"""Calibration of classifier probabilities: the reliability check and the isotonic maps CBPE needs.
 
-Following NannyML's CBPE: when a classifier's probabilities are calibrated, a row scored ``p``
-for the positive class is a true positive with probability ``p`` if it is predicted positive
-(a false positive with ``1 - p``), and a false negative with probability ``p`` if predicted
-negative (a true negative with ``1 - p``). Summing gives the expected confusion matrix, from which
-expected accuracy, precision, recall and F1 follow. Expected ROC AUC integrates the expected
-true/false positive rates over the thresholds (the ROC curve a calibrated model expects).
+Confidence-based estimation (``cbpe``) reads a calibrated probability as the chance that the row
+belongs to the class, so the estimate is only as good as the calibration. This module measures
+it (expected calibration error, ECE), fits isotonic maps (one per class, one-vs-rest, for
+multiclass models, as NannyML does) and checks them on rows they were not fitted on
+(:func:`split_calibration`): the reference is split in two, the map fitted on one part and the
+ECE before and after compared on the other, and the map is kept only when it lowers the ECE there.
 
-Probabilities must be calibrated for the estimate to mean anything, so registration checks the
-expected calibration error (ECE) on the holdout and, when it is too high, fits an isotonic map
-(stored on the model card as ``calibrator``) that estimation applies first.
+Maps are stored on the model card as plain knots (``{"method": "isotonic", "x": [...], "y": [...]}``
+or ``{"method": "isotonic_ovr", "classes": [...], "maps": [...]}``): nothing is deserialized to
+apply them.
 
-Pure: numpy/pandas/sklearn only, no I/O.
+Pure: numpy/sklearn only, no I/O.
 """
 
 from __future__ import annotations
@@ -204,189 +204,176 @@ def check_calibration(
 
 
 @dataclass(frozen=True)
-class EstimatedPerformance:
-    """Expected metrics for unlabeled scored rows (binary: from the expected confusion matrix)."""
+class OneVsRestCalibrator:
+    """One isotonic map per class (``None``: that class's scores are left as they are).
 
-    rows: int
-    metrics: dict[str, float | None]
-    confusion: dict[str, float]
-    calibrated: bool
-    threshold: float | None = None
-
-
-def expected_confusion(proba: np.ndarray, predicted_positive: np.ndarray) -> dict[str, float]:
-    """Expected TP/FP/FN/TN counts given calibrated positive probabilities and the decisions.
-
-    >>> expected_confusion(np.array([0.9, 0.2]), np.array([True, False]))
-    {'tp': 0.9, 'fp': 0.09999999999999998, 'fn': 0.2, 'tn': 0.8}
+    Calibrated columns are renormalised so each row sums to 1, as NannyML's CBPE does; a row
+    whose calibrated scores are all 0 keeps its raw scores.
     """
-    p = np.asarray(proba, dtype=float)
-    pos = np.asarray(predicted_positive, dtype=bool)
-    return {
-        "tp": float(p[pos].sum()),
-        "fp": float((1 - p[pos]).sum()),
-        "fn": float(p[~pos].sum()),
-        "tn": float((1 - p[~pos]).sum()),
-    }
+
+    classes: tuple[Any, ...]
+    maps: tuple[Calibrator | None, ...]
+    method: str = "isotonic_ovr"
+
+    def apply(self, proba: np.ndarray) -> np.ndarray:
+        m = np.asarray(proba, dtype=float)
+        if m.ndim != 2 or m.shape[1] != len(self.maps):
+            raise ValueError(f"need a (rows, {len(self.maps)}) score matrix, got shape {m.shape}")
+        out = m.copy()
+        for j, cal in enumerate(self.maps):
+            if cal is not None:
+                out[:, j] = cal.apply(m[:, j])
+        total = out.sum(axis=1, keepdims=True)
+        ok = total[:, 0] > 0
+        out[ok] = out[ok] / total[ok]
+        out[~ok] = m[~ok]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "classes": list(self.classes),
+            "maps": [c.to_dict() if c is not None else None for c in self.maps],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OneVsRestCalibrator:
+        if data.get("method") != "isotonic_ovr":
+            raise ValueError(f"unknown calibrator method {data.get('method')!r}")
+        maps = tuple(Calibrator.from_dict(m) if m is not None else None for m in data["maps"])
+        classes = tuple(data["classes"])
+        if len(classes) != len(maps) or not maps:
+            raise ValueError("calibrator needs one map (or null) per class")
+        return cls(classes=classes, maps=maps)
 
 
-def expected_roc_auc(proba: Sequence[float] | np.ndarray) -> float | None:
-    """ROC AUC a calibrated model expects on these rows (``None`` when undefined).
+def calibrator_from_dict(data: Mapping[str, Any] | None) -> Calibrator | OneVsRestCalibrator | None:
+    """The card's ``calibrator`` dict as an object (``None`` stays ``None``).
 
-    Rows sorted by probability (ties grouped) give, at each threshold, expected true positives
-    ``sum(p)`` and false positives ``sum(1 - p)`` above it; the expected ROC curve joins those
-    rates and its area is returned. ``None`` when every probability is 0 or every one is 1.
-
-    Examples
-    --------
-    >>> expected_roc_auc([0.0, 1.0])
-    1.0
-    >>> expected_roc_auc([0.5, 0.5])
-    0.5
+    >>> calibrator_from_dict({"method": "isotonic", "x": [0.0, 1.0], "y": [0.0, 1.0]}).method
+    'isotonic'
     """
-    p = np.asarray(proba, dtype=float)
-    if p.size == 0:
+    if data is None:
         return None
-    order = np.argsort(-p, kind="stable")
-    p = p[order]
-    total_pos = p.sum()
-    total_neg = (1 - p).sum()
-    if total_pos <= 0 or total_neg <= 0:
-        return None
-    # Group ties so a run of equal scores is one step of the curve (a diagonal segment).
-    distinct = np.r_[np.flatnonzero(np.diff(p)), p.size - 1]
-    tps = np.cumsum(p)[distinct]
-    fps = np.cumsum(1 - p)[distinct]
-    tpr = np.r_[0.0, tps / total_pos]
-    fpr = np.r_[0.0, fps / total_neg]
-    return float(np.trapezoid(tpr, fpr))
+    if data.get("method") == "isotonic_ovr":
+        return OneVsRestCalibrator.from_dict(data)
+    return Calibrator.from_dict(data)
 
 
-def estimate_binary(
+@dataclass(frozen=True)
+class SplitCalibration:
+    """A calibration fitted on one part of the reference and checked on the other.
+
+    ``ece`` and ``ece_calibrated`` are measured on the ``check_rows`` rows the map was not fitted
+    on (for multiclass: the mean over classes of the one-vs-rest ECE). ``calibrator`` is the map
+    refitted on the whole reference when the check showed it helps, else ``None``;
+    ``split_calibrator`` the map fitted on the fit part only (what the check measured).
+    """
+
+    ece: float
+    ece_calibrated: float | None
+    calibrator: Calibrator | OneVsRestCalibrator | None
+    fit_rows: int
+    check_rows: int
+    split_calibrator: Calibrator | OneVsRestCalibrator | None = None
+
+    def card_fields(self) -> tuple[dict[str, float], dict[str, Any] | None]:
+        """``(card.calibration, card.calibrator)`` values for the model card."""
+        values = {"ece": self.ece, "fit_rows": float(self.fit_rows), "check_rows": float(self.check_rows)}
+        if self.ece_calibrated is not None:
+            values["ece_calibrated"] = self.ece_calibrated
+        return values, (self.calibrator.to_dict() if self.calibrator else None)
+
+
+def split_indices(n: int, *, fit_fraction: float, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded split of ``range(n)`` into (fit, check) index arrays, both non-empty when n >= 2.
+
+    >>> fit, check = split_indices(10, fit_fraction=0.5, random_state=0)
+    >>> len(fit), len(check), sorted([*fit, *check]) == list(range(10))
+    (5, 5, True)
+    """
+    order = np.random.default_rng(random_state).permutation(n)
+    cut = min(max(int(round(n * fit_fraction)), 1), n - 1) if n >= 2 else n
+    return np.sort(order[:cut]), np.sort(order[cut:])
+
+
+def _fit_or_none(y: np.ndarray, p: np.ndarray) -> Calibrator | None:
+    return fit_calibrator(y, p) if len(np.unique(y)) == 2 else None
+
+
+def _ovr_ece(y_idx: np.ndarray, proba: np.ndarray, n_bins: int) -> float:
+    eces = [calibration_error((y_idx == j).astype(int), proba[:, j], n_bins=n_bins).ece for j in range(proba.shape[1])]
+    return float(np.mean(eces))
+
+
+def split_calibration(
+    y_true: Sequence[int] | np.ndarray,
     proba: Sequence[float] | np.ndarray,
     *,
-    threshold: float = 0.5,
-    calibrator: Calibrator | Mapping[str, Any] | None = None,
-) -> EstimatedPerformance:
-    """CBPE for a binary classifier: expected accuracy, precision, recall, F1 and ROC AUC.
+    classes: Sequence[Any] | None = None,
+    fit_fraction: float = 0.5,
+    random_state: int = 0,
+    n_bins: int = DEFAULT_BINS,
+) -> SplitCalibration:
+    """Fit isotonic calibration on part of a labeled reference and check it on the rest.
 
     Parameters
     ----------
+    y_true
+        Binary: 0/1 outcomes. Multiclass: class indices ``0..k-1`` (columns of ``proba``).
     proba
-        Positive-class probabilities of the scored rows (no labels needed).
-    threshold
-        The decision threshold behind ``prediction`` (rows with ``p >= threshold`` are positive).
-    calibrator
-        The card's calibrator (``Calibrator`` or its dict); applied before estimating.
+        Binary: positive-class probabilities (1-d). Multiclass: a ``(rows, k)`` matrix.
+    classes
+        Multiclass: the class of each column (stored with the maps).
+    fit_fraction
+        Share of rows the map is fitted on; the ECE is measured on the others.
+    random_state
+        Seed of the split.
 
     Returns
     -------
-    EstimatedPerformance
-        Metrics undefined for the rows (no expected positives, ...) are ``None``.
+    SplitCalibration
 
     Raises
     ------
     ValueError
-        When probabilities are not finite or fall outside [0, 1].
+        Fewer than 4 rows, or mismatched shapes.
 
     Examples
     --------
-    >>> est = estimate_binary([0.9, 0.8, 0.1, 0.2])
-    >>> round(est.metrics["accuracy"], 3)
-    0.85
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(size=4000)
+    >>> y = (rng.uniform(size=4000) < p ** 3).astype(int)
+    >>> chk = split_calibration(y, p)
+    >>> chk.calibrator is not None and chk.ece_calibrated < chk.ece
+    True
     """
+    y = np.asarray(y_true)
     p = np.asarray(proba, dtype=float)
-    if p.size and (not np.all(np.isfinite(p)) or p.min() < 0 or p.max() > 1):
-        raise ValueError("probabilities must be finite and within [0, 1]")
-    cal = Calibrator.from_dict(calibrator) if isinstance(calibrator, Mapping) else calibrator
-    raw = p
-    if cal is not None:
-        p = cal.apply(p)
-    n = int(p.size)
-    names = ("accuracy", "precision", "recall", "f1", "roc_auc")
-    if n == 0:
-        return EstimatedPerformance(0, dict.fromkeys(names), {}, cal is not None, threshold)
-    # Decisions come from the raw scores (what the model output); outcomes from calibrated ones.
-    cm = expected_confusion(p, raw >= threshold)
-    tp, fp, fn, tn = cm["tp"], cm["fp"], cm["fn"], cm["tn"]
-    precision = tp / (tp + fp) if tp + fp > 0 else None
-    recall = tp / (tp + fn) if tp + fn > 0 else None
-    f1 = None
-    if precision is not None and recall is not None:
-        f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
-    metrics = {
-        "accuracy": (tp + tn) / n,
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "roc_auc": _expected_auc_ranked(raw, p),
-    }
-    return EstimatedPerformance(n, metrics, cm, cal is not None, threshold)
+    if y.shape[0] != p.shape[0] or y.shape[0] < 4:
+        raise ValueError(f"need at least 4 rows of equal length (got {y.shape[0]} labels, {p.shape[0]} scores)")
+    fit, check = split_indices(y.shape[0], fit_fraction=fit_fraction, random_state=random_state)
+    if p.ndim == 1:
+        yb = y.astype(float)
+        raw = calibration_error(yb[check], p[check], n_bins=n_bins).ece
+        cal = _fit_or_none(yb[fit], p[fit])
+        if cal is None:
+            return SplitCalibration(raw, None, None, len(fit), len(check))
+        after = calibration_error(yb[check], cal.apply(p[check]), n_bins=n_bins).ece
+        keep = _fit_or_none(yb, p) if after < raw else None
+        return SplitCalibration(raw, after, keep, len(fit), len(check), cal if keep else None)
+    k = p.shape[1]
+    names = tuple(classes) if classes is not None else tuple(range(k))
+    yi = y.astype(int)
 
+    def _fit(rows: np.ndarray) -> OneVsRestCalibrator:
+        maps = tuple(_fit_or_none((yi[rows] == j).astype(float), p[rows, j]) for j in range(k))
+        return OneVsRestCalibrator(classes=names, maps=maps)
 
-def _expected_auc_ranked(raw: np.ndarray, calibrated: np.ndarray) -> float | None:
-    # AUC is about the model's ranking, so rows are ordered by the raw score and weighted by the
-    # calibrated probability; with an identity calibrator this is expected_roc_auc(raw).
-    order = np.argsort(-raw, kind="stable")
-    r = raw[order]
-    p = calibrated[order]
-    total_pos, total_neg = p.sum(), (1 - p).sum()
-    if total_pos <= 0 or total_neg <= 0:
-        return None
-    distinct = np.r_[np.flatnonzero(np.diff(r)), r.size - 1]
-    tpr = np.r_[0.0, np.cumsum(p)[distinct] / total_pos]
-    fpr = np.r_[0.0, np.cumsum(1 - p)[distinct] / total_neg]
-    return float(np.trapezoid(tpr, fpr))
-
-
-def estimate_multiclass_accuracy(proba: np.ndarray) -> float | None:
-    """Expected accuracy of a calibrated multiclass model: the mean probability of the argmax class.
-
-    >>> estimate_multiclass_accuracy(np.array([[0.7, 0.2, 0.1], [0.1, 0.5, 0.4]]))
-    0.6
-    """
-    m = np.asarray(proba, dtype=float)
-    if m.ndim != 2 or m.shape[0] == 0:
-        return None
-    return float(np.mean(m.max(axis=1)))
-
-
-def estimate_scored(
-    outputs: pd.DataFrame,
-    *,
-    task: str,
-    classes: Sequence[Any] | None,
-    positive_class: Any = None,
-    calibrator: Calibrator | Mapping[str, Any] | None = None,
-) -> EstimatedPerformance | None:
-    """CBPE for a scored-output frame (``score_<class>`` columns), as stored for a batch.
-
-    Binary: ``estimate_binary`` on the positive class's score (default the last class) with the
-    card's calibrator. Multiclass: expected accuracy only. Regression, or no usable score column:
-    ``None`` (nothing to estimate from).
-
-    Examples
-    --------
-    >>> out = pd.DataFrame({"score_0": [0.1, 0.8], "score_1": [0.9, 0.2]})
-    >>> round(estimate_scored(out, task="binary", classes=[0, 1]).metrics["accuracy"], 2)
-    0.85
-    """
-    if task == "regression" or not classes or len(outputs) == 0:
-        return None
-    if task == "multiclass":
-        cols = [f"score_{c}" for c in classes]
-        if not all(c in outputs.columns for c in cols):
-            return None
-        m = outputs[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-        m = m[np.isfinite(m).all(axis=1)]
-        acc = estimate_multiclass_accuracy(m) if len(m) else None
-        return EstimatedPerformance(len(m), {"accuracy": acc}, {}, False)
-    pos = classes[-1] if positive_class is None else positive_class
-    col = f"score_{pos}"
-    if col not in outputs.columns:
-        return None
-    p = pd.to_numeric(outputs[col], errors="coerce").to_numpy(dtype=float)
-    p = np.clip(p[np.isfinite(p)], 0.0, 1.0)
-    if p.size == 0:
-        return None
-    return estimate_binary(p, calibrator=calibrator)
+    raw = _ovr_ece(yi[check], p[check], n_bins)
+    ovr = _fit(fit)
+    if all(m is None for m in ovr.maps):
+        return SplitCalibration(raw, None, None, len(fit), len(check))
+    after = _ovr_ece(yi[check], ovr.apply(p[check]), n_bins)
+    keep_ovr = _fit(np.arange(yi.size)) if after < raw else None
+    return SplitCalibration(raw, after, keep_ovr, len(fit), len(check), ovr if keep_ovr else None)
