@@ -302,7 +302,10 @@ def _fit_or_none(y: np.ndarray, p: np.ndarray) -> Calibrator | None:
 
 
 def _ovr_ece(y_idx: np.ndarray, proba: np.ndarray, n_bins: int) -> float:
-    eces = [calibration_error((y_idx == j).astype(int), proba[:, j], n_bins=n_bins).ece for j in range(proba.shape[1])]
+    eces = [
+        calibration_error((y_idx == j).astype(int), proba[:, j], n_bins=n_bins).ece
+        for j in range(proba.shape[1])
+    ]
     return float(np.mean(eces))
 
 
@@ -351,7 +354,9 @@ def split_calibration(
     y = np.asarray(y_true)
     p = np.asarray(proba, dtype=float)
     if y.shape[0] != p.shape[0] or y.shape[0] < 4:
-        raise ValueError(f"need at least 4 rows of equal length (got {y.shape[0]} labels, {p.shape[0]} scores)")
+        raise ValueError(
+            f"need at least 4 rows of equal length (got {y.shape[0]} labels, {p.shape[0]} scores)"
+        )
     fit, check = split_indices(y.shape[0], fit_fraction=fit_fraction, random_state=random_state)
     if p.ndim == 1:
         yb = y.astype(float)

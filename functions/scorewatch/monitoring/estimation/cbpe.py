@@ -31,6 +31,7 @@ from scorewatch.monitoring.estimation.calibration import (
     calibrator_from_dict,
 )
 
+
 @dataclass(frozen=True)
 class EstimatedPerformance:
     """Expected metrics for unlabeled scored rows (CBPE for classifiers, DLE for regressors)."""
@@ -177,8 +178,6 @@ def estimate_multiclass_accuracy(proba: np.ndarray) -> float | None:
     if m.ndim != 2 or m.shape[0] == 0:
         return None
     return float(np.mean(m.max(axis=1)))
-
-
 
 
 def expected_confusion_matrix(proba: np.ndarray, predicted: np.ndarray, *, n_classes: int) -> np.ndarray:

@@ -49,8 +49,10 @@ class LossModels:
         for name in self.features:
             col = features[name].reset_index(drop=True)
             if name in self.categorical:
-                out[name] = col.astype(object).where(col.notna(), np.nan).map(
-                    lambda v: v if isinstance(v, float) else str(v)
+                out[name] = (
+                    col.astype(object)
+                    .where(col.notna(), np.nan)
+                    .map(lambda v: v if isinstance(v, float) else str(v))
                 )
             else:
                 out[name] = pd.to_numeric(col, errors="coerce").astype(float)
@@ -149,7 +151,9 @@ def fit_loss_models(
     pred = np.asarray(prediction, dtype=float)
     y = np.asarray(y_true, dtype=float)
     if not (len(features) == pred.size == y.size) or y.size < 20:
-        raise ValueError(f"need at least 20 rows of equal length (got {len(features)}, {pred.size}, {y.size})")
+        raise ValueError(
+            f"need at least 20 rows of equal length (got {len(features)}, {pred.size}, {y.size})"
+        )
     if not (np.all(np.isfinite(pred)) and np.all(np.isfinite(y))):
         raise ValueError("labels and predictions must be finite")
     names = tuple(str(c) for c in features.columns)
