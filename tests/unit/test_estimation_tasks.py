@@ -122,6 +122,7 @@ def test_dle_routes_unseen_categories_and_needs_its_features() -> None:
     rng = np.random.default_rng(8)
     X, y = _regression(400, 0.0, rng)
     lm = est.fit_loss_models(X, np.zeros(len(X)), y, categorical=["c"])
+    assert set(lm.categories["c"]) == {"a", "b", "c"} and lm.categories["c"][-1] == "c"  # noisiest last
     unseen = X.head(5).assign(c="zzz")
     assert est.estimate_regression(lm, unseen, np.zeros(5)).rows == 5
     with pytest.raises(ValueError, match="x2"):

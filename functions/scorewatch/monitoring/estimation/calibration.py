@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 DEFAULT_ECE_LIMIT = 0.05
 DEFAULT_BINS = 10

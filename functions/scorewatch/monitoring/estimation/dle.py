@@ -6,11 +6,13 @@ the squared error. On unlabeled rows the loss models predict each row's expected
 is the expected MAE, and the square root of the mean expected squared error the expected RMSE.
 It works as long as the relation between features and error holds; the data may shift.
 
-The loss models are scikit-learn ``HistGradientBoostingRegressor`` pipelines (NannyML uses
+The loss models are scikit-learn ``HistGradientBoostingRegressor`` ensembles (NannyML uses
 LightGBM; on the benchmark in docs/benchmarks.md the two agree within the stated tolerance and
-scikit-learn is already in the runtime image). Categorical features are ordinal-encoded inside the
-pipeline (unknown categories become missing, which the trees route on their own), so a fitted
-loss model takes the batch's feature frame as is. The reference must be rows the regressor was
+scikit-learn is already in the runtime image). Categorical features are coded by the reference's
+categories ordered by their mean absolute error, kept as plain text lists beside the trees (an
+unseen or missing category is coded missing, which the trees route on their own). The trees'
+native categorical splits are not used: a model fitted with them holds a ``functools.partial``,
+which the artifact allowlist refuses. The reference must be rows the regressor was
 not trained on: in-sample errors are smaller than the errors it makes on new data.
 
 Pure: numpy/pandas/sklearn only, no I/O.
@@ -32,81 +34,81 @@ PREDICTION = "__prediction__"
 LOSSES = ("mae", "rmse")
 
 
+#: Categories a categorical feature keeps (the most frequent in the reference; the histogram
+#: trees take at most 255 bins, one of them for missing values). Others are treated as missing.
+MAX_CATEGORIES = 254
+
+
 @dataclass(frozen=True)
 class LossModels:
-    """Fitted loss models: ``models["mae"]`` predicts |error|, ``models["rmse"]`` error²."""
+    """Fitted loss models: ``models["mae"]`` predicts |error|, ``models["rmse"]`` error².
+
+    ``categories`` maps each categorical feature to the reference's categories (as text), whose
+    position is the code the trees see; an unseen or missing category is coded missing.
+    """
 
     features: tuple[str, ...]
-    categorical: tuple[str, ...]
+    categories: Mapping[str, tuple[str, ...]]
     models: Mapping[str, Any]
 
-    def frame(self, features: pd.DataFrame, prediction: Sequence[float] | np.ndarray) -> pd.DataFrame:
-        """The loss models' input: the features (numeric as float, categorical as text) + prediction."""
+    def frame(self, features: pd.DataFrame, prediction: Sequence[float] | np.ndarray) -> np.ndarray:
+        """The loss models' input matrix: features (categories as codes) and the prediction last."""
         missing = [c for c in self.features if c not in features.columns]
         if missing:
             raise ValueError(f"loss models need feature column(s) {missing}")
-        out = pd.DataFrame(index=range(len(features)))
+        cols = []
         for name in self.features:
             col = features[name].reset_index(drop=True)
-            if name in self.categorical:
-                out[name] = (
-                    col.astype(object)
-                    .where(col.notna(), np.nan)
-                    .map(lambda v: v if isinstance(v, float) else str(v))
+            if name in self.categories:
+                codes = {c: float(i) for i, c in enumerate(self.categories[name])}
+                text = col.astype(object).map(lambda v: None if _missing(v) else str(v))
+                cols.append(
+                    text.map(lambda v: codes.get(v, np.nan) if v is not None else np.nan).to_numpy(float)
                 )
             else:
-                out[name] = pd.to_numeric(col, errors="coerce").astype(float)
-        out[PREDICTION] = np.asarray(prediction, dtype=float)
-        return out
+                cols.append(pd.to_numeric(col, errors="coerce").to_numpy(dtype=float))
+        cols.append(np.asarray(prediction, dtype=float))
+        return np.column_stack(cols)
 
     def to_state(self) -> dict[str, Any]:
-        """Plain containers and the two fitted pipelines, for a skops artifact."""
+        """Plain containers and the two fitted tree ensembles, for a skops artifact."""
         return {
             "features": list(self.features),
-            "categorical": list(self.categorical),
+            "categories": {k: list(v) for k, v in self.categories.items()},
             **{k: self.models[k] for k in LOSSES},
         }
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> LossModels:
         """The inverse of :meth:`to_state` (ValueError when a part is missing)."""
-        missing = [k for k in ("features", "categorical", *LOSSES) if k not in state]
+        missing = [k for k in ("features", "categories", *LOSSES) if k not in state]
         if missing:
             raise ValueError(f"loss-model state lacks {missing}")
         return cls(
             features=tuple(str(c) for c in state["features"]),
-            categorical=tuple(str(c) for c in state["categorical"]),
+            categories={str(k): tuple(str(c) for c in v) for k, v in state["categories"].items()},
             models={k: state[k] for k in LOSSES},
         )
 
 
-def _pipeline(features: Sequence[str], categorical: Sequence[str], random_state: int) -> Any:
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingRegressor
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OrdinalEncoder
+def _missing(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
 
-    cats = [c for c in features if c in categorical]
-    nums = [c for c in features if c not in categorical] + [PREDICTION]
-    encode = ColumnTransformer(
-        [
-            (
-                "categorical",
-                OrdinalEncoder(
-                    handle_unknown="use_encoded_value",
-                    unknown_value=np.nan,
-                    encoded_missing_value=np.nan,
-                ),
-                cats,
-            ),
-            ("numeric", "passthrough", nums),
-        ],
-        verbose_feature_names_out=False,
-    )
-    trees = HistGradientBoostingRegressor(
-        categorical_features=list(range(len(cats))) or None, random_state=random_state
-    )
-    return Pipeline([("encode", encode), ("trees", trees)])
+
+def _categories(col: pd.Series, loss: np.ndarray) -> tuple[str, ...]:
+    # The most frequent categories, ordered by their mean loss: the codes are then an ordinal
+    # feature whose splits separate low-loss from high-loss categories.
+    known = ~col.isna().to_numpy()
+    text = pd.Series(col.astype(object).to_numpy()[known]).map(str)
+    frequent = text.value_counts(sort=True).index[:MAX_CATEGORIES]
+    means = pd.Series(loss[known]).groupby(text.to_numpy()).mean()
+    return tuple(sorted((str(c) for c in frequent), key=lambda c: (float(means[c]), c)))
+
+
+def _trees(random_state: int) -> Any:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(random_state=random_state)
 
 
 def fit_loss_models(
@@ -157,15 +159,15 @@ def fit_loss_models(
     if not (np.all(np.isfinite(pred)) and np.all(np.isfinite(y))):
         raise ValueError("labels and predictions must be finite")
     names = tuple(str(c) for c in features.columns)
-    cats = tuple(c for c in names if c in set(categorical))
-    shell = LossModels(features=names, categorical=cats, models={})
-    X = shell.frame(features, pred)
+    wanted = set(categorical)
     err = y - pred
+    cats = {c: _categories(features[c], np.abs(err)) for c in names if c in wanted}
+    X = LossModels(features=names, categories=cats, models={}).frame(features, pred)
     models = {
-        "mae": _pipeline(names, cats, random_state).fit(X, np.abs(err)),
-        "rmse": _pipeline(names, cats, random_state).fit(X, err**2),
+        "mae": _trees(random_state).fit(X, np.abs(err)),
+        "rmse": _trees(random_state).fit(X, err**2),
     }
-    return LossModels(features=names, categorical=cats, models=models)
+    return LossModels(features=names, categories=cats, models=models)
 
 
 def estimate_regression(

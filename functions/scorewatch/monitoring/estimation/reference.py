@@ -174,7 +174,7 @@ def fit_reference(
         task, labels.iloc[check], rows.iloc[check], classes=classes, positive_class=positive_class
     ).metrics
     checked = _check(est.metrics, real) if est is not None else {}
-    return ReferenceFit(task, int(len(labels)), calibration=cal, check=checked)
+    return ReferenceFit(task, len(labels), calibration=cal, check=checked)
 
 
 def _estimate_classifier(
