@@ -292,7 +292,7 @@ def split_indices(n: int, *, fit_fraction: float, random_state: int) -> tuple[np
     (5, 5, True)
     """
     order = np.random.default_rng(random_state).permutation(n)
-    cut = min(max(int(round(n * fit_fraction)), 1), n - 1) if n >= 2 else n
+    cut = min(max(round(n * fit_fraction), 1), n - 1) if n >= 2 else n
     return np.sort(order[:cut]), np.sort(order[cut:])
 
 

@@ -60,11 +60,11 @@ class LossModels:
         for name in self.features:
             col = features[name].reset_index(drop=True)
             if name in self.categories:
-                codes = {c: float(i) for i, c in enumerate(self.categories[name])}
-                text = col.astype(object).map(lambda v: None if _missing(v) else str(v))
-                cols.append(
-                    text.map(lambda v: codes.get(v, np.nan) if v is not None else np.nan).to_numpy(float)
+                codes = pd.Series(
+                    np.arange(len(self.categories[name]), dtype=float), index=list(self.categories[name])
                 )
+                text = col.astype(object).map(lambda v: None if _missing(v) else str(v))
+                cols.append(text.map(codes).to_numpy(dtype=float))
             else:
                 cols.append(pd.to_numeric(col, errors="coerce").to_numpy(dtype=float))
         cols.append(np.asarray(prediction, dtype=float))
