@@ -143,10 +143,10 @@ def fit_reference(
         part = fit_loss_models(
             X.iloc[fit], pred[fit], yv[fit], categorical=categorical, random_state=random_state
         )
-        est = estimate_regression(part, X.iloc[check], pred[check])
+        dle = estimate_regression(part, X.iloc[check], pred[check])
         real = performance.regression_performance(yv[check], pred[check]).metrics
         models = fit_loss_models(X, pred, yv, categorical=categorical, random_state=random_state)
-        return ReferenceFit(task, int(yv.size), loss_models=models, check=_check(est.metrics, real))
+        return ReferenceFit(task, int(yv.size), loss_models=models, check=_check(dle.metrics, real))
     if not classes:
         raise ValueError(f"task {task!r} needs the model's classes")
     aligned = performance.align_labels(y, classes)
