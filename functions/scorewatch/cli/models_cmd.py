@@ -267,7 +267,7 @@ _ESTIMATION_ROWS = 50_000
 
 
 def _baseline(
-    reference: str, estimator: Any, schema, task: str, classes, target: str | None = None
+    reference: str, estimator: Any, schema, task: str, classes, *, target: str | None = None
 ) -> tuple[Any, Any, int, int, Any]:
     """Stream the reference through validation and the model into a ProfileBuilder.
 
