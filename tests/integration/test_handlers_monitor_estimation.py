@@ -183,3 +183,20 @@ def test_the_window_is_estimated_too(stack):
     assert out["scope"] == "window" and out["batches"] == 2
     assert out["estimated_metric"] == "f1_macro" and 0 < out["estimated_value"] <= 1
     assert {"accuracy", "f1_weighted", "roc_auc"} <= set(out["estimated"])
+
+
+def test_labels_show_the_monitors_dle_estimate_beside_realized(stack):
+    from scorewatch.handlers import labels
+
+    batch = frame(300, seed=60, start_id=20_000)
+    out = monitor.handler(_score(stack, "spend", batch), Ctx(function_name="monitor"))
+    truth = pd.DataFrame({"customer_id": batch["customer_id"], "label": _target("regression", batch, 60)})
+    key = "labels/spend/drop-1.csv"
+    result = labels.handler(stack.s3_event(key, stack.put(key, encode(truth, "csv"))), Ctx())
+
+    assert result["labeled_rows"] == 300 and result["metric"] == "rmse"
+    assert result["estimated_value"] == pytest.approx(out["estimated_value"])
+    assert result["value"] == pytest.approx(out["estimated_value"], rel=TOLERANCE["regression"])
+    history = stack.read_parquet(result["history_uri"].split("/", 3)[3])
+    row = history[(history["scope"] == "batch") & (history["metric"] == "mae")].iloc[0]
+    assert row["estimated"] == pytest.approx(out["estimated"]["mae"]) and row["realized"] > 0
