@@ -200,3 +200,32 @@ def test_labels_show_the_monitors_dle_estimate_beside_realized(stack):
     history = stack.read_parquet(result["history_uri"].split("/", 3)[3])
     row = history[(history["scope"] == "batch") & (history["metric"] == "mae")].iloc[0]
     assert row["estimated"] == pytest.approx(out["estimated"]["mae"]) and row["realized"] > 0
+
+
+def test_loss_models_are_read_only_against_their_pins(stack):
+    from scorewatch.core.errors import BaselineIntegrityError, ModelIntegrityError
+
+    reg = Registry(table_name=stack.res.registry_table, models_bucket=stack.res.models_bucket)
+    card = stack.cards["spend"]
+    assert list(estimation.LossModels.from_state(reg.read_loss_models(card)).features) == list(SCHEMA.names)
+    # an overwrite of the key is a new S3 version: the pinned one is still what is read
+    stack.s3.put_object(Bucket=stack.res.models_bucket, Key=card.baseline.loss_model_key, Body=b"x")
+    assert reg.read_loss_models(card) is not None
+    forged = card.model_copy(
+        update={"baseline": card.baseline.model_copy(update={"loss_model_sha256": "0" * 64}), "version": "9"}
+    )
+    with pytest.raises(BaselineIntegrityError, match="sha256 mismatch"):
+        reg.read_loss_models(forged)
+    unpinned = forged.model_copy(
+        update={"baseline": card.baseline.model_copy(update={"loss_model_sha256": None})}
+    )
+    with pytest.raises(BaselineIntegrityError, match="no sha256"):
+        reg.read_loss_models(unpinned)
+    # a state holding a type outside the allowlist is refused before anything is uploaded
+    import functools
+
+    with pytest.raises(ModelIntegrityError, match="functools.partial"):
+        _ = reg.register(
+            "spend", _pipeline("regression").fit(frame(50)[SCHEMA.names], frame(50)["charges"]),
+            task="regression", feature_schema=SCHEMA, now=NOW, loss_models={"mae": functools.partial(print)},
+        )  # fmt: skip
