@@ -238,3 +238,14 @@ def test_multiclass_estimate_refuses_a_binary_calibrator_and_bad_scores() -> Non
     with pytest.raises(ValueError, match="within"):
         est.estimate_multiclass(np.array([[1.5, 0.0]]))
     assert est.estimate_multiclass(np.zeros((0, 3))).metrics["accuracy"] is None
+
+
+def test_dle_reads_datetime_features_as_seconds_with_nat_missing() -> None:
+    rng = np.random.default_rng(12)
+    X, y = _regression(300, 0.0, rng)
+    X["when"] = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 365, 300), unit="D")
+    X.loc[::7, "when"] = pd.NaT
+    lm = est.fit_loss_models(X, np.zeros(len(X)), y, categorical=["c"])
+    column = lm.frame(X, np.zeros(len(X)))[:, list(lm.features).index("when")]
+    assert np.isnan(column[::7]).all() and np.isfinite(np.delete(column, np.s_[::7])).all()
+    assert column[1] == pytest.approx(X["when"].iloc[1].timestamp())

@@ -65,6 +65,11 @@ class LossModels:
                 )
                 text = col.astype(object).map(lambda v: None if _missing(v) else str(v))
                 cols.append(text.map(codes).to_numpy(dtype=float))
+            elif pd.api.types.is_datetime64_any_dtype(col):
+                # seconds since the epoch; NaT stays missing (to_numeric would give int64's minimum)
+                cols.append(
+                    (col.astype("datetime64[ns]").astype("int64") / 1e9).where(col.notna()).to_numpy(float)
+                )
             else:
                 cols.append(pd.to_numeric(col, errors="coerce").to_numpy(dtype=float))
         cols.append(np.asarray(prediction, dtype=float))
