@@ -81,8 +81,11 @@ def reg(resources) -> Registry:
 
 # What each function does to the registry (the calls of lifecycle/retraining.py, window.py, labels).
 def _monitor(reg: Registry) -> None:
+    from scorewatch.monitoring.window import PERFORMANCE_COOLDOWN
+
     reg.get("churn", "champion")
     reg.claim_cooldown("churn", "drift", now=NOW, minutes=60)
+    reg.claim_cooldown("churn", PERFORMANCE_COOLDOWN, now=NOW, minutes=60)  # estimated performance
 
 
 def _labels(reg: Registry) -> None:
@@ -98,8 +101,16 @@ def _assemble(reg: Registry) -> None:
 
 
 def _train(reg: Registry) -> None:
-    card = reg.register("churn", _model(), task="binary", feature_schema=SCHEMA, now=NOW, parent_version="1")
-    reg.update_card(card.model_copy(update={"calibrator": {"method": "isotonic", "x": [0.0], "y": [0.0]}}))
+    reg.register(
+        "churn",
+        _model(),
+        task="binary",
+        feature_schema=SCHEMA,
+        now=NOW,
+        parent_version="1",
+        calibrator={"method": "isotonic", "x": [0.0], "y": [0.0]},
+        estimation={"method": "cbpe", "check": {}},
+    )
 
 
 def _evaluate(reg: Registry) -> None:

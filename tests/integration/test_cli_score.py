@@ -95,6 +95,9 @@ def test_register_then_score_s3_to_s3(env, model_file, capsys):
     card = _register(env, model_file, capsys)
     assert card["status"] == "champion"
     assert card["feature_schema"]["id_columns"] == ["customer_id"]
+    # the labeled reference fitted CBPE: calibration checked on half of it, the check recorded
+    assert card["estimation"]["method"] == "cbpe" and card["estimation"]["reference_rows"] == 300
+    assert card["calibration"]["check_rows"] == 150 and "roc_auc" in card["estimation"]["check"]
     plan = next(f for f in card["feature_schema"]["features"] if f["name"] == "plan")
     assert plan == {**plan, "type": "categorical", "categories": ["basic", "max", "pro"]}
     assert card["baseline"]["profile_key"] == "churn/000001/baseline/profile.json"

@@ -163,6 +163,27 @@ def test_card_page_escapes_every_value_and_shows_the_gate() -> None:
     assert "src=" not in page and "http" not in page  # self-contained
 
 
+def test_card_page_shows_the_estimators_held_out_check() -> None:
+    card = ModelCard(
+        model_name="tier",
+        version="000002",
+        task="multiclass",
+        classes=("a", "b"),
+        feature_schema=FeatureSchema(features=(FeatureSpec(name="x", type="numeric"),)),
+        artifact=ArtifactRef(key="k", sha256="a" * 64, size_bytes=1),
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        calibrator={
+            "method": "isotonic_ovr",
+            "classes": ["a", "b"],
+            "maps": [{"x": [0, 1], "y": [0, 1]}, None],
+        },
+        estimation={"method": "cbpe", "check": {"f1_macro": {"estimated": 0.8123, "realized": 0.7988}}},
+    )
+    page = render_card_html(card)
+    assert "Confidence-based estimation (CBPE)" in page and "2 knots" in page
+    assert "<td>f1_macro</td><td>0.8123</td><td>0.7988</td>" in page
+
+
 def test_decision_values_realized_beside_expected() -> None:
     from scorewatch.core.config import ModelConfig
     from scorewatch.lifecycle.labels import decision_values

@@ -262,21 +262,35 @@ def run_show(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------- write
 
 
-def _baseline(reference: str, estimator: Any, schema, task: str, classes) -> tuple[Any, Any, int, int]:
+#: Labeled reference rows the estimators (CBPE calibration, DLE loss models) are fitted on.
+_ESTIMATION_ROWS = 50_000
+
+
+def _baseline(
+    reference: str, estimator: Any, schema, task: str, classes, *, target: str | None = None
+) -> tuple[Any, Any, int, int, Any]:
     """Stream the reference through validation and the model into a ProfileBuilder.
 
-    Returns (profile, sample DataFrame, rows_in, rows_rejected); raises ModuleNotFoundError when
-    the profiles module is not installed.
+    With ``target`` (a column of the reference), the first ``_ESTIMATION_ROWS`` valid rows and
+    their labels also fit the estimators of performance without labels (``fit_reference``).
+    Returns (profile, sample DataFrame, rows_in, rows_rejected, ReferenceFit or None); raises
+    ModuleNotFoundError when the profiles module is not installed.
     """
+    import pandas as pd
+
     from scorewatch.io import storage
+    from scorewatch.monitoring import estimation
     from scorewatch.monitoring.profiles import ProfileBuilder
     from scorewatch.scoring.scorer import predict_frame
     from scorewatch.scoring.validation import validate_batch
 
     builder = None
     rows_in = rejected = 0
-    wanted = list(dict.fromkeys([*schema.names, *schema.id_columns]))
+    wanted = list(dict.fromkeys([*schema.names, *schema.id_columns, *([target] if target else [])]))
+    kept: list[tuple[Any, Any, Any]] = []
+    kept_rows = 0
     for batch in storage.open_batches(reference, chunk_rows=_REFERENCE_CHUNK, columns=wanted):
+        offset = rows_in
         chunk = validate_batch(batch, schema, row_offset=rows_in, source_uri=reference)
         rows_in += chunk.rows_in
         rejected += len(chunk.rejected)
@@ -286,10 +300,24 @@ def _baseline(reference: str, estimator: Any, schema, task: str, classes) -> tup
         if builder is None:
             builder = ProfileBuilder(schema, score_columns=tuple(outputs.columns), random_state=0)
         builder.update(chunk.features, outputs)
+        if target and kept_rows < _ESTIMATION_ROWS and chunk.source_rows is not None:
+            labels = batch.column(target).to_pandas().iloc[chunk.source_rows - offset - 1]
+            kept.append((chunk.features, outputs, labels.reset_index(drop=True)))
+            kept_rows += len(labels)
     if builder is None:
         raise ConfigError(f"--reference {reference}: no valid rows ({rejected} of {rows_in} rejected)")
     profile, sample = builder.finish()
-    return profile, sample, rows_in, rejected
+    fit = None
+    if kept:
+        fit = estimation.fit_reference(
+            task,
+            pd.concat([k[2] for k in kept], ignore_index=True),
+            pd.concat([k[1] for k in kept], ignore_index=True),
+            features=pd.concat([k[0] for k in kept], ignore_index=True),
+            classes=classes,
+            categorical=[f.name for f in schema.features if f.type != "numeric"],
+        )
+    return profile, sample, rows_in, rejected, fit
 
 
 def run_register(args: argparse.Namespace) -> int:
@@ -321,12 +349,14 @@ def run_register(args: argparse.Namespace) -> int:
         raise ConfigError(f"--task {args.task} but {args.model_file} holds a {task} model")
     ids = [c.strip() for c in args.id_columns.split(",") if c.strip()]
     sample = None
+    labeled = False
     if args.reference:
         for batch in storage.open_batches(args.reference, chunk_rows=_SAMPLE_ROWS):
             sample = batch.to_pandas()
             break
         if sample is not None and args.target in sample.columns:
             sample = sample.drop(columns=[args.target])
+            labeled = True
     inferred = infer_schema(estimator, sample, id_columns=ids)
     notes = [inferred.notice.replace("; no card", "")]
     if getattr(args, "schema", None):
@@ -340,12 +370,17 @@ def run_register(args: argparse.Namespace) -> int:
         inferred = dataclasses.replace(inferred, schema=given)
         notes = [f"schema from {args.schema}"]
 
-    profile = baseline_sample = None
+    profile = baseline_sample = fit = None
     training = DataRef()
     if args.reference:
         try:
-            prof, frame, rows_in, rejected = _baseline(
-                args.reference, estimator, inferred.schema, task, inferred.classes
+            prof, frame, rows_in, rejected, fit = _baseline(
+                args.reference,
+                estimator,
+                inferred.schema,
+                task,
+                inferred.classes,
+                target=args.target if labeled else None,
             )
         except ModuleNotFoundError as exc:
             if exc.name != "scorewatch.monitoring.profiles":
@@ -357,6 +392,12 @@ def run_register(args: argparse.Namespace) -> int:
             training = DataRef(uri=args.reference, rows=rows_in)
             if rejected:
                 notes.append(f"{rejected} of {rows_in} reference rows failed validation and were left out")
+            if fit is not None:
+                notes.append(
+                    "performance estimation fitted on the labeled reference (it should be data the "
+                    "model was not trained on)"
+                )
+    calibration, calibrator, estimated = fit.card_fields() if fit is not None else (None, None, None)
     card = reg.register(
         args.name,
         estimator,
@@ -368,6 +409,10 @@ def run_register(args: argparse.Namespace) -> int:
         training_data=training,
         baseline_profile=profile,
         baseline_sample=baseline_sample,
+        calibration=calibration,
+        calibrator=calibrator,
+        estimation=estimated,
+        loss_models=fit.loss_models.to_state() if fit is not None and fit.loss_models else None,
         description=args.description,
         fmt=fmt,
     )

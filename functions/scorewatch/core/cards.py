@@ -51,6 +51,11 @@ class BaselineRef(BaseModel):
     profile_version_id: str | None = None
     sample_sha256: str | None = None
     sample_version_id: str | None = None
+    # DLE loss models of a regressor (<model>/<version>/baseline/loss_model.skops), pinned the same
+    # way and loaded through the artifact allowlist; None when registered without labeled data.
+    loss_model_key: str | None = None
+    loss_model_sha256: str | None = None
+    loss_model_version_id: str | None = None
 
 
 class StatusChange(BaseModel):
@@ -105,6 +110,9 @@ class ModelCard(BaseModel):
     calibration: dict[str, float] | None = None
     # isotonic knots {"method": "isotonic", "x": [...], "y": [...]} applied before CBPE (estimation)
     calibrator: dict[str, Any] | None = None
+    # How performance is estimated without labels ("cbpe" / "dle") and its check on the part of
+    # the labeled reference the estimator was not fitted on: {metric: {estimated, realized}}.
+    estimation: dict[str, Any] | None = None
     promoted_at: datetime | None = None
     promoted_by: str | None = None  # execution id / user
     # The champion this version replaced when promoted (rollback restores it).

@@ -294,15 +294,16 @@ class AlarmSettings(_Strict):
     )
     performance_floor: float | None = Field(
         default=None,
-        description="Alarm when RealizedPerformance breaches this in its metric's direction: "
-        "below it (minimum) for a score such as roc_auc, above it (maximum) for an error such as "
-        "rmse, mae or log_loss; unset, no performance alarm.",
+        description="Alarm when RealizedPerformance (or EstimatedPerformance, the monitor's estimate "
+        "without labels) breaches this in its metric's direction: below it (minimum) for a score such "
+        "as roc_auc, above it (maximum) for an error such as rmse, mae or log_loss; unset, no "
+        "performance alarm.",
     )
     performance_cooldown_minutes: int = Field(
         default=360,
         ge=0,
         description="At most one Performance Degraded event (and so one retraining start) per model "
-        "within this many minutes: label files arriving together raise one.",
+        "within this many minutes, realized or estimated: label files arriving together raise one.",
     )
 
 

@@ -134,7 +134,9 @@ METRIC_DOCS: Final[dict[str, Doc]] = {
         "The model's metric (retraining.metric) on the scored rows that have labels.", ("labels",)
     ),
     Metric.ESTIMATED_PERFORMANCE: Doc(
-        "The same metric estimated from the scores alone (confidence-based, no labels).", ("labels",)
+        "The same metric estimated without labels (CBPE from the scores; DLE loss models for "
+        "regressors), on every batch and window and beside each labels run.",
+        ("monitor", "labels"),
     ),
     Metric.LABEL_COVERAGE: Doc("Share of scored rows in the window that have a label, 0 to 1.", ("labels",)),
     Metric.BASELINE_INTEGRITY_FAILURES: Doc(
@@ -179,7 +181,9 @@ DETAIL_TYPE_DOCS: Final[dict[str, Doc]] = {
         ("monitor",),
     ),
     DetailType.PERFORMANCE_DEGRADED: Doc(
-        "Realized or estimated performance fell below the floor; sent to the ops topic.", ("labels",)
+        "Realized (labels) or estimated (monitor) performance is worse than the floor; sent to the ops "
+        "topic.",
+        ("labels", "monitor"),
     ),
     DetailType.MODEL_PROMOTED: Doc("A challenger became champion after the gate.", ("retrain_promote",)),
     DetailType.MODEL_REJECTED: Doc(

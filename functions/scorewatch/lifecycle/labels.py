@@ -12,7 +12,8 @@ scored are counted as ``unknown_ids`` (with a sample) and reported, not dropped 
 given twice for one id keeps the latest file's value and is counted in ``duplicate_labels``.
 
 Results: realized metrics per scoring batch and for the window, label coverage and latency, the
-CBPE estimate beside the realized value (binary models), written as history rows under
+estimate without labels beside the realized value (CBPE for classifiers, computed here from the
+scores; DLE for regressors, as the monitor recorded it for each batch), written as history rows under
 ``monitoring/model=<m>/performance/date=<d>/<run_id>.parquet`` plus a JSON summary.
 """
 
@@ -34,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
+from scorewatch.core import layout
 from scorewatch.core.cards import ModelCard
 from scorewatch.core.config import ModelConfig
 from scorewatch.core.contract import Prefix
@@ -492,6 +494,8 @@ class LabelJoiner:
         window, window_est, batches, notes = evaluate_joined(
             joined, card=card, config=config, computed_at=now
         )
+        if card.task == "regression":
+            batches, window_est = self._monitor_estimates(model, joined.frame, batches, window_est)
         labeled = joined.frame[joined.frame[LABEL_COLUMN].notna()] if len(joined.frame) else joined.frame
         latency: dict[str, float | None] = (
             performance.label_latency_hours(labeled["scored_at"], labeled[LABELED_AT])
@@ -530,6 +534,44 @@ class LabelJoiner:
             computed_at=now,
         )
         return self._write(result)
+
+    def _monitor_estimates(
+        self,
+        model: str,
+        frame: pd.DataFrame,
+        batches: list[BatchPerformance],
+        window_est: dict[str, float | None],
+    ) -> tuple[list[BatchPerformance], dict[str, float | None]]:
+        """A regressor's DLE estimate of each batch, as the monitor recorded it in the batch's report.
+
+        DLE needs the features, which scored outputs do not carry; the monitor estimated each
+        batch from its sample when it was scored. The window's estimate combines the batches'
+        (MAE row-weighted, RMSE as the root of the row-weighted mean square).
+        """
+        out, weights = [], []
+        for b in batches:
+            rows = frame[frame["batch_id"] == b.batch_id] if "batch_id" in frame.columns else frame.iloc[:0]
+            if b.estimated or "scored_at" not in rows.columns or not len(rows):
+                out.append(b)
+                continue
+            day = pd.to_datetime(rows["scored_at"], utc=True).min().strftime("%Y-%m-%d")
+            uri = f"s3://{self.data_bucket}/{layout.drift_key(model, day, b.batch_id)}"
+            try:
+                doc = storage.read_json(uri)
+            except FileNotFoundError:
+                out.append(b)
+                continue
+            est = (doc.get("estimated_performance") or {}).get("metrics") or {}
+            out.append(b.model_copy(update={"estimated": dict(est)}))
+            if est.get("mae") is not None and est.get("rmse") is not None:
+                weights.append((b.scored_rows, float(est["mae"]), float(est["rmse"])))
+        if weights and not window_est:
+            total = sum(w for w, _, _ in weights)
+            window_est = {
+                "mae": sum(w * m for w, m, _ in weights) / total,
+                "rmse": math.sqrt(sum(w * r * r for w, _, r in weights) / total),
+            }
+        return out, window_est
 
     def _write(self, result: LabelJoinResult) -> LabelJoinResult:
         day = result.computed_at.strftime("%Y-%m-%d")

@@ -169,7 +169,8 @@ def classification_performance(
     PerformanceResult
         Binary: roc_auc, pr_auc, accuracy, precision, recall, f1, f1_macro, log_loss, brier,
         precision_at_k. Multiclass: roc_auc (one-vs-rest, macro), accuracy, precision/recall/f1
-        (macro) under the same names, f1_macro, log_loss, brier (multiclass Brier score).
+        (macro) under the same names, f1_macro, f1_weighted (by class support), log_loss, brier
+        (multiclass Brier score).
 
     Raises
     ------
@@ -267,6 +268,9 @@ def classification_performance(
     )
     result["f1"] = float(skm.f1_score(y_idx, pred_idx, labels=labels_idx, average="macro", zero_division=0))
     result["f1_macro"] = result["f1"]
+    result["f1_weighted"] = float(
+        skm.f1_score(y_idx, pred_idx, labels=labels_idx, average="weighted", zero_division=0)
+    )
     if proba is None:
         notes.append("no score columns: probability metrics undefined")
         return PerformanceResult("multiclass", n, result, excluded=excluded, notes=tuple(notes))

@@ -21,6 +21,15 @@ stale one is skipped (status ``superseded``). A profile that no longer exists is
 (``missing``). Evaluations are keyed by batch_id, so evaluating the same batch twice rewrites the
 same report instead of adding one.
 
+Every evaluation also estimates performance without labels (``monitoring.estimation``): CBPE for
+classifiers (the card's calibrator applied), DLE for regressors (the version's pinned loss
+models), on the batch's sample or the window's merged samples. The value of the model's
+``retraining.metric`` is published as ``EstimatedPerformance`` (with its breach of
+``alarms.performance_floor``), written in the report, and a ``Performance Degraded`` event with
+``kind="estimated"`` is published when it is worse than the floor in the metric's direction — at
+most once per ``alarms.performance_cooldown_minutes``, the cooldown realized degradation (the
+labels function) claims too, so one retraining starts whichever is seen first.
+
 A baseline that fails its pinned S3 version / sha256 check (BaselineIntegrityError) is never
 compared with: the outcome is ``baseline_integrity``, the ``BaselineIntegrityFailures`` metric is
 emitted (alarmed) and the error logged, so a poisoned baseline cannot report "no drift".
@@ -43,13 +52,18 @@ from pydantic import BaseModel, ConfigDict
 from scorewatch.core import layout
 from scorewatch.core.config import ScorewatchConfig
 from scorewatch.core.contract import Metric
-from scorewatch.core.errors import BaselineIntegrityError
+from scorewatch.core.errors import BaselineIntegrityError, ModelIntegrityError
+from scorewatch.core.thresholds import breach
 from scorewatch.io import storage
-from scorewatch.io.events import BatchScored, DriftDetected, EventPublisher
+from scorewatch.io.events import BatchScored, DriftDetected, EventPublisher, PerformanceDegraded
 from scorewatch.io.metrics import record
 from scorewatch.io.transient import transient_errors
+from scorewatch.monitoring import estimation, performance
 
 COOLDOWN_NAME = "drift"
+#: Shared with the labels function (handlers.labels.PERFORMANCE_COOLDOWN): one Performance
+#: Degraded event per cooldown, estimated or realized.
+PERFORMANCE_COOLDOWN = "performance"
 logger = logging.getLogger(__name__)
 _DATE = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 
@@ -73,6 +87,10 @@ class WatchOutcome(BaseModel):
     html_uri: str | None = None
     history_uri: str | None = None
     drift_event: bool = False
+    estimated_metric: str | None = None
+    estimated_value: float | None = None
+    estimated: dict[str, float | None] = {}
+    performance_event: bool = False
     message: str | None = None
 
 
@@ -270,6 +288,22 @@ class Watcher:
             "window_end": window[1].isoformat() if window else None,
             "report": report.to_dict(),
         }
+        mc = self.config.model(model)
+        estimate = self._estimate(card, mc, sample)
+        metric = mc.retraining.metric or performance.default_metric(card.task)
+        est_value = performance.metric_value(estimate.metrics, metric) if estimate else None
+        doc["estimated_performance"] = (
+            {
+                "method": "dle" if card.task == "regression" else "cbpe",
+                "metric": metric,
+                "value": est_value,
+                "rows": estimate.rows,
+                "calibrated": estimate.calibrated,
+                "metrics": estimate.metrics,
+            }
+            if estimate
+            else None
+        )
         storage.write_json(json_uri, doc)
         title = f"{model} {version} — {'batch ' + report_id if scope == 'batch' else report_id}"
         storage.write_bytes(
@@ -288,6 +322,17 @@ class Watcher:
                 Metric.MULTIVARIATE_AUC: getattr(mv, "auc", None) if mv is not None else None,
                 Metric.QUALITY_VIOLATIONS: len(report.quality_violations),
             },
+        )
+        performance_event = self._estimated_performance(
+            card,
+            mc,
+            metric,
+            est_value,
+            rows=estimate.rows if estimate else 0,
+            scope=scope,
+            report_id=report_id,
+            report_uri=json_uri,
+            now=now,
         )
         drifted = bool(report.dataset_drift or report.prediction_drift)
         published = False
@@ -332,7 +377,87 @@ class Watcher:
             html_uri=html_uri,
             history_uri=history_uri,
             drift_event=published,
+            estimated_metric=metric if estimate else None,
+            estimated_value=est_value,
+            estimated=dict(estimate.metrics) if estimate else {},
+            performance_event=performance_event,
         )
+
+    def _estimate(self, card: Any, mc: Any, sample: pd.DataFrame | None) -> Any:
+        """CBPE / DLE on the scored rows' sample (None when there is nothing to estimate from)."""
+        if sample is None or not len(sample):
+            return None
+        loss_models = None
+        if card.task == "regression":
+            try:
+                state = self.registry.read_loss_models(card)
+            except (BaselineIntegrityError, ModelIntegrityError) as exc:
+                logger.error(
+                    "loss models failed their integrity check; performance not estimated",
+                    extra={"model": card.model_name, "version": card.version, "error": str(exc)},
+                )
+                record(card.model_name, {Metric.BASELINE_INTEGRITY_FAILURES: 1})
+                return None
+            if state is None:
+                return None
+            loss_models = estimation.LossModels.from_state(state)
+        return estimation.estimate_outputs(
+            sample,
+            task=card.task,
+            classes=card.classes,
+            positive_class=mc.positive_class,
+            calibrator=card.calibrator,
+            loss_models=loss_models,
+        )
+
+    def _estimated_performance(
+        self,
+        card: Any,
+        mc: Any,
+        metric: str,
+        value: float | None,
+        *,
+        rows: int,
+        scope: str,
+        report_id: str,
+        report_uri: str,
+        now: datetime,
+    ) -> bool:
+        """Publish EstimatedPerformance (+ breach); Performance Degraded when below the floor."""
+        if value is None:
+            return False
+        floor = mc.alarms.performance_floor
+        worse = not performance.higher_is_better(metric)
+        record(
+            card.model_name,
+            {
+                Metric.ESTIMATED_PERFORMANCE: value,
+                Metric.ESTIMATED_PERFORMANCE_BREACH: (
+                    breach(value, floor, higher_is_worse=worse) if floor is not None else None
+                ),
+            },
+        )
+        if floor is None or performance.is_better(metric, value, floor):
+            return False
+        if not self.registry.claim_cooldown(
+            card.model_name, PERFORMANCE_COOLDOWN, now=now, minutes=mc.alarms.performance_cooldown_minutes
+        ):
+            return False
+        self.publisher.publish(
+            PerformanceDegraded(
+                model=card.model_name,
+                version=card.version,
+                kind="estimated",
+                metric=metric,
+                value=value,
+                floor=floor,
+                rows=rows,
+                batch_id=report_id if scope == "batch" else None,
+                report_uri=report_uri,
+                detected_at=now,
+            )
+        )
+        return True
 
 
 def _num(v: Any) -> float | None:

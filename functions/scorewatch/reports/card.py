@@ -98,6 +98,15 @@ def render_card_html(card: ModelCard) -> str:
         ("size (bytes)", card.artifact.size_bytes),
     ]
     calibrator = getattr(card, "calibrator", None)
+    knots = None
+    if calibrator:
+        maps = calibrator.get("maps") or [calibrator]  # one map, or one per class (one-vs-rest)
+        knots = sum(len(m.get("x", [])) for m in maps if m)
+    estimation = getattr(card, "estimation", None) or {}
+    check = [
+        (metric, v.get("estimated"), v.get("realized"))
+        for metric, v in sorted((estimation.get("check") or {}).items())
+    ]
     return _ENV.get_template("card.html").render(
         title=title,
         card=card,
@@ -105,5 +114,7 @@ def render_card_html(card: ModelCard) -> str:
         overview=overview,
         data=data,
         artifact=artifact,
-        calibrator_knots=len(calibrator.get("x", [])) if calibrator else None,
+        calibrator_knots=knots,
+        estimation_method=estimation.get("method"),
+        estimation_check=check,
     )

@@ -60,10 +60,21 @@ class ArtifactStore(RegistryBase):
         self._put_object(key, card.model_dump_json(indent=2).encode(), "application/json")
 
     def _write_baseline(
-        self, prefix: str, baseline_profile: dict[str, Any] | None, baseline_sample: Any | None
+        self,
+        prefix: str,
+        baseline_profile: dict[str, Any] | None,
+        baseline_sample: Any | None,
+        loss_models: Any | None = None,
     ) -> BaselineRef:
-        """Upload the baseline profile and sample under ``prefix``; the pinned reference for the card."""
+        """Upload the baseline profile, sample and loss models under ``prefix``; the pinned reference."""
         pins: dict[str, Any] = {}
+        if loss_models is not None:
+            # The same allowlist as model artifacts: a type outside it is refused before upload.
+            art = artifacts.dump_artifact(loss_models)
+            loss_key = f"{prefix}/baseline/loss_model.skops"
+            pins["loss_model_key"] = loss_key
+            pins["loss_model_version_id"] = self._put_object(loss_key, art.data, "application/octet-stream")
+            pins["loss_model_sha256"] = art.sha256
         if baseline_profile is not None:
             profile_key = f"{prefix}/baseline/profile.json"
             data = json.dumps(baseline_profile).encode()
@@ -118,6 +129,45 @@ class ArtifactStore(RegistryBase):
         if card.baseline.profile_key:
             self.read_baseline_profile(card)
         self.read_baseline_sample(card)
+
+    def read_loss_models(self, card: ModelCard) -> Any | None:
+        """The DLE loss-model state of a regressor (a dict; see monitoring.estimation.LossModels).
+
+        Fetched at its pinned S3 version, hash-checked before parsing (BaselineIntegrityError on a
+        mismatch or a missing pin), and deserialized through the artifact allowlist (skops, never
+        pickle). ``None`` when the version has no loss models. Cached like estimators.
+
+        Raises
+        ------
+        BaselineIntegrityError, ModelIntegrityError, IncompatibleModelError
+        """
+        ref = card.baseline
+        if not ref.loss_model_key:
+            return None
+        what = f"loss models of {card.model_name}@{card.version}"
+        if not ref.loss_model_sha256:
+            raise BaselineIntegrityError(f"{what}: no sha256 recorded; refusing to deserialize")
+        cache_key = (card.model_name, card.version, ref.loss_model_sha256)
+        with _LOADED_LOCK:
+            if cache_key in _LOADED:
+                _LOADED.move_to_end(cache_key)
+                return _LOADED[cache_key]
+        data = self._read_baseline_object(
+            card, ref.loss_model_key, ref.loss_model_sha256, ref.loss_model_version_id, "loss model"
+        )
+        state = artifacts.load_artifact(
+            data,
+            fmt="skops",
+            expected_sha256=ref.loss_model_sha256,
+            what=what,
+            library_versions_recorded=card.library_versions,
+            allow_version_mismatch=self.allow_version_mismatch,
+        )
+        with _LOADED_LOCK:
+            _LOADED[cache_key] = state
+            while len(_LOADED) > _CACHE_MAX:
+                _LOADED.popitem(last=False)
+        return state
 
     def _load_estimator(self, card: ModelCard) -> Any:
         """Fetch, verify (sha256 before parsing) and deserialize ``card``'s artifact (cached)."""

@@ -130,6 +130,9 @@ class Versions(ArtifactStore):
         decision_policy: DecisionPolicy | dict[str, Any] | None = None,
         description: str | None = None,
         fmt: artifacts.ArtifactFormat = "skops",
+        calibrator: dict[str, Any] | None = None,
+        estimation: dict[str, Any] | None = None,
+        loss_models: Any | None = None,
     ) -> ModelCard:
         """Store a fitted estimator as a new candidate version.
 
@@ -147,6 +150,12 @@ class Versions(ArtifactStore):
         baseline_sample : pyarrow.Table, optional
             Written to ``baseline/sample.parquet``.
         fmt : {"skops", "joblib"}
+        calibrator, estimation : dict, optional
+            CBPE's calibration maps and the estimator's held-out check (monitoring.estimation
+            ``ReferenceFit.card_fields``), recorded on the card.
+        loss_models : dict, optional
+            A regressor's DLE loss-model state, written as ``baseline/loss_model.skops`` (the
+            artifact allowlist applies) and pinned on the card like the baseline.
 
         Returns
         -------
@@ -173,7 +182,7 @@ class Versions(ArtifactStore):
             prefix = f"{model_name}/{version}"
             artifact_key = f"{prefix}/model.{fmt}"
             artifact_version = self._put_object(artifact_key, art.data, "application/octet-stream")
-            baseline = self._write_baseline(prefix, baseline_profile, baseline_sample)
+            baseline = self._write_baseline(prefix, baseline_profile, baseline_sample, loss_models)
             card = ModelCard(
                 model_name=model_name,
                 version=version,
@@ -198,6 +207,8 @@ class Versions(ArtifactStore):
                 baseline=baseline,
                 parent_version=format_version(parent_version) if parent_version else None,
                 calibration=calibration,
+                calibrator=calibrator,
+                estimation=estimation,
                 decision_policy=decision_policy,
                 description=description,
             )

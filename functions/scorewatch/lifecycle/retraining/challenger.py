@@ -60,7 +60,7 @@ class ChallengerSteps(StepsBase):
             card.task, yh, out_hold, classes=classes, positive_class=mc.positive_class
         )
         metrics = {k: v for k, v in holdout_perf.metrics.items() if v is not None}
-        calibration, calibrator, policy = None, None, None
+        policy = None
         if card.task == "binary":
             if not classes:
                 raise TrainingError(f"binary model {card.model_name!r} has no classes on its card")
@@ -73,12 +73,24 @@ class ChallengerSteps(StepsBase):
                     )
             y_bin = (yh == pos).astype(int).to_numpy()
             p = out_hold[f"{performance.SCORE_PREFIX}{pos}"].to_numpy(dtype=float)
-            check = estimation.check_calibration(y_bin, p)
-            calibration, calibrator = check.card_fields()
             base_policy = mc.decision or policy_from_card(card.decision_policy)
             if base_policy is not None:
                 policy, numbers = optimise_policy(base_policy, y_bin, p)
                 metrics.update(numbers)
+        # Performance estimation without labels is fitted on the holdout (rows the challenger
+        # was not trained on), its calibration / loss models checked on a separate part of it.
+        reference = estimation.fit_reference(
+            card.task,
+            yh,
+            out_hold,
+            features=Xh,
+            classes=classes,
+            positive_class=mc.positive_class,
+            categorical=[f.name for f in card.feature_schema.features if f.type != "numeric"],
+            random_state=mc.retraining.random_state,
+        )
+        calibration, calibrator, estimated = reference.card_fields() if reference else (None, None, None)
+        loss_models = reference.loss_models.to_state() if reference and reference.loss_models else None
         builder = ProfileBuilder(
             card.feature_schema,
             score_columns=tuple(out_train.columns),
@@ -110,11 +122,12 @@ class ChallengerSteps(StepsBase):
             baseline_profile=profile.to_dict(),
             baseline_sample=pa.Table.from_pandas(sample, preserve_index=False) if len(sample) else None,
             calibration=calibration,
+            calibrator=calibrator,
+            estimation=estimated,
+            loss_models=loss_models,
             decision_policy=policy,
             description=f"retrained by {assembled.execution_id} ({assembled.reason})",
         )
-        if calibrator is not None:
-            new = self.registry.update_card(new.model_copy(update={"calibrator": calibrator}))
         logger.info(
             "challenger registered", extra={"model": model, "version": new.version, "metrics": metrics}
         )
