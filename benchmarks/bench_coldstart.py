@@ -8,7 +8,10 @@ handlers the same fresh process then serves its first event against moto's serve
 registered once, each run drops a new file so nothing is answered from the idempotency store).
 
 Usage: ``python benchmarks/bench_coldstart.py [--runs 10] [--no-invoke] [--tracing on|off] [--json out.json]``
-(``make bench-coldstart``). Timing varies with machine load: compare ratios, not seconds.
+(``make bench-coldstart``). ``--families`` also times the score function's model-loading imports
+(the handler plus ``skops.io``) alone and with each boosting library an artifact may need, which
+skops imports only when the artifact holds one of its models. Timing varies with machine load:
+compare ratios, not seconds.
 """
 
 from __future__ import annotations
@@ -333,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-invoke", action="store_true", help="import times only (no emulator)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a handler misses the import target")
+    ap.add_argument("--families", action="store_true", help="also time the boosting libraries' imports")
     ap.add_argument(
         "--tracing",
         choices=("on", "off"),
@@ -345,7 +349,17 @@ def main(argv: list[str] | None = None) -> int:
     modules: dict[str, list[str]] = {}
     for fid, entry in HANDLERS.items():
         modules.setdefault(entry.rsplit(".", 1)[0], []).append(fid)
-    measured = median_imports({"eager": EAGER, **{m: m for m in modules}}, args.runs, env)
+    scoring = "scorewatch.handlers.score, skops.io"
+    families = (
+        {
+            "score + skops.io": scoring,
+            **{f"  + {lib}": f"{scoring}, {lib}" for lib in ("lightgbm", "xgboost", "catboost")},
+            "  + all three": f"{scoring}, lightgbm, xgboost, catboost",
+        }
+        if args.families
+        else {}
+    )
+    measured = median_imports({"eager": EAGER, **{m: m for m in modules}, **families}, args.runs, env)
     eager = measured["eager"][0]
     rows = []
     print(f"tracing {args.tracing}; eager baseline ({EAGER}): {eager:.3f} s median of {args.runs}")
@@ -363,6 +377,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         rows.append(row)
         print(f"{module:38} {t:9.3f} {t / eager:7.0%} {'ok' if ok else 'MISS':>7}  {', '.join(est) or '-'}")
+    for name in families:
+        t = measured[name][0]
+        base = measured["score + skops.io"][0]
+        print(f"{name:38} {t:9.3f} {t / eager:7.0%} {t - base:+8.3f} s vs the scoring path without")
     invoke = {}
     if not args.no_invoke:
         invoke = first_invocations(args.runs, args.tracing == "on")
@@ -373,7 +391,15 @@ def main(argv: list[str] | None = None) -> int:
             )
     if args.json:
         args.json.write_text(
-            json.dumps({"eager_s": eager, "modules": rows, "first_invocation": invoke}, indent=2)
+            json.dumps(
+                {
+                    "eager_s": eager,
+                    "modules": rows,
+                    "families": {name: measured[name][0] for name in families},
+                    "first_invocation": invoke,
+                },
+                indent=2,
+            )
         )
     return 1 if args.strict and not all(r["ok"] for r in rows) else 0
 
