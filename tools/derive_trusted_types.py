@@ -130,7 +130,6 @@ _DATA_TYPES = {
     "builtins.bytearray",
     "builtins.slice",
     "builtins.NoneType",
-    "builtins.type",
     "collections.OrderedDict",
     "collections.defaultdict",
 }
@@ -145,8 +144,10 @@ def review(name: str) -> str | None:
     head = name.split(".", maxsplit=1)[0]
     if head == "numpy" and name.count(".") <= 3:
         leaf = name.rsplit(".", 1)[1]
-        if leaf[:1].isupper() or leaf in {"ndarray", "dtype", "bool", "bool_", "str_", "bytes_"}:
-            return "numpy array, dtype, scalar or random state"
+        if leaf in {"ndarray", "dtype", "bool", "bool_", "str_", "bytes_"}:
+            return "numpy array, dtype or scalar"
+        if name.startswith("numpy.random.") and leaf[:1].isupper():
+            return "numpy random state or bit generator"
         if any(leaf.startswith(p) for p in ("int", "uint", "float", "complex", "datetime", "timedelta")):
             return "numpy scalar type"
         return None
