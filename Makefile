@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml layers/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (found %s)" % sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	sed -e 's/\[[^]]*\]//' layers/requirements.txt > $(VENV)/constraints.txt
+	sed -e 's/\[[^]]*\]//' -e 's/^xgboost-cpu==/xgboost==/' layers/requirements.txt > $(VENV)/constraints.txt
 	$(BIN)/python -m pip install --quiet -c $(VENV)/constraints.txt -e '.[dev]'
 	touch $(STAMP)
 

@@ -118,11 +118,12 @@ class Schedules(_Strict):
 
 
 class EstimatorSpec(_Strict):
-    """A scikit-learn estimator from the training allowlist, or a user entry point."""
+    """An estimator from the training allowlist, or a user entry point."""
 
     estimator: str | None = Field(
         default="HistGradientBoostingClassifier",
-        description="Class name of an allowlisted scikit-learn estimator the challenger is built from.",
+        description="Class name of an allowlisted estimator (scikit-learn, LightGBM, XGBoost or CatBoost; "
+        "lifecycle.training.ALLOWED_ESTIMATORS) the challenger is built from.",
     )
     params: dict[str, Any] = Field(
         default_factory=dict,

@@ -2,8 +2,9 @@
 
 Two ways to get an estimator:
 
-- **Allowlist**: ``spec.estimator`` names a scikit-learn estimator from ``ALLOWED_ESTIMATORS``
-  (the same families ``artifacts.TRUSTED_TYPES`` can load) with ``spec.params``. Preprocessing is
+- **Allowlist**: ``spec.estimator`` names an estimator from ``ALLOWED_ESTIMATORS`` (scikit-learn,
+  LightGBM, XGBoost and CatBoost models ``artifacts.TRUSTED_TYPES`` can load) with ``spec.params``;
+  the boosting libraries are imported only when the spec names one of their models. Preprocessing is
   built from the feature schema: numeric -> median imputation + standard scaling; categorical and
   boolean -> one-hot encoding (linear models) or ordinal encoding (tree models), both tolerating
   missing and unseen values; datetime features are left out (recorded in the result). The result
@@ -47,7 +48,32 @@ ALLOWED_ESTIMATORS: dict[str, tuple[str, str, bool]] = {
     "LogisticRegression": ("sklearn.linear_model", "classifier", False),
     "LinearRegression": ("sklearn.linear_model", "regressor", False),
     "Ridge": ("sklearn.linear_model", "regressor", False),
+    "LGBMClassifier": ("lightgbm", "classifier", True),
+    "LGBMRegressor": ("lightgbm", "regressor", True),
+    "XGBClassifier": ("xgboost", "classifier", True),
+    "XGBRegressor": ("xgboost", "regressor", True),
+    "CatBoostClassifier": ("catboost", "classifier", True),
+    "CatBoostRegressor": ("catboost", "regressor", True),
 }
+# Defaults the boosting families get unless the spec sets them: no console output (it would flood
+# the function's log) and, for CatBoost, no training files (a function's file system is read-only).
+_FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "LGBMClassifier": {"verbose": -1},
+    "LGBMRegressor": {"verbose": -1},
+    "CatBoostClassifier": {"verbose": 0, "allow_writing_files": False},
+    "CatBoostRegressor": {"verbose": 0, "allow_writing_files": False},
+}
+# LightGBM takes its core parameters (and their aliases) as keyword arguments beyond the named
+# ones; these are the ones a spec may set (a typo is still refused by name).
+_LIGHTGBM_KWARGS = frozenset(
+    {
+        "verbose", "verbosity", "max_bin", "min_data_in_leaf", "min_sum_hessian_in_leaf",
+        "feature_fraction", "bagging_fraction", "bagging_freq", "lambda_l1", "lambda_l2",
+        "min_gain_to_split", "extra_trees", "linear_tree", "path_smooth", "cat_smooth",
+        "cat_l2", "max_cat_to_onehot", "is_unbalance", "scale_pos_weight", "deterministic",
+        "force_col_wise", "force_row_wise", "num_threads", "seed", "early_stopping_round",
+    }
+)  # fmt: skip
 _DEFAULT_FOR_TASK = {
     "binary": "HistGradientBoostingClassifier",
     "multiclass": "HistGradientBoostingClassifier",
@@ -158,8 +184,8 @@ def build_estimator(
     name = resolve_estimator_name(spec, task, spec_explicit=spec_explicit)
     module, _, tree_based = ALLOWED_ESTIMATORS[name]
     cls = getattr(importlib.import_module(module), name)
-    params = dict(spec.params) if spec_explicit else {}
-    accepted = set(inspect.signature(cls).parameters)
+    params = {**_FAMILY_DEFAULTS.get(name, {}), **(dict(spec.params) if spec_explicit else {})}
+    accepted = _accepted_params(cls, name)
     unknown = sorted(set(params) - accepted)
     if unknown:
         raise TrainingError(f"estimator {name!r} does not accept parameter(s) {unknown}")
@@ -171,6 +197,16 @@ def build_estimator(
         raise TrainingError(f"estimator {name!r} rejected params {params}: {exc}") from exc
     pre, dropped = build_preprocessor(schema, tree_based=tree_based)
     return Pipeline([("preprocess", pre), ("model", estimator)]), {"estimator": name, **params}, dropped
+
+
+def _accepted_params(cls: type, name: str) -> set[str]:
+    """Parameter names ``cls`` takes: its signature, plus what get_params lists (XGBoost names its
+    parameters on a base class), plus LightGBM's keyword parameters."""
+    accepted = set(inspect.signature(cls).parameters) - {"kwargs"}
+    accepted |= set(cls().get_params())
+    if name.startswith("LGBM"):
+        accepted |= _LIGHTGBM_KWARGS
+    return accepted
 
 
 def load_entry_point(entry_point: str) -> Any:
