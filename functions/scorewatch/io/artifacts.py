@@ -30,7 +30,7 @@ from scorewatch.core.errors import (
 
 logger = logging.getLogger(__name__)
 
-ArtifactFormat = Literal["skops", "joblib"]
+ArtifactFormat = Literal["skops", "joblib", "onnx"]
 
 # Every type an artifact may contain. Explicit on purpose: a type is trusted because someone
 # decided so here, not because a library's default list grew. Covers Pipelines/ColumnTransformer,
@@ -339,8 +339,14 @@ def load_artifact(
     IncompatibleModelError
         Another scikit-learn minor version, unless ``allow_version_mismatch``.
     """
-    if fmt not in ("skops", "joblib"):
+    if fmt not in ("skops", "joblib", "onnx"):
         raise UnsafeModelFormatError(f"{what}: unknown artifact format {fmt!r}")
+    if fmt == "onnx":  # a graph for onnxruntime: no Python object is deserialized
+        from scorewatch.io import onnx_model
+
+        if expected_sha256 is not None:
+            verify_sha256(data, expected_sha256, what=what)
+        return onnx_model.load(data, what=what)
     if fmt == "joblib" and not allow_unsafe_pickle:
         raise UnsafeModelFormatError(
             f"{what}: joblib/pickle artifacts can execute code when loaded; refused "
@@ -378,13 +384,18 @@ def load_artifact(
         raise ModelIntegrityError(f"{what}: cannot deserialize skops artifact: {exc}") from exc
 
 
-def format_for_path(path: str, *, allowed: Iterable[str] = ("skops", "joblib")) -> ArtifactFormat:
-    """Artifact format from a file name (``.skops``; ``.joblib``/``.pkl``/``.pickle`` are joblib)."""
+def format_for_path(
+    path: str, *, allowed: Iterable[str] = ("skops", "joblib", "onnx")
+) -> ArtifactFormat:
+    """Artifact format from a file name (``.skops``, ``.onnx``; ``.joblib``/``.pkl``/``.pickle`` are joblib)."""
     lower = path.lower()
+    if lower.endswith(".onnx") and "onnx" in allowed:
+        return "onnx"
     if lower.endswith(".skops") and "skops" in allowed:
         return "skops"
     if lower.endswith((".joblib", ".pkl", ".pickle")) and "joblib" in allowed:
         return "joblib"
     raise UnsafeModelFormatError(
-        f"{path}: unsupported model file extension; use .skops (or .joblib/.pkl with --allow-unsafe-pickle)"
+        f"{path}: unsupported model file extension; use .skops or .onnx "
+        "(or .joblib/.pkl with --allow-unsafe-pickle)"
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from scorewatch.core.cards import ArtifactRef, DataRef, ModelCard, Task
+from scorewatch.core.cards import ArtifactRef, Conversion, DataRef, ModelCard, Task
 from scorewatch.core.config import DecisionPolicy
 from scorewatch.core.errors import (
     ModelIntegrityError,
@@ -130,6 +130,7 @@ class Versions(ArtifactStore):
         decision_policy: DecisionPolicy | dict[str, Any] | None = None,
         description: str | None = None,
         fmt: artifacts.ArtifactFormat = "skops",
+        conversion: Conversion | None = None,
     ) -> ModelCard:
         """Store a fitted estimator as a new candidate version.
 
@@ -138,7 +139,8 @@ class Versions(ArtifactStore):
         model_name : str
             Checked with schema.check_model_name before any I/O.
         estimator : object
-            Fitted scikit-learn estimator/Pipeline (only TRUSTED_TYPES; see artifacts).
+            Fitted scikit-learn estimator/Pipeline (only TRUSTED_TYPES; see artifacts), or an
+            already serialized ``artifacts.DumpedArtifact`` (an ONNX twin; ``fmt`` is then its own).
         task, feature_schema, now, target, classes, metrics, params, training_data, parent_version,
         calibration, decision_policy, description
             Recorded on the card. ``classes`` defaults to ``estimator.classes_`` for classifiers.
@@ -147,6 +149,8 @@ class Versions(ArtifactStore):
         baseline_sample : pyarrow.Table, optional
             Written to ``baseline/sample.parquet``.
         fmt : {"skops", "joblib"}
+        conversion : Conversion, optional
+            Recorded on the card of a converted version (``scorewatch models export``).
 
         Returns
         -------
@@ -162,7 +166,10 @@ class Versions(ArtifactStore):
             raise UnsafeModelFormatError(
                 f"{model_name}: registering a joblib/pickle artifact needs allow_unsafe_pickle"
             )
-        art = artifacts.dump_artifact(estimator, fmt=fmt)
+        if isinstance(estimator, artifacts.DumpedArtifact):
+            art, fmt = estimator, estimator.format
+        else:
+            art = artifacts.dump_artifact(estimator, fmt=fmt)
         if classes is None and task != "regression" and hasattr(estimator, "classes_"):
             classes = tuple(_plain(c) for c in estimator.classes_)
         if isinstance(decision_policy, DecisionPolicy):
@@ -200,6 +207,7 @@ class Versions(ArtifactStore):
                 calibration=calibration,
                 decision_policy=decision_policy,
                 description=description,
+                conversion=conversion,
             )
             self._mirror_card(card)
             with self._aws(f"recording {model_name}@{version}"):
