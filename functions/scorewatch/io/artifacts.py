@@ -387,7 +387,7 @@ def load_artifact(
 def format_for_path(
     path: str, *, allowed: Iterable[str] = ("skops", "joblib", "onnx")
 ) -> ArtifactFormat:
-    """Artifact format from a file name (``.skops``, ``.onnx``; ``.joblib``/``.pkl``/``.pickle`` are joblib)."""
+    """Artifact format from a file name: ``.skops``, ``.onnx``, or joblib (``.joblib``/``.pkl``)."""
     lower = path.lower()
     if lower.endswith(".onnx") and "onnx" in allowed:
         return "onnx"

@@ -207,7 +207,9 @@ def convert(
             )
     except Exception as exc:  # skl2onnx raises RuntimeError/ValueError/MissingShapeCalculator...
         text = " ".join(str(exc).split())[:400]
-        raise IncompatibleModelError(f"{name}: cannot convert to ONNX ({type(exc).__name__}: {text})") from exc
+        raise IncompatibleModelError(
+            f"{name}: cannot convert to ONNX ({type(exc).__name__}: {text})"
+        ) from exc
     meta = {
         onnx_model.META_TASK: task,
         onnx_model.META_SCHEMA: schema.model_dump_json(),
@@ -309,14 +311,18 @@ def export_onnx(
     twin = onnx_model.load(data, what=f"ONNX twin of {what}")
     twin.check_columns(card.feature_schema.names)
     features, source = _sample_features(registry, card, sample_uri)
-    agreed = agreement(loaded.estimator, twin, features, task=card.task, classes=card.classes, tolerance=tolerance)
+    agreed = agreement(
+        loaded.estimator, twin, features, task=card.task, classes=card.classes, tolerance=tolerance
+    )
     bound = "relative tolerance" if card.task == "regression" else "tolerance"
     summary = (
         f"max abs difference {agreed.max_abs_diff:.3g} over {agreed.rows} rows of the {source} sample "
         f"({bound} {tolerance:g}, bound {agreed.allowed:.3g})"
     )
     if not agreed.passed:
-        raise IncompatibleModelError(f"{what}: the ONNX twin disagrees with the native model: {summary}; refused")
+        raise IncompatibleModelError(
+            f"{what}: the ONNX twin disagrees with the native model: {summary}; refused"
+        )
     profile = registry.read_baseline_profile(card) if card.baseline.profile_key else None
     sample = registry.read_baseline_sample(card)
     art = artifacts.DumpedArtifact(
