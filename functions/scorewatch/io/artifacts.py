@@ -384,9 +384,7 @@ def load_artifact(
         raise ModelIntegrityError(f"{what}: cannot deserialize skops artifact: {exc}") from exc
 
 
-def format_for_path(
-    path: str, *, allowed: Iterable[str] = ("skops", "joblib", "onnx")
-) -> ArtifactFormat:
+def format_for_path(path: str, *, allowed: Iterable[str] = ("skops", "joblib", "onnx")) -> ArtifactFormat:
     """Artifact format from a file name: ``.skops``, ``.onnx``, or joblib (``.joblib``/``.pkl``)."""
     lower = path.lower()
     if lower.endswith(".onnx") and "onnx" in allowed:

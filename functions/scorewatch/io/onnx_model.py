@@ -39,6 +39,7 @@ META_TASK = "scorewatch.task"
 META_CLASSES = "scorewatch.classes"
 META_FEATURES = "scorewatch.features"
 META_SCHEMA = "scorewatch.feature_schema"
+META_PRECISION = "scorewatch.preprocessing"  # float64 or float32: how the exporter converted it
 
 _NUMPY_TYPES: dict[str, Any] = {
     "tensor(float)": np.float32,
@@ -133,6 +134,18 @@ class OnnxModel:
         if self._classes is None:
             raise AttributeError("classes_")
         return np.asarray(self._classes, dtype=object)
+
+    def __sklearn_tags__(self) -> Any:
+        """What scikit-learn's ``is_classifier``/``is_regressor`` read (the graph is fitted)."""
+        from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags
+
+        classifier = self.task != "regression"
+        return Tags(
+            estimator_type="classifier" if classifier else "regressor",
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags() if classifier else None,
+            regressor_tags=None if classifier else RegressorTags(),
+        )
 
     def feature_types(self) -> dict[str, str]:
         """``{column: "numeric" | "categorical"}`` from the per-column inputs' element types."""
@@ -275,6 +288,7 @@ def load(data: bytes, *, what: str) -> OnnxModel:
 __all__ = [
     "META_CLASSES",
     "META_FEATURES",
+    "META_PRECISION",
     "META_SCHEMA",
     "META_TASK",
     "OnnxModel",

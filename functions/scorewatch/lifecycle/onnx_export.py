@@ -10,8 +10,9 @@ hash-pinned like every artifact, the same schema, classes, baseline and metrics,
 the source, and a ``conversion`` record on its card (max abs difference, tolerance, sample, the
 converters' versions). Promote it like any version; the score function then runs the graph.
 
-The graph takes one input per feature, named after the column: ``tensor(float)`` for numeric
-and boolean features, ``tensor(string)`` for categorical ones (what a ColumnTransformer pipeline
+The graph takes one input per feature, named after the column: ``tensor(double)`` for numeric
+and boolean features (``tensor(float)`` when the float64 preprocessing of :func:`_convert_split`
+does not convert), ``tensor(string)`` for categorical ones (what a ColumnTransformer pipeline
 converts from), probabilities with ZipMap off. Datetime features are not convertible.
 
 The converters run here, in the CLI's environment (``scorewatch[onnx]``); the image carries only
@@ -200,19 +201,28 @@ def convert(
             for f in schema.features
         ]
     options = None if task == "regression" else {id(_final_step(estimator)): {"zipmap": False}}
-    try:
-        with _plain_attributes():
-            graph = convert_sklearn(
-                estimator, name=name, initial_types=initial, options=options, target_opset=TARGET_OPSET
+    graph, precision = None, "float32"
+    if not stacked and len(getattr(estimator, "steps", None) or ()) >= 2:
+        try:
+            graph, precision = _convert_split(estimator, schema, options), "float64"
+        except Exception as exc:  # noqa: BLE001 - the all-float32 conversion below is the fallback
+            logger.info(
+                "float64 preprocessing not convertible; converting in float32", extra={"why": str(exc)}
             )
-    except Exception as exc:  # skl2onnx raises RuntimeError/ValueError/MissingShapeCalculator...
-        text = " ".join(str(exc).split())[:400]
-        raise IncompatibleModelError(
-            f"{name}: cannot convert to ONNX ({type(exc).__name__}: {text})"
-        ) from exc
+    if graph is None:
+        try:
+            with _plain_attributes():
+                graph = convert_sklearn(
+                    estimator, name=name, initial_types=initial, options=options, target_opset=TARGET_OPSET
+                )
+        except Exception as exc:  # skl2onnx raises RuntimeError/ValueError/MissingShapeCalculator...
+            text = " ".join(str(exc).split())[:400]
+            kind = type(exc).__name__
+            raise IncompatibleModelError(f"{name}: cannot convert to ONNX ({kind}: {text})") from exc
     meta = {
         onnx_model.META_TASK: task,
         onnx_model.META_SCHEMA: schema.model_dump_json(),
+        onnx_model.META_PRECISION: precision,
     }
     if classes is not None:
         meta[onnx_model.META_CLASSES] = json.dumps(list(classes))
@@ -223,6 +233,75 @@ def convert(
         prop.key, prop.value = key, value
     data: bytes = graph.SerializeToString()
     return data
+
+
+def _convert_split(estimator: Any, schema: FeatureSchema, options: dict[int, Any] | None) -> Any:
+    """Preprocessing in float64 and the final step in float32, as scikit-learn computes them.
+
+    A pipeline converted wholly in float32 scales numbers in float32; scikit-learn scales in
+    float64 and trees cast to float32 afterwards. Trees split exactly at training values (forests,
+    XGBoost), so a difference of one unit in the last place sends a row down the other branch.
+    Here the transformers take float64 inputs, their output is cast to float32 (what the final
+    estimator does itself) and the final step's graph is appended. onnxruntime has no float64
+    ``Imputer``: each is rewritten as ``Where(IsNaN(x), values, x)``.
+    """
+    import onnx
+    import onnx.compose
+    from onnx import helper, numpy_helper
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, StringTensorType
+
+    head, last = estimator[:-1], estimator.steps[-1][1]
+    width = int(last.n_features_in_)
+    initial = [
+        (f.name, StringTensorType([None, 1]) if f.type == "categorical" else DoubleTensorType([None, 1]))
+        for f in schema.features
+    ]
+    with _plain_attributes():
+        pre = convert_sklearn(head, initial_types=initial, target_opset=TARGET_OPSET)
+        est = convert_sklearn(
+            last,
+            initial_types=[("prepared", FloatTensorType([None, width]))],
+            options=options,
+            target_opset=TARGET_OPSET,
+        )
+    # the final step keeps its output names (``label``, ``probabilities``, ``variable``)
+    pre = onnx.compose.add_prefix(pre, "prepare_", rename_inputs=False)
+    nodes = []
+    for node in pre.graph.node:
+        if node.op_type != "Imputer":
+            nodes.append(node)
+            continue
+        attrs = {a.name: a for a in node.attribute}
+        replaced = attrs.get("replaced_value_float")
+        if replaced is not None and not np.isnan(replaced.f):
+            raise ValueError("an imputer of a value other than NaN")
+        values = np.asarray(attrs["imputed_value_floats"].floats, dtype=np.float64).reshape(1, -1)
+        pre.graph.initializer.append(numpy_helper.from_array(values, f"{node.name}_values"))
+        nodes.append(helper.make_node("IsNaN", [node.input[0]], [f"{node.name}_isnan"]))
+        nodes.append(
+            helper.make_node(
+                "Where", [f"{node.name}_isnan", f"{node.name}_values", node.input[0]], node.output
+            )
+        )
+    del pre.graph.node[:]
+    pre.graph.node.extend(nodes)
+    (out,) = pre.graph.output
+    pre.graph.node.append(helper.make_node("Cast", [out.name], ["prepared32"], to=onnx.TensorProto.FLOAT))
+    pre.graph.output.pop()
+    pre.graph.output.append(
+        helper.make_tensor_value_info("prepared32", onnx.TensorProto.FLOAT, [None, width])
+    )
+    opsets: dict[str, int] = {}
+    for graph in (pre, est):
+        for op in graph.opset_import:
+            opsets[op.domain] = max(opsets.get(op.domain, 0), op.version)
+    for graph in (pre, est):
+        del graph.opset_import[:]
+        graph.opset_import.extend(helper.make_opsetid(d, v) for d, v in opsets.items())
+        graph.ir_version = min(pre.ir_version, est.ir_version)
+    est = onnx.compose.add_prefix(est, "final_", rename_outputs=False)
+    return onnx.compose.merge_models(pre, est, io_map=[("prepared32", "final_prepared")])
 
 
 def agreement(
