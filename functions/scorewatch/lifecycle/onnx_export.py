@@ -334,7 +334,7 @@ def _sample_features(registry: Any, card: ModelCard, sample_uri: str | None) -> 
     from scorewatch.io import storage
     from scorewatch.scoring.validation import validate_batch
 
-    schema = card.feature_schema
+    schema = card.feature_schema.model_copy(update={"id_columns": ()})  # features only
     if sample_uri is not None:
         frames = []
         rows = 0

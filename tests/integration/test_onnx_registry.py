@@ -1,0 +1,131 @@
+"""ONNX twins in the registry on moto's server: `scorewatch models export`, the card's agreement
+record, hash-pinned loads, refusal above the tolerance, and the score function running the twin."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import numpy as np
+import pytest
+from handler_kit import MODEL, NOW, SCHEMA, Ctx, encode, frame, make_stack, register_champion
+
+from scorewatch.cli import EXIT_MODEL_ERROR, EXIT_OK, main
+from scorewatch.core.contract import Env
+from scorewatch.core.errors import ModelIntegrityError
+from scorewatch.handlers import score
+from scorewatch.io.onnx_model import OnnxModel
+from scorewatch.io.registry import Registry, clear_cache
+from scorewatch.io.registry.marshalling import card_item, marshal
+from scorewatch.scoring.scorer import predict_frame
+
+
+@pytest.fixture
+def stack(resources, monkeypatch):
+    st = make_stack(resources, monkeypatch)
+    st.card = register_champion(resources)
+    monkeypatch.setenv(Env.REGISTRY_TABLE, resources.registry_table)
+    monkeypatch.setenv(Env.MODELS_BUCKET, resources.models_bucket)
+    clear_cache()
+    return st
+
+
+@pytest.fixture
+def reg(stack) -> Registry:
+    return Registry(table_name=stack.res.registry_table, models_bucket=stack.res.models_bucket)
+
+
+def _export(capsys, *extra: str) -> tuple[int, str, str]:
+    code = main(["models", "export", f"{MODEL}@champion", "--format", "onnx", *extra])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_export_registers_a_verified_hash_pinned_twin(stack, reg, capsys):
+    code, out, err = _export(capsys, "--json")
+    assert code == EXIT_OK, err
+    card = json.loads(out)
+    source = stack.card
+    assert card["version"] == "000002" and card["status"] == "candidate"
+    assert card["parent_version"] == source.version
+    assert card["artifact"]["format"] == "onnx"
+    assert card["artifact"]["key"] == f"{MODEL}/000002/model.onnx"
+    conv = card["conversion"]
+    assert conv["source_version"] == source.version and conv["source_sha256"] == source.artifact.sha256
+    assert conv["sample"] == "baseline" and conv["sample_rows"] == 600
+    assert 0 <= conv["max_abs_diff"] <= conv["tolerance"] == 1e-4
+    assert {"skl2onnx", "onnx", "onnxruntime"} <= set(conv["converter_versions"])
+    assert "scikit-learn" not in card["library_versions"]  # no scikit-learn needed to score it
+    # same schema and classes; its own pinned copy of the baseline
+    assert card["feature_schema"] == json.loads(source.feature_schema.model_dump_json())
+    assert card["classes"] == [0, 1]
+    assert card["baseline"]["sample_key"] == f"{MODEL}/000002/baseline/sample.parquet"
+    # the stored bytes are what the version item's sha256 says
+    s3 = boto3.client("s3")
+    obj = s3.get_object(Bucket=stack.res.models_bucket, Key=card["artifact"]["key"])["Body"].read()
+    import hashlib
+
+    item = boto3.client("dynamodb").get_item(
+        TableName=stack.res.registry_table, Key={"model_name": {"S": MODEL}, "version": {"S": "000002"}}
+    )["Item"]
+    assert item["sha256"]["S"] == hashlib.sha256(obj).hexdigest() == card["artifact"]["sha256"]
+    loaded = reg.load(MODEL, "2")
+    assert isinstance(loaded.estimator, OnnxModel)
+    X = frame(200, seed=5)[SCHEMA.names]
+    native = predict_frame(reg.load(MODEL, "1").estimator, X, task="binary", classes=(0, 1))
+    twin = predict_frame(loaded.estimator, X, task="binary", classes=(0, 1))
+    assert list(twin.columns) == list(native.columns) == ["prediction", "score_0", "score_1"]
+    assert (
+        np.abs(twin[["score_0", "score_1"]].to_numpy() - native[["score_0", "score_1"]].to_numpy()).max()
+        < 1e-4
+    )
+    # the card shows the agreement
+    assert main(["models", "show", f"{MODEL}@2"]) == EXIT_OK
+    assert "conversion" in capsys.readouterr().out
+
+
+def test_tampered_onnx_twin_is_refused_by_hash(stack, reg, capsys):
+    code, out, err = _export(capsys, "--json")
+    assert code == EXIT_OK, err
+    card = reg.get(MODEL, "2")
+    s3 = boto3.client("s3")
+    data = s3.get_object(Bucket=stack.res.models_bucket, Key=card.artifact.key)["Body"].read()
+    # a valid graph with one metadata byte changed, at a new S3 version the row is repointed to
+    tampered = data.replace(b"scorewatch.task", b"scorewatch.tasK", 1)
+    assert tampered != data
+    other = s3.put_object(Bucket=stack.res.models_bucket, Key=card.artifact.key, Body=tampered)["VersionId"]
+    repointed = card.model_copy(update={"artifact": card.artifact.model_copy(update={"version_id": other})})
+    boto3.client("dynamodb").put_item(TableName=stack.res.registry_table, Item=marshal(card_item(repointed)))
+    clear_cache()
+    with pytest.raises(
+        ModelIntegrityError, match=f"{MODEL}@000002.*sha256 mismatch.*expected {card.artifact.sha256}"
+    ):
+        reg.load(MODEL, "2")
+
+
+def test_export_above_the_tolerance_is_refused_and_registers_nothing(stack, reg, capsys):
+    code, out, err = _export(capsys, "--tolerance", "1e-12")
+    assert code == EXIT_MODEL_ERROR
+    assert "the ONNX twin disagrees with the native model: max abs difference" in err
+    assert "over 600 rows of the baseline sample (tolerance 1e-12" in err
+    assert [c.version for c in reg.list_versions(MODEL)] == [stack.card.version]
+    keys = boto3.client("s3").list_objects_v2(Bucket=stack.res.models_bucket, Prefix=f"{MODEL}/000002/")
+    assert keys.get("KeyCount", 0) == 0
+
+
+def test_promoted_twin_is_scored_by_the_score_function(stack, reg, capsys):
+    code, out, err = _export(capsys, "--json")
+    assert code == EXIT_OK, err
+    reg.promote(MODEL, "2", now=NOW, promoted_by="test")
+    rows = frame(150, seed=9)
+    key = f"incoming/{MODEL}/day1.csv"
+    put = stack.put(key, encode(rows, "csv"))
+    result = score.handler(stack.s3_event(key, put), Ctx())
+    assert result["status"] == "scored", result
+    assert (result["rows_in"], result["rows_scored"], result["rows_rejected"]) == (150, 150, 0)
+    (scored_key,) = stack.keys("scored/")
+    scored = stack.read_parquet(scored_key).sort_values("customer_id").reset_index(drop=True)
+    assert set(scored["model_version"]) == {"000002"}
+    native = predict_frame(reg.load(MODEL, "1").estimator, rows[SCHEMA.names], task="binary", classes=(0, 1))
+    assert np.abs(scored["score_1"].to_numpy() - native["score_1"].to_numpy()).max() < 1e-4
+    assert (scored["prediction"].to_numpy() == native["prediction"].to_numpy()).all()
