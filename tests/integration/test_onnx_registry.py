@@ -3,6 +3,7 @@ record, hash-pinned loads, refusal above the tolerance, and the score function r
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import boto3
@@ -63,8 +64,6 @@ def test_export_registers_a_verified_hash_pinned_twin(stack, reg, capsys):
     # the stored bytes are what the version item's sha256 says
     s3 = boto3.client("s3")
     obj = s3.get_object(Bucket=stack.res.models_bucket, Key=card["artifact"]["key"])["Body"].read()
-    import hashlib
-
     item = boto3.client("dynamodb").get_item(
         TableName=stack.res.registry_table, Key={"model_name": {"S": MODEL}, "version": {"S": "000002"}}
     )["Item"]
@@ -85,7 +84,7 @@ def test_export_registers_a_verified_hash_pinned_twin(stack, reg, capsys):
 
 
 def test_tampered_onnx_twin_is_refused_by_hash(stack, reg, capsys):
-    code, out, err = _export(capsys, "--json")
+    code, _, err = _export(capsys, "--json")
     assert code == EXIT_OK, err
     card = reg.get(MODEL, "2")
     s3 = boto3.client("s3")
@@ -104,7 +103,7 @@ def test_tampered_onnx_twin_is_refused_by_hash(stack, reg, capsys):
 
 
 def test_export_above_the_tolerance_is_refused_and_registers_nothing(stack, reg, capsys):
-    code, out, err = _export(capsys, "--tolerance", "1e-12")
+    code, _, err = _export(capsys, "--tolerance", "1e-12")
     assert code == EXIT_MODEL_ERROR
     assert "the ONNX twin disagrees with the native model: max abs difference" in err
     assert "over 600 rows of the baseline sample (tolerance 1e-12" in err
@@ -114,7 +113,7 @@ def test_export_above_the_tolerance_is_refused_and_registers_nothing(stack, reg,
 
 
 def test_promoted_twin_is_scored_by_the_score_function(stack, reg, capsys):
-    code, out, err = _export(capsys, "--json")
+    code, _, err = _export(capsys, "--json")
     assert code == EXIT_OK, err
     reg.promote(MODEL, "2", now=NOW, promoted_by="test")
     rows = frame(150, seed=9)
