@@ -75,9 +75,9 @@ class OnnxModel:
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... classes
             raise ModelIntegrityError(f"{what}: not a loadable ONNX model: {_first_line(exc)}") from exc
         self.what = what
-        self.inputs = {i.name: i.type for i in self.session.get_inputs()}
-        self._input_shapes = {i.name: i.shape for i in self.session.get_inputs()}
-        self.outputs = [(o.name, o.type) for o in self.session.get_outputs()]
+        self.inputs: dict[str, str] = {str(i.name): str(i.type) for i in self.session.get_inputs()}
+        self._input_shapes = {str(i.name): list(i.shape) for i in self.session.get_inputs()}
+        self.outputs: list[tuple[str, str]] = [(str(o.name), str(o.type)) for o in self.session.get_outputs()]
         self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
         self._proba = self._probability_output()
         self.task = self.metadata.get(META_TASK) or self._guess_task(data)
@@ -223,7 +223,8 @@ class OnnxModel:
 
 def _numeric(frame: pd.DataFrame, dtype: Any, name: str, what: str) -> np.ndarray:
     try:
-        return frame.to_numpy(dtype=np.float64).astype(dtype, copy=False)
+        values: np.ndarray = frame.to_numpy(dtype=np.float64).astype(dtype, copy=False)
+        return values
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"{what}: column(s) {list(frame.columns)} cannot feed the numeric ONNX input {name!r}: "

@@ -151,11 +151,11 @@ def _plain_attributes() -> Iterator[None]:
     def add_node(self: Any, op_type: Any, inputs: Any, outputs: Any, *args: Any, **attrs: Any) -> Any:
         return original(self, op_type, inputs, outputs, *args, **{k: _plain(v) for k, v in attrs.items()})
 
-    ModelComponentContainer.add_node = add_node  # type: ignore[method-assign]
+    ModelComponentContainer.add_node = add_node
     try:
         yield
     finally:
-        ModelComponentContainer.add_node = original  # type: ignore[method-assign]
+        ModelComponentContainer.add_node = original
 
 
 def _final_step(estimator: Any) -> Any:
