@@ -187,8 +187,7 @@ class OnnxModel:
         for name, kind in self.inputs.items():
             column = X[name]
             if kind == _STRING:
-                text = column.astype(object).where(column.notna(), MISSING_TEXT)
-                feed[name] = text.map(str).to_numpy(dtype=object).reshape(-1, 1)
+                feed[name] = _text(column)
                 continue
             dtype = _NUMPY_TYPES.get(kind)
             if dtype is None:
@@ -198,7 +197,11 @@ class OnnxModel:
 
     def _run(self, X: pd.DataFrame) -> dict[str, Any]:
         names = [name for name, _ in self.outputs]
-        values = self.session.run(names, self._feed(X))
+        feed = self._feed(X)
+        try:
+            values = self.session.run(names, feed)
+        except Exception as exc:  # onnxruntime's own error classes: the input's doing, reported
+            raise ValueError(f"{self.what}: onnxruntime refused the input: {_first_line(exc)}") from exc
         return dict(zip(names, values, strict=True))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
@@ -221,9 +224,26 @@ class OnnxModel:
         return values.reshape(-1)
 
 
+def _text(column: pd.Series) -> np.ndarray:
+    """A column as a ``tensor(string)`` feed: text as it is (the scorer's categoricals are already
+    ``str``), anything else through ``str``, missing values as :data:`MISSING_TEXT`."""
+    values = column.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if missing.any():
+        values = values.copy()
+        values[missing] = MISSING_TEXT
+    if column.dtype != object and not pd.api.types.is_string_dtype(column.dtype):
+        values = np.asarray([str(v) for v in values], dtype=object)
+    elif not all(isinstance(v, str) for v in values[:64]):  # the scorer's are; a caller's may not be
+        values = np.asarray([v if isinstance(v, str) else str(v) for v in values], dtype=object)
+    return values.reshape(-1, 1)
+
+
 def _numeric(frame: pd.DataFrame, dtype: Any, name: str, what: str) -> np.ndarray:
     try:
-        values: np.ndarray = frame.to_numpy(dtype=np.float64).astype(dtype, copy=False)
+        values: np.ndarray = frame.to_numpy(dtype=np.float64)
+        if dtype is not np.float64:
+            values = values.astype(dtype)
         return values
     except (TypeError, ValueError) as exc:
         raise ValueError(
