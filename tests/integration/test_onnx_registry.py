@@ -128,3 +128,40 @@ def test_promoted_twin_is_scored_by_the_score_function(stack, reg, capsys):
     native = predict_frame(reg.load(MODEL, "1").estimator, rows[SCHEMA.names], task="binary", classes=(0, 1))
     assert np.abs(scored["score_1"].to_numpy() - native["score_1"].to_numpy()).max() < 1e-4
     assert (scored["prediction"].to_numpy() == native["prediction"].to_numpy()).all()
+
+
+def test_an_onnx_file_from_another_team_registers_with_a_baseline_and_scores(stack, reg, tmp_path, capsys):
+    """A graph written with skl2onnx's defaults (ZipMap on, no scorewatch metadata), registered
+    byte for byte from the CLI with a reference for its baseline."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    native = reg.load(MODEL, "1").estimator
+    types = [("tenure", FloatTensorType([None, 1])), ("charges", FloatTensorType([None, 1]))]
+    graph = convert_sklearn(native, initial_types=[*types, ("plan", StringTensorType([None, 1]))])
+    path = tmp_path / "churn-other-team.onnx"
+    path.write_bytes(graph.SerializeToString())
+    reference = tmp_path / "reference.csv"
+    frame(300, seed=3).to_csv(reference, index=False)
+    code = main(
+        [
+            "models", "register", "--name", "other", "--model-file", str(path), "--task", "binary",
+            "--reference", str(reference), "--id-columns", "customer_id", "--json",
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr()
+    assert code == EXIT_OK, out.err
+    card = json.loads(out.out)
+    assert card["artifact"]["format"] == "onnx" and card["artifact"]["key"] == "other/000001/model.onnx"
+    assert card["artifact"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()  # as it is
+    assert card["classes"] == [0, 1]
+    assert [(f["name"], f["type"]) for f in card["feature_schema"]["features"]] == [
+        ("tenure", "numeric"),
+        ("charges", "numeric"),
+        ("plan", "categorical"),
+    ]
+    assert card["baseline"]["profile_key"] == "other/000001/baseline/profile.json"
+    X = frame(50, seed=4)[SCHEMA.names]
+    ours = predict_frame(reg.load("other", "1").estimator, X, task="binary", classes=(0, 1))
+    theirs = predict_frame(native, X, task="binary", classes=(0, 1))
+    assert np.abs(ours["score_1"].to_numpy() - theirs["score_1"].to_numpy()).max() < 1e-4
