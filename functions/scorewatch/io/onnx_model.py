@@ -234,9 +234,10 @@ def _text(column: pd.Series) -> np.ndarray:
         values[missing] = MISSING_TEXT
     if column.dtype != object and not pd.api.types.is_string_dtype(column.dtype):
         values = np.asarray([str(v) for v in values], dtype=object)
-    elif not all(isinstance(v, str) for v in values[:64]):  # the scorer's are; a caller's may not be
+    elif not all(isinstance(v, str) for v in values):  # the scorer's are; a caller's may not be
         values = np.asarray([v if isinstance(v, str) else str(v) for v in values], dtype=object)
-    return values.reshape(-1, 1)
+    shaped: np.ndarray = values.reshape(-1, 1)
+    return shaped
 
 
 def _numeric(frame: pd.DataFrame, dtype: Any, name: str, what: str) -> np.ndarray:
