@@ -8,6 +8,7 @@ import json
 
 import boto3
 import numpy as np
+import pandas as pd
 import pytest
 from handler_kit import MODEL, NOW, SCHEMA, Ctx, encode, frame, make_stack, register_champion
 
@@ -165,3 +166,88 @@ def test_an_onnx_file_from_another_team_registers_with_a_baseline_and_scores(sta
     ours = predict_frame(reg.load("other", "1").estimator, X, task="binary", classes=(0, 1))
     theirs = predict_frame(native, X, task="binary", classes=(0, 1))
     assert np.abs(ours["score_1"].to_numpy() - theirs["score_1"].to_numpy()).max() < 1e-4
+
+
+def _penguins_version(reg: Registry, name: str, estimator: str, task: str, *, with_baseline: bool):
+    """A palmerpenguins pipeline (4 numeric features with missing values, island and sex with
+    missing values) built by the retraining code, registered with or without a baseline."""
+    import pyarrow as pa
+    from palmerpenguins import load_penguins
+
+    from scorewatch.core.config import EstimatorSpec
+    from scorewatch.core.schema import FeatureSchema, FeatureSpec
+    from scorewatch.lifecycle.training import build_estimator
+    from scorewatch.monitoring.profiles import build_profile
+    from scorewatch.scoring.validation import validate_batch
+
+    df = load_penguins()
+    numeric = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm"]
+    if task != "regression":
+        numeric.append("body_mass_g")
+    schema = FeatureSchema(
+        features=(
+            *(FeatureSpec(name=c, type="numeric") for c in numeric),
+            FeatureSpec(name="island", type="categorical"),
+            FeatureSpec(name="sex", type="categorical"),
+        )
+    )
+    X = validate_batch(pa.Table.from_pandas(df[schema.names]), schema, row_offset=0, source_uri="p").features
+    y = df["species"] if task == "multiclass" else df["body_mass_g"].fillna(4200.0)
+    pipe, params, _ = build_estimator(
+        EstimatorSpec(estimator=estimator), task=task, schema=schema, random_state=0
+    )
+    pipe.fit(X, y)
+    classes = tuple(str(c) for c in pipe.classes_) if task == "multiclass" else None
+    kw = {}
+    if with_baseline:
+        outputs = predict_frame(pipe, X, task=task, classes=classes)
+        both = pd.concat([X, outputs], axis=1)
+        kw["baseline_profile"] = build_profile(both, schema, score_columns=tuple(outputs.columns)).to_dict()
+        kw["baseline_sample"] = pa.Table.from_pandas(both, preserve_index=False)
+    card = reg.register(
+        name, pipe, task=task, feature_schema=schema, now=NOW, classes=classes, params=params, **kw
+    )
+    return card, pipe, X, df
+
+
+def test_penguins_forest_round_trip_through_the_registry(stack, reg):
+    """Scaler + random forest (splits at training values): the float64 preprocessing keeps it
+    within the tolerance on the baseline sample, missing values included."""
+    from scorewatch.lifecycle.onnx_export import export_onnx
+
+    card, pipe, X, _ = _penguins_version(
+        reg, "penguins", "RandomForestClassifier", "multiclass", with_baseline=True
+    )
+    twin = export_onnx(reg, "penguins", card.version, now=NOW)
+    assert twin.conversion is not None
+    assert twin.conversion.sample == "baseline" and twin.conversion.sample_rows == 344
+    assert twin.conversion.max_abs_diff <= 1e-4
+    assert twin.classes == ("Adelie", "Chinstrap", "Gentoo")
+    loaded = reg.load("penguins", twin.version)
+    assert loaded.card.artifact.format == "onnx"
+    ours = predict_frame(loaded.estimator, X, task="multiclass", classes=twin.classes)
+    native = predict_frame(pipe, X, task="multiclass", classes=twin.classes)
+    scores = [f"score_{c}" for c in twin.classes]
+    assert np.abs(ours[scores].to_numpy() - native[scores].to_numpy()).max() == pytest.approx(
+        twin.conversion.max_abs_diff
+    )
+
+
+def test_regression_without_a_baseline_is_verified_on_a_stated_sample(stack, reg):
+    from scorewatch.core.errors import ConfigError
+    from scorewatch.lifecycle.onnx_export import export_onnx
+
+    card, pipe, X, df = _penguins_version(
+        reg, "mass", "HistGradientBoostingRegressor", "regression", with_baseline=False
+    )
+    with pytest.raises(ConfigError, match="has no baseline sample: give --sample URI"):
+        export_onnx(reg, "mass", card.version, now=NOW)
+    put = stack.put("verify/penguins.csv", df.to_csv(index=False).encode())
+    assert put
+    sample = f"s3://{stack.res.data_bucket}/verify/penguins.csv"
+    twin = export_onnx(reg, "mass", card.version, now=NOW, sample_uri=sample)
+    assert twin.conversion is not None
+    assert twin.conversion.sample == sample and twin.conversion.sample_rows == 344
+    ceiling = float(np.abs(pipe.predict(X)).max())
+    assert twin.conversion.max_abs_diff <= 1e-4 * ceiling  # relative to the predictions' scale
+    assert twin.baseline.sample_key is None
