@@ -243,7 +243,6 @@ def test_regression_without_a_baseline_is_verified_on_a_stated_sample(stack, reg
     with pytest.raises(ConfigError, match="has no baseline sample: give --sample URI"):
         export_onnx(reg, "mass", card.version, now=NOW)
     put = stack.put("verify/penguins.csv", df.to_csv(index=False).encode())
-    assert put
     sample = f"s3://{stack.res.data_bucket}/verify/penguins.csv"
     twin = export_onnx(reg, "mass", card.version, now=NOW, sample_uri=sample)
     assert twin.conversion is not None

@@ -195,6 +195,32 @@ def test_trees_behind_a_scaler_need_the_float64_preprocessing(kind, penguins, mo
     assert rounded.max_abs_diff > 100 * rounded.allowed
 
 
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_catboost_final_step_goes_through_its_own_onnx_export(task, penguins):
+    """CatBoost writes its own graph (numeric inputs, ZipMap probabilities keyed by class index);
+    it is appended to the float64 preprocessing like any final step."""
+    catboost = pytest.importorskip("catboost")
+    from sklearn.pipeline import Pipeline
+
+    df, features = penguins
+    schema = SCHEMA
+    if task == "regression":
+        schema = FeatureSchema(features=tuple(f for f in SCHEMA.features if f.name != "body_mass_g"))
+        est = catboost.CatBoostRegressor(iterations=50, verbose=0, random_seed=0, thread_count=1)
+    else:
+        est = catboost.CatBoostClassifier(iterations=50, verbose=0, random_seed=0, thread_count=1)
+    pre, _ = build_preprocessor(schema, tree_based=True)
+    X = features[schema.names]
+    pipe = Pipeline([("preprocess", pre), ("model", est)]).fit(X, _target(df, task))
+    classes = (
+        tuple(c.item() if hasattr(c, "item") else c for c in pipe.classes_) if task != "regression" else None
+    )
+    twin = onnx_model.load(convert(pipe, schema, task=task, classes=classes, name="cb@1"), what="cb")
+    assert twin.metadata[onnx_model.META_PRECISION] == "float64"
+    agreed = agreement(pipe, twin, X, task=task, classes=classes)
+    assert agreed.passed, agreed
+
+
 def test_feeding_refuses_a_missing_input_and_text_in_a_numeric_input(penguins):
     pipe, schema, features, classes = _fit("LogisticRegression", "binary", penguins)
     twin = onnx_model.load(convert(pipe, schema, task="binary", classes=classes, name="p@1"), what="p@1")

@@ -210,7 +210,9 @@ class OnnxModel:
             raise IncompatibleModelError(f"{self.what}: the ONNX graph has no probabilities output")
         raw = self._run(X)[self._proba]
         if isinstance(raw, list):  # ZipMap: one {class: probability} dict per row
-            keys = list(self._classes) if self._classes is not None else sorted(raw[0]) if raw else []
+            keys = list(self._classes) if self._classes is not None else []
+            if raw and not all(k in raw[0] for k in keys):
+                keys = sorted(raw[0])  # keyed by class index (CatBoost): the classes' sorted order
             return np.asarray([[row[k] for k in keys] for row in raw], dtype=np.float64)
         return np.asarray(raw, dtype=np.float64)
 

@@ -259,12 +259,15 @@ def _convert_split(estimator: Any, schema: FeatureSchema, options: dict[int, Any
     ]
     with _plain_attributes():
         pre = convert_sklearn(head, initial_types=initial, target_opset=TARGET_OPSET)
-        est = convert_sklearn(
-            last,
-            initial_types=[("prepared", FloatTensorType([None, width]))],
-            options=options,
-            target_opset=TARGET_OPSET,
-        )
+        if _is_catboost(last):
+            est = _catboost_graph(last)
+        else:
+            est = convert_sklearn(
+                last,
+                initial_types=[("prepared", FloatTensorType([None, width]))],
+                options=options,
+                target_opset=TARGET_OPSET,
+            )
     # the final step keeps its output names (``label``, ``probabilities``, ``variable``)
     pre = onnx.compose.add_prefix(pre, "prepare_", rename_inputs=False)
     nodes = []
@@ -299,9 +302,31 @@ def _convert_split(estimator: Any, schema: FeatureSchema, options: dict[int, Any
     for graph in (pre, est):
         del graph.opset_import[:]
         graph.opset_import.extend(helper.make_opsetid(d, v) for d, v in opsets.items())
-        graph.ir_version = min(pre.ir_version, est.ir_version)
+    ir_version = max(pre.ir_version, est.ir_version)
+    for graph in (pre, est):
+        graph.ir_version = ir_version
     est = onnx.compose.add_prefix(est, "final_", rename_outputs=False)
-    return onnx.compose.merge_models(pre, est, io_map=[("prepared32", "final_prepared")])
+    return onnx.compose.merge_models(pre, est, io_map=[("prepared32", est.graph.input[0].name)])
+
+
+def _is_catboost(estimator: Any) -> bool:
+    return type(estimator).__module__.startswith("catboost")
+
+
+def _catboost_graph(estimator: Any) -> Any:
+    """CatBoost's own ONNX export of a fitted model (numeric inputs only: no ``cat_features``)."""
+    import os
+    import tempfile
+
+    import onnx
+
+    handle, path = tempfile.mkstemp(suffix=".onnx")
+    os.close(handle)
+    try:
+        estimator.save_model(path, format="onnx")
+        return onnx.load_model(path)
+    finally:
+        os.unlink(path)
 
 
 def agreement(
