@@ -2,7 +2,8 @@
 
 ``scorewatch models export NAME@VER --format onnx`` converts the version's scikit-learn estimator
 with ``skl2onnx`` (a Pipeline ending in a LightGBM or XGBoost model through ``onnxmltools``'
-converters, registered with skl2onnx for the pipeline's last step), scores the version's baseline
+converters, registered with skl2onnx for the pipeline's last step; a CatBoost last step through
+CatBoost's own ONNX export), scores the version's baseline
 sample (or a stated sample) with both the native estimator and the graph (onnxruntime), and
 refuses the twin when the largest absolute difference of any score exceeds the tolerance. A twin
 that agrees is registered as a new candidate version of the same model: artifact ``model.onnx``
