@@ -1,7 +1,7 @@
 """Benchmark: ONNX twin (onnxruntime) vs the native scikit-learn pipeline, side by side.
 
 Data: bench_scoring.py's synthetic set (N rows x 15 numeric + 5 categorical features + an id).
-Models (fitted on the first 50k rows), each converted by ``lifecycle.onnx_export.convert`` and
+Models (fitted on the first 50k rows), each converted by ``scorewatch.cli.onnx_export.convert`` and
 checked with ``agreement`` on 10k rows before anything is timed:
 
 - ``logreg``: ColumnTransformer(StandardScaler, OneHotEncoder) + LogisticRegression
@@ -111,10 +111,10 @@ def main() -> None:
     import numpy as np
     import pyarrow.parquet as pq
 
+    from scorewatch.cli.onnx_export import agreement, convert
     from scorewatch.core.cards import ArtifactRef, ModelCard
     from scorewatch.core.schema import FeatureSchema, FeatureSpec
     from scorewatch.io import onnx_model
-    from scorewatch.lifecycle.onnx_export import agreement, convert
     from scorewatch.scoring.scorer import score_source
     from scorewatch.scoring.validation import validate_batch
 

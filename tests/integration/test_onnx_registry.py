@@ -213,7 +213,7 @@ def _penguins_version(reg: Registry, name: str, estimator: str, task: str, *, wi
 def test_penguins_forest_round_trip_through_the_registry(stack, reg):
     """Scaler + random forest (splits at training values): the float64 preprocessing keeps it
     within the tolerance on the baseline sample, missing values included."""
-    from scorewatch.lifecycle.onnx_export import export_onnx
+    from scorewatch.cli.onnx_export import export_onnx
 
     card, pipe, X, _ = _penguins_version(
         reg, "penguins", "RandomForestClassifier", "multiclass", with_baseline=True
@@ -234,15 +234,15 @@ def test_penguins_forest_round_trip_through_the_registry(stack, reg):
 
 
 def test_regression_without_a_baseline_is_verified_on_a_stated_sample(stack, reg):
+    from scorewatch.cli.onnx_export import export_onnx
     from scorewatch.core.errors import ConfigError
-    from scorewatch.lifecycle.onnx_export import export_onnx
 
     card, pipe, X, df = _penguins_version(
         reg, "mass", "HistGradientBoostingRegressor", "regression", with_baseline=False
     )
     with pytest.raises(ConfigError, match="has no baseline sample: give --sample URI"):
         export_onnx(reg, "mass", card.version, now=NOW)
-    put = stack.put("verify/penguins.csv", df.to_csv(index=False).encode())
+    stack.put("verify/penguins.csv", df.to_csv(index=False).encode())
     sample = f"s3://{stack.res.data_bucket}/verify/penguins.csv"
     twin = export_onnx(reg, "mass", card.version, now=NOW, sample_uri=sample)
     assert twin.conversion is not None

@@ -14,11 +14,11 @@ import pytest
 from palmerpenguins import load_penguins
 
 from scorewatch.cli import EXIT_MODEL_ERROR, EXIT_OK, main
+from scorewatch.cli.onnx_export import agreement, convert
 from scorewatch.core.config import EstimatorSpec
 from scorewatch.core.errors import IncompatibleModelError, ModelIntegrityError
 from scorewatch.core.schema import FeatureSchema, FeatureSpec
 from scorewatch.io import artifacts, onnx_model
-from scorewatch.lifecycle.onnx_export import agreement, convert
 from scorewatch.lifecycle.training import build_estimator, build_preprocessor
 from scorewatch.scoring.scorer import predict_frame
 from scorewatch.scoring.validation import validate_batch
@@ -163,7 +163,7 @@ def test_trees_behind_a_scaler_need_the_float64_preprocessing(kind, penguins, mo
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import Pipeline
 
-    from scorewatch.lifecycle import onnx_export
+    from scorewatch.cli import onnx_export
 
     df, features = penguins
     task = "multiclass" if kind == "RandomForestClassifier" else "regression"

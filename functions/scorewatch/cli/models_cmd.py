@@ -390,8 +390,8 @@ def run_register(args: argparse.Namespace) -> int:
     if fmt == "onnx":  # registered byte for byte: the graph is the artifact
         from dataclasses import replace
 
+        from scorewatch.cli.onnx_export import onnx_artifact
         from scorewatch.io.onnx_model import schema_for
-        from scorewatch.lifecycle.onnx_export import onnx_artifact
 
         stored = onnx_artifact(data)
         if not getattr(args, "schema", None):
@@ -425,7 +425,7 @@ def run_register(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from scorewatch.lifecycle.onnx_export import export_onnx
+    from scorewatch.cli.onnx_export import export_onnx
 
     name, ref = _split_ref(args.model)
     card = export_onnx(

@@ -256,7 +256,11 @@ def _numeric(frame: pd.DataFrame, dtype: Any, name: str, what: str) -> np.ndarra
 
 
 def _graph_class_labels(data: bytes) -> tuple[Any, ...] | None:
-    """Class labels from the graph's ``ai.onnx.ml`` classifier/ZipMap nodes (needs ``onnx``)."""
+    """Class labels from the graph's ``ai.onnx.ml`` classifier/ZipMap nodes.
+
+    Needs the ``onnx`` package (the CLI's ``onnx`` extra, not in the functions' image: there the
+    card gives the classes).
+    """
     try:
         import onnx
     except ModuleNotFoundError:

@@ -16,8 +16,9 @@ and boolean features (``tensor(float)`` when the float64 preprocessing of :func:
 does not convert), ``tensor(string)`` for categorical ones (what a ColumnTransformer pipeline
 converts from), probabilities with ZipMap off. Datetime features are not convertible.
 
-The converters run here, in the CLI's environment (``scorewatch[onnx]``); the image carries only
-onnxruntime to score the result.
+The converters run here, in the CLI's environment (``scorewatch[onnx]``), which is why this module
+sits in ``scorewatch.cli``: the functions' image (everything but the CLI) carries only onnxruntime
+to score the result.
 """
 
 from __future__ import annotations
