@@ -302,3 +302,20 @@ def test_cli_scores_an_onnx_file_like_the_native_model(tmp_path, penguins, capsy
     code = main([*args, "--model-sha256", "0" * 64])
     assert code == EXIT_MODEL_ERROR
     assert "sha256 mismatch" in capsys.readouterr().err
+
+
+def test_registry_takes_only_an_onnx_artifact_already_serialized():
+    """A pre-serialized skops or pickle artifact would skip dump_artifact's allowlist: refused
+    before any AWS call (the registry is never reached)."""
+    from scorewatch.core.errors import UnsafeModelFormatError
+    from scorewatch.io.registry import Registry
+
+    reg = Registry(table_name="unused", models_bucket="unused")
+    pickled = artifacts.DumpedArtifact(b"\x80\x04.", artifacts.sha256_hex(b"\x80\x04."), "joblib")
+    with pytest.raises(
+        UnsafeModelFormatError, match="only an ONNX artifact is registered already serialized"
+    ):
+        reg.register("m", pickled, task="binary", feature_schema=SCHEMA, now=pd.Timestamp("2026-01-01"))
+    wrong = artifacts.DumpedArtifact(b"graph", "0" * 64, "onnx")
+    with pytest.raises(ModelIntegrityError, match="sha256 mismatch"):
+        reg.register("m", wrong, task="binary", feature_schema=SCHEMA, now=pd.Timestamp("2026-01-01"))

@@ -167,6 +167,13 @@ class Versions(ArtifactStore):
                 f"{model_name}: registering a joblib/pickle artifact needs allow_unsafe_pickle"
             )
         if isinstance(estimator, artifacts.DumpedArtifact):
+            # Only a graph is stored as given: skops and pickle bytes go through dump_artifact's checks.
+            if estimator.format != "onnx":
+                raise UnsafeModelFormatError(
+                    f"{model_name}: only an ONNX artifact is registered already serialized, "
+                    f"not {estimator.format!r}"
+                )
+            artifacts.verify_sha256(estimator.data, estimator.sha256, what=model_name)
             art, fmt = estimator, estimator.format
         else:
             art = artifacts.dump_artifact(estimator, fmt=fmt)
