@@ -319,3 +319,22 @@ def test_registry_takes_only_an_onnx_artifact_already_serialized():
     wrong = artifacts.DumpedArtifact(b"graph", "0" * 64, "onnx")
     with pytest.raises(ModelIntegrityError, match="sha256 mismatch"):
         reg.register("m", wrong, task="binary", feature_schema=SCHEMA, now=pd.Timestamp("2026-01-01"))
+
+
+def test_a_pipeline_on_a_numeric_matrix_is_fed_one_stacked_tensor(penguins):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    df, features = penguins
+    schema = FeatureSchema(features=tuple(f for f in SCHEMA.features if f.type == "numeric"))
+    complete = features[schema.names].notna().all(axis=1)
+    X, y = features.loc[complete, schema.names], _target(df, "binary")[complete]
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    twin = onnx_model.load(convert(pipe, schema, task="binary", classes=(0, 1), name="m"), what="m")
+    assert list(twin.inputs) == ["X"] and not twin.per_column
+    assert list(twin.feature_names_in_) == schema.names  # the order the tensor's columns take
+    agreed = agreement(pipe, twin, X, task="binary", classes=(0, 1))
+    assert agreed.passed, agreed
+    # columns are picked by name into the tensor, whatever the frame's order
+    assert (twin.predict_proba(X.iloc[:, ::-1]) == twin.predict_proba(X)).all()
