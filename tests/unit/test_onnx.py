@@ -206,9 +206,13 @@ def test_catboost_final_step_goes_through_its_own_onnx_export(task, penguins):
     schema = SCHEMA
     if task == "regression":
         schema = FeatureSchema(features=tuple(f for f in SCHEMA.features if f.name != "body_mass_g"))
-        est = catboost.CatBoostRegressor(iterations=50, verbose=0, random_seed=0, thread_count=1)
+        est = catboost.CatBoostRegressor(
+            iterations=50, verbose=0, random_seed=0, thread_count=1, allow_writing_files=False
+        )
     else:
-        est = catboost.CatBoostClassifier(iterations=50, verbose=0, random_seed=0, thread_count=1)
+        est = catboost.CatBoostClassifier(
+            iterations=50, verbose=0, random_seed=0, thread_count=1, allow_writing_files=False
+        )
     pre, _ = build_preprocessor(schema, tree_based=True)
     X = features[schema.names]
     pipe = Pipeline([("preprocess", pre), ("model", est)]).fit(X, _target(df, task))
