@@ -237,7 +237,10 @@ def imported_modules(package_dir: Path) -> set[str]:
         if "cli" in path.relative_to(package_dir).parts[:1]:
             continue  # the CLI (rich, the local cloud) is not part of the functions' image
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        optional = _optional_imports(tree)
         for node in ast.walk(tree):
+            if node in optional:
+                continue
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -249,6 +252,24 @@ def imported_modules(package_dir: Path) -> set[str]:
                 if top not in stdlib and top not in {"scorewatch", "__future__"}:
                     found.add(name)
     return found
+
+
+def _optional_imports(tree: ast.AST) -> set[ast.AST]:
+    """Imports in the body of a ``try`` whose handler catches ModuleNotFoundError/ImportError: the
+    code runs without them (e.g. ``onnx`` in scorewatch.io.onnx_model), so the image need not
+    have them."""
+    out: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try):
+            continue
+        caught = set()
+        for handler in node.handlers:
+            kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+            caught |= {k.id for k in kinds if isinstance(k, ast.Name)}
+        if caught & {"ModuleNotFoundError", "ImportError"}:
+            for stmt in node.body:
+                out |= {n for n in ast.walk(stmt) if isinstance(n, ast.Import | ast.ImportFrom)}
+    return out
 
 
 def scorewatch_modules(package_dir: Path) -> Iterator[str]:

@@ -1,5 +1,5 @@
-"""``scorewatch models list|show|register|promote|rollback|archive|repair-champion|approve``: the registry
-from a shell."""
+"""``scorewatch models list|show|register|export|promote|rollback|archive|repair-champion|approve``:
+the registry from a shell."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def register(subparsers: Any) -> None:
         "register",
         help="register a local model file as a new candidate version",
         description=(
-            "Register a fitted scikit-learn model file (.skops; .joblib/.pkl with "
+            "Register a fitted scikit-learn model file (.skops or an ONNX graph .onnx; .joblib/.pkl with "
             "--allow-unsafe-pickle). The feature schema is inferred from the estimator and the "
             "reference data; with --reference, the reference is scored and profiled as the baseline."
         ),
@@ -53,7 +53,7 @@ def register(subparsers: Any) -> None:
         "--model-file",
         required=True,
         metavar="PATH_OR_URI",
-        help="the fitted model: a .skops file (pickle is refused)",
+        help="the fitted model: a .skops or .onnx file (pickle is refused)",
     )
     reg.add_argument(
         "--task",
@@ -74,6 +74,34 @@ def register(subparsers: Any) -> None:
     reg.add_argument("--json", action="store_true", help="print the new card as JSON")
     add_registry_args(reg)
     reg.set_defaults(func=run_register)
+
+    ex = sub.add_parser(
+        "export",
+        help="convert a version to ONNX, verify it and register the twin as a new candidate",
+        description=(
+            "Convert NAME@VER with skl2onnx (LightGBM/XGBoost final steps through onnxmltools), score "
+            "its baseline sample (or --sample) both ways, refuse the twin when any score differs by "
+            "more than --tolerance, and register it as a new candidate version (model.onnx, "
+            "hash-pinned; the max abs difference on its card). Needs scorewatch[onnx]."
+        ),
+    )
+    ex.add_argument("model", metavar="NAME@REF", help="churn@3 or churn@champion")
+    ex.add_argument("--format", choices=("onnx",), default="onnx", help="the standard form (onnx)")
+    ex.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-4,
+        help="largest max abs difference allowed: of a probability, or of a regression prediction "
+        "relative to max(1, max |prediction|) (default 1e-4)",
+    )
+    ex.add_argument(
+        "--sample",
+        metavar="URI",
+        help="rows to verify on instead of the baseline sample (needed when the version has none)",
+    )
+    ex.add_argument("--json", action="store_true", help="print the twin's card as JSON")
+    add_registry_args(ex)
+    ex.set_defaults(func=run_export)
 
     pr = sub.add_parser("promote", help="make a version the champion (the current one is archived)")
     pr.add_argument("name", help="model name")
@@ -218,6 +246,7 @@ def render_card(card) -> list[Any]:
         )
     add("decision policy", card.decision_policy)
     add("description", card.description)
+    add("conversion", card.conversion.model_dump(exclude={"converter_versions"}) if card.conversion else None)
 
     features = Table("feature", "type", "nullable", "allowed", title="features")
     for f in card.feature_schema.features:
@@ -398,9 +427,20 @@ def run_register(args: argparse.Namespace) -> int:
                     "model was not trained on)"
                 )
     calibration, calibrator, estimated = fit.card_fields() if fit is not None else (None, None, None)
+    stored: Any = estimator
+    if fmt == "onnx":  # registered byte for byte: the graph is the artifact
+        from dataclasses import replace
+
+        from scorewatch.cli.onnx_export import onnx_artifact
+        from scorewatch.io.onnx_model import schema_for
+
+        stored = onnx_artifact(data)
+        if not getattr(args, "schema", None):
+            schema, _ = schema_for(estimator, inferred.schema)
+            inferred = replace(inferred, schema=schema)
     card = reg.register(
         args.name,
-        estimator,
+        stored,
         task=task,
         feature_schema=inferred.schema,
         now=utcnow(),
@@ -426,6 +466,26 @@ def run_register(args: argparse.Namespace) -> int:
         baseline = "with baseline" if card.baseline.profile_key else "without baseline"
         what = f"{card.model_name}@{card.version}"
         print(f"registered {what} ({card.status}, {baseline}) sha256 {card.artifact.sha256}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from scorewatch.cli.onnx_export import export_onnx
+
+    name, ref = _split_ref(args.model)
+    card = export_onnx(
+        registry_from_args(args), name, ref, now=utcnow(), tolerance=args.tolerance, sample_uri=args.sample
+    )
+    if args.json:
+        print(card.model_dump_json(indent=2))
+        return 0
+    conv = card.conversion
+    assert conv is not None
+    print(
+        f"registered {card.model_name}@{card.version} (candidate), the ONNX twin of "
+        f"{card.model_name}@{conv.source_version}: max abs difference {conv.max_abs_diff:.3g} on "
+        f"{conv.sample_rows} {conv.sample} rows (tolerance {conv.tolerance:g}); sha256 {card.artifact.sha256}"
+    )
     return 0
 
 

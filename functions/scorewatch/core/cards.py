@@ -15,7 +15,7 @@ from scorewatch.core.schema import FeatureSchema
 
 Status = Literal["candidate", "champion", "archived", "rejected"]
 Task = Literal["binary", "multiclass", "regression"]
-ArtifactFormat = Literal["skops", "joblib"]
+ArtifactFormat = Literal["skops", "joblib", "onnx"]
 
 
 class ArtifactRef(BaseModel):
@@ -86,6 +86,23 @@ class Comparison(BaseModel):
     reasons: tuple[str, ...] = ()
 
 
+class Conversion(BaseModel):
+    """How a version was converted from another (``scorewatch models export``) and how well it agrees."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source_version: str
+    source_sha256: str
+    format: Literal["onnx"] = "onnx"
+    # max |converted - native| over every score column on the verification sample; for regression
+    # the tolerance is relative to max(1, max |native prediction|)
+    max_abs_diff: float
+    tolerance: float
+    sample: str  # "baseline" or the URI of the stated sample
+    sample_rows: int
+    converter_versions: dict[str, str] = Field(default_factory=dict)
+
+
 class ModelCard(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -122,3 +139,5 @@ class ModelCard(BaseModel):
     description: str | None = None
     # Every status change after registration, oldest first (forced ones carry their reason).
     status_history: tuple[StatusChange, ...] = ()
+    # Set on a version converted from another (its ONNX twin): source, agreement, tolerance.
+    conversion: Conversion | None = None

@@ -19,7 +19,7 @@ from scorewatch.core.errors import ConfigError, InputRejectedError, ModelNotFoun
 if TYPE_CHECKING:
     from scorewatch.core.schema import FeatureSchema
 
-MODEL_FILE_SUFFIXES = (".skops", ".joblib", ".pkl", ".pickle")
+MODEL_FILE_SUFFIXES = (".skops", ".onnx", ".joblib", ".pkl", ".pickle")
 _SAMPLE_ROWS = 1000
 
 
@@ -53,7 +53,7 @@ def load_model_file(
     Parameters
     ----------
     path
-        The model file (``.skops``; ``.joblib``/``.pkl`` only with ``allow_unsafe_pickle`` and
+        The model file (``.skops``, ``.onnx``; ``.joblib``/``.pkl`` only with ``allow_unsafe_pickle`` and
         ``expected_sha256``), a local path or ``s3://`` URI.
     input_uri
         The input whose first rows complete the inferred schema.
@@ -104,6 +104,10 @@ def load_model_file(
         break
     inferred = infer_schema(estimator, sample, id_columns=id_columns)
     feature_schema, notice = inferred.schema, inferred.notice
+    if fmt == "onnx":  # the graph's inputs say which columns are text (or it embeds the schema)
+        from scorewatch.io.onnx_model import schema_for
+
+        feature_schema, notice = schema_for(estimator, feature_schema)
     if schema is not None:
         fitted = [str(c) for c in getattr(estimator, "feature_names_in_", ())]
         features = list(schema.features)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from scorewatch.core.cards import ArtifactRef, DataRef, ModelCard, Task
+from scorewatch.core.cards import ArtifactRef, Conversion, DataRef, ModelCard, Task
 from scorewatch.core.config import DecisionPolicy
 from scorewatch.core.errors import (
     ModelIntegrityError,
@@ -133,6 +133,7 @@ class Versions(ArtifactStore):
         calibrator: dict[str, Any] | None = None,
         estimation: dict[str, Any] | None = None,
         loss_models: Any | None = None,
+        conversion: Conversion | None = None,
     ) -> ModelCard:
         """Store a fitted estimator as a new candidate version.
 
@@ -141,7 +142,8 @@ class Versions(ArtifactStore):
         model_name : str
             Checked with schema.check_model_name before any I/O.
         estimator : object
-            Fitted scikit-learn estimator/Pipeline (only TRUSTED_TYPES; see artifacts).
+            Fitted scikit-learn estimator/Pipeline (only TRUSTED_TYPES; see artifacts), or an
+            already serialized ``artifacts.DumpedArtifact`` (an ONNX twin; ``fmt`` is then its own).
         task, feature_schema, now, target, classes, metrics, params, training_data, parent_version,
         calibration, decision_policy, description
             Recorded on the card. ``classes`` defaults to ``estimator.classes_`` for classifiers.
@@ -156,6 +158,8 @@ class Versions(ArtifactStore):
         loss_models : dict, optional
             A regressor's DLE loss-model state, written as ``baseline/loss_model.skops`` (the
             artifact allowlist applies) and pinned on the card like the baseline.
+        conversion : Conversion, optional
+            Recorded on the card of a converted version (``scorewatch models export``).
 
         Returns
         -------
@@ -171,7 +175,17 @@ class Versions(ArtifactStore):
             raise UnsafeModelFormatError(
                 f"{model_name}: registering a joblib/pickle artifact needs allow_unsafe_pickle"
             )
-        art = artifacts.dump_artifact(estimator, fmt=fmt)
+        if isinstance(estimator, artifacts.DumpedArtifact):
+            # Only a graph is stored as given: skops and pickle bytes go through dump_artifact's checks.
+            if estimator.format != "onnx":
+                raise UnsafeModelFormatError(
+                    f"{model_name}: only an ONNX artifact is registered already serialized, "
+                    f"not {estimator.format!r}"
+                )
+            artifacts.verify_sha256(estimator.data, estimator.sha256, what=model_name)
+            art, fmt = estimator, estimator.format
+        else:
+            art = artifacts.dump_artifact(estimator, fmt=fmt)
         if classes is None and task != "regression" and hasattr(estimator, "classes_"):
             classes = tuple(_plain(c) for c in estimator.classes_)
         if isinstance(decision_policy, DecisionPolicy):
@@ -211,6 +225,7 @@ class Versions(ArtifactStore):
                 estimation=estimation,
                 decision_policy=decision_policy,
                 description=description,
+                conversion=conversion,
             )
             self._mirror_card(card)
             with self._aws(f"recording {model_name}@{version}"):
