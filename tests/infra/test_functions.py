@@ -41,7 +41,11 @@ def test_synchronous_functions_get_no_dead_letter_queue():
     template.resource_count_is("AWS::Lambda::EventInvokeConfig", 0)
     template.has_resource_properties(
         "AWS::Lambda::Function",
-        {"Environment": {"Variables": Match.object_like({Env.DATA_BUCKET: "data", Env.REGISTRY_TABLE: "registry"})}},
+        {
+            "Environment": {
+                "Variables": Match.object_like({Env.DATA_BUCKET: "data", Env.REGISTRY_TABLE: "registry"})
+            }
+        },
     )
 
 

@@ -40,7 +40,10 @@ def test_put_stores_versions_and_an_identical_document_writes_nothing(store):
     current = store.current("m1")
     assert current is not None and current.version == 2 and current.config.chunk_rows == 600
     history = store.history("m1")
-    assert [(h.version, h.config.chunk_rows, h.stored_by) for h in history] == [(1, 500, "alice"), (2, 600, "bob")]
+    assert [(h.version, h.config.chunk_rows, h.stored_by) for h in history] == [
+        (1, 500, "alice"),
+        (2, 600, "bob"),
+    ]
     assert store.current("never-configured") is None and store.history("never-configured") == []
 
 

@@ -17,6 +17,7 @@ from scorewatch.core.contract import SERVICE_NAME, Prefix
 from scorewatch.handlers.settings import HandlerSettings, RegistrySettings, ScoreSettings
 from scorewatch.io.events import EventPublisher
 from scorewatch.io.metrics import METRICS
+from scorewatch.io.schedules import PAYLOAD_KEY
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -46,7 +47,7 @@ S3_OBJECT_CREATED = "Object Created"
 SCHEDULED_EVENT = "Scheduled Event"
 #: Key of the Input an EventBridge Scheduler schedule made by ``scorewatch models configure`` sends:
 #: ``{"scorewatch_schedule": {"kind": "score" | "monitor", "model": "<name>"}}``.
-SCHEDULE_PAYLOAD = "scorewatch_schedule"
+SCHEDULE_PAYLOAD = PAYLOAD_KEY
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 

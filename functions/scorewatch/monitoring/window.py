@@ -242,7 +242,17 @@ class Watcher:
         return out
 
     def _evaluate(
-        self, card, current, sample, *, scope, report_id: str, d: str, batches: int, window=None, config_version=None
+        self,
+        card,
+        current,
+        sample,
+        *,
+        scope,
+        report_id: str,
+        d: str,
+        batches: int,
+        window=None,
+        config_version=None,
     ):
         """Compare ``current`` with the baseline; ``config_version`` is the stored config the batch
         ran under (a window: the one current now), recorded in the report and the history rows."""
