@@ -44,7 +44,6 @@ class ScorewatchStack(Stack):
                 Env.REGISTRY_TABLE: self.tables.registry.table_name,
                 Env.IDEMPOTENCY_TABLE: self.tables.idempotency.table_name,
                 Env.EVENT_BUS: self.routing.bus.event_bus_name,
-                Env.MODELS_CONFIG: config.to_env(),
             },
         )
         common = {
@@ -74,7 +73,13 @@ class ScorewatchStack(Stack):
             **common,
         )
         self.large_file = LargeFile(
-            self, "large-file", factory=self.factory, score=self.scoring.score, key=self.storage.key, **common
+            self,
+            "large-file",
+            factory=self.factory,
+            score=self.scoring.score,
+            key=self.storage.key,
+            registry=self.tables.registry,
+            **common,
         )
         self.backfill = Backfill(
             self,

@@ -22,6 +22,7 @@ from policy_eval import Call, dynamodb_calls, is_allowed
 from sklearn.linear_model import LogisticRegression
 
 from scorewatch.core.cards import Comparison
+from scorewatch.core.contract import HANDLERS
 from scorewatch.core.schema import FeatureSchema, FeatureSpec
 from scorewatch.io.registry import Registry, clear_cache
 from scorewatch.io.registry.marshalling import card_item, control_partition, marshal, pointer_partition
@@ -56,8 +57,8 @@ def _table(synth: Synthesized) -> str:
 
 
 @contextmanager
-def recorded(reg: Registry, table: str) -> Iterator[list[Call]]:
-    """Every DynamoDB call ``reg`` makes inside the block, as IAM calls."""
+def recorded(reg: Any, table: str) -> Iterator[list[Call]]:
+    """Every DynamoDB call ``reg`` (a Registry or a ConfigStore) makes inside the block, as IAM calls."""
     calls: list[Call] = []
 
     def hook(params: dict[str, Any], model: Any, **_: Any) -> None:
@@ -230,6 +231,10 @@ def _attacks(table: str, card_json: str) -> list[tuple[str, Call]]:
             "flipping the pointer's champion",
             _update(pointer, "#champion", "SET #c = :c", {"#c": "champion"}, table),
         ),
+        # Stored configurations are written by the CLI host only (scorewatch models configure).
+        ("put over a model's current config", _put("config#@current", "churn", {"config": "{}"}, table)),
+        ("put of a config history version", _put("config#churn", "000002", {"config": "{}"}, table)),
+        ("delete of a model's current config", _delete("config#@current", "churn", table)),
     ]
 
 
@@ -303,3 +308,21 @@ def test_policy_eval_known_answers():
     assert not is_allowed([allow, {**allow, "Effect": "Deny"}], ok)  # an explicit deny wins
     with pytest.raises(NotImplementedError, match="NumericLessThan"):
         is_allowed([{**allow, "Condition": {"NumericLessThan": {"x": "1"}}}], ok)
+
+
+@pytest.mark.parametrize("fid", sorted(HANDLERS))
+def test_every_function_may_read_the_stored_configurations_it_runs_under(synth, resources, fid):
+    from scorewatch.core.config import ModelConfig
+    from scorewatch.io.fleet_config import FleetConfig
+    from scorewatch.io.registry.configs import ConfigStore
+
+    store = ConfigStore(resources.registry_table)
+    store.put(ModelConfig(name="churn"), actor="t")
+    reader = FleetConfig(store, ttl_seconds=0)
+    table = _table(synth)
+    with recorded(store, table) as calls:  # the reads a function's FleetConfig makes
+        assert [m.name for m in reader.models] == ["churn"]
+        assert reader.version("churn") == 1 and reader.model("never-stored").name == "never-stored"
+    assert {c.action for c in calls} == {"dynamodb:Query", "dynamodb:GetItem"}
+    denied = [c for c in calls if not is_allowed(_statements(synth, fid), c)]
+    assert denied == [], (fid, denied)
