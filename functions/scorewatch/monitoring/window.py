@@ -44,6 +44,7 @@ from scorewatch.core import layout
 from scorewatch.core.config import ScorewatchConfig
 from scorewatch.core.contract import Metric
 from scorewatch.core.errors import BaselineIntegrityError
+from scorewatch.core.thresholds import breach
 from scorewatch.io import storage
 from scorewatch.io.events import BatchScored, DriftDetected, EventPublisher
 from scorewatch.io.metrics import record
@@ -278,10 +279,20 @@ class Watcher:
         rows = report.history_rows(report_id, model, version, now)
         storage.write_table(history_uri, pa.Table.from_pandas(rows, preserve_index=False))
         mv = getattr(report, "multivariate", None)
+        limits = self.config.model(model).alarms
+        prediction = report.prediction_drift_score
         record(
             model,
             {
                 Metric.DRIFT_SHARE: report.drift_share,
+                Metric.DRIFT_SHARE_BREACH: breach(
+                    report.drift_share, limits.drift_share, higher_is_worse=True
+                ),
+                Metric.PREDICTION_DRIFT_BREACH: (
+                    None
+                    if prediction is None
+                    else breach(prediction, limits.prediction_drift, higher_is_worse=True)
+                ),
                 Metric.DRIFTED_FEATURES: len(report.drifted_features),
                 Metric.MAX_PSI: report.max_psi,
                 Metric.PREDICTION_DRIFT: report.prediction_drift_score,
