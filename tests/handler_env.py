@@ -21,17 +21,29 @@ import pyarrow.parquet as pq
 from scorewatch.core.contract import EVENT_SOURCE, Env
 
 
+def seed_configs(registry_table: str, config: dict[str, Any], *, actor: str = "tests") -> list[Any]:
+    """Store every model of the models document ``config`` (what `models configure --all` does)."""
+    from scorewatch.core.config import parse_config
+    from scorewatch.io.registry.configs import ConfigStore
+
+    store = ConfigStore(registry_table)
+    return [store.put(m, actor=actor) for m in parse_config(config, source="test config").models]
+
+
 def wire_handlers(resources: Any, monkeypatch: Any, config: dict[str, Any], extra_env=None) -> str:
-    """Set every handler's env for ``resources``; return the URL of a queue capturing bus events."""
+    """Set every handler's env for ``resources`` and store ``config``'s models in its registry (read
+    back on every call: TTL 0 unless ``extra_env`` sets one); return the URL of a queue capturing bus
+    events."""
     from scorewatch.io import registry as registry_mod
 
+    seed_configs(resources.registry_table, config)
     env = {
         Env.DATA_BUCKET: resources.data_bucket,
         Env.MODELS_BUCKET: resources.models_bucket,
         Env.REGISTRY_TABLE: resources.registry_table,
         Env.IDEMPOTENCY_TABLE: resources.idempotency_table,
         Env.EVENT_BUS: resources.event_bus,
-        Env.MODELS_CONFIG: json.dumps(config),
+        Env.CONFIG_TTL_SECONDS: "0",
         "POWERTOOLS_SERVICE_NAME": "scorewatch",
         **(extra_env or {}),
     }

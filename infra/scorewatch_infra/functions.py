@@ -45,8 +45,9 @@ ENV_LIMIT_BYTES = 4096
 # environment's size is checked at synth time; generous, so the check errs on the safe side.
 TOKEN_ESTIMATE_CHARS = 160
 
-_COMMON = (Env.DATA_BUCKET, Env.EVENT_BUS, Env.MODELS_CONFIG)
-_REGISTRY = (Env.MODELS_BUCKET, Env.REGISTRY_TABLE)
+# Every function reads the stored model configurations from the registry table.
+_COMMON = (Env.DATA_BUCKET, Env.EVENT_BUS, Env.REGISTRY_TABLE)
+_REGISTRY = (Env.MODELS_BUCKET,)
 
 
 @dataclass(frozen=True)
@@ -150,10 +151,9 @@ def check_env_size(function_id: str, env: dict[str, str]) -> None:
     """Fail synthesis when ``env`` would exceed Lambda's 4 KB environment limit."""
     size = estimated_env_bytes(env)
     if size > ENV_LIMIT_BYTES:
-        config_len = len(env.get(Env.MODELS_CONFIG, ""))
         raise ConfigError(
-            f"function {function_id!r}: environment is ~{size} bytes, over Lambda's {ENV_LIMIT_BYTES}-byte "
-            f"limit ({Env.MODELS_CONFIG} alone is {config_len} bytes); shorten the models configuration"
+            f"function {function_id!r}: environment is ~{size} bytes, "
+            f"over Lambda's {ENV_LIMIT_BYTES}-byte limit"
         )
 
 

@@ -45,7 +45,6 @@ class ScorewatchStack(Stack):
                 Env.REGISTRY_TABLE: self.tables.registry.table_name,
                 Env.IDEMPOTENCY_TABLE: self.tables.idempotency.table_name,
                 Env.EVENT_BUS: self.routing.bus.event_bus_name,
-                Env.MODELS_CONFIG: config.to_env(),
             },
         )
         common = {

@@ -41,24 +41,29 @@ def test_unknown_architecture_in_context_fails_synth(tmp_path):
         build(tmp_path, {"models": []}, **{"scorewatch:architecture": "sparc"})
 
 
-def test_config_too_large_for_lambda_environment_fails_synth_naming_the_function(tmp_path):
+def test_a_models_file_larger_than_a_lambda_environment_synthesizes_and_no_environment_holds_it(tmp_path):
+    # Six models shaped like examples/models.json were ~5.3 KB of environment: over the 4 KB
+    # limit when the configuration travelled in every function's environment.
     models = [
-        {
-            "name": f"model{i:03d}",
-            "id_columns": [f"customer_identifier_{j}" for j in range(6)],
-        }
-        for i in range(40)
+        {"name": f"model{i:03d}", "id_columns": [f"customer_identifier_{j}" for j in range(6)]}
+        for i in range(24)
     ]
-    with pytest.raises(ConfigError, match=r"function 'score'.*4096"):
-        build(tmp_path, {"models": models})
+    assert len(json.dumps({"models": models})) > ENV_LIMIT_BYTES
+    app = build(tmp_path, {"models": models})
+    template = app.synth().stacks[0].template
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function":
+            env = resource["Properties"]["Environment"]["Variables"]
+            assert Env.MODELS_CONFIG not in env
+            assert "customer_identifier_0" not in json.dumps(env)
 
 
 def test_env_size_counts_deploy_time_values_generously():
-    small = {Env.DATA_BUCKET: "b", Env.MODELS_CONFIG: "{}"}
+    small = {Env.DATA_BUCKET: "b", Env.EVENT_BUS: "bus"}
     assert estimated_env_bytes(small) < 100
     check_env_size("score", small)
-    big = {Env.MODELS_CONFIG: "x" * ENV_LIMIT_BYTES}
-    with pytest.raises(ConfigError, match="SCOREWATCH_MODELS_CONFIG alone is 4096 bytes"):
+    big = {Env.DATA_BUCKET: "x" * ENV_LIMIT_BYTES}
+    with pytest.raises(ConfigError, match="function 'monitor'.*4096-byte limit"):
         check_env_size("monitor", big)
 
 

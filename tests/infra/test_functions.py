@@ -12,7 +12,7 @@ from scorewatch_infra.functions import FUNCTION_SPECS, FunctionFactory, read_doc
 
 pytestmark = pytest.mark.xdist_group("infra")
 
-ENV = {Env.DATA_BUCKET: "data", Env.EVENT_BUS: "bus", Env.MODELS_CONFIG: "{}"}
+ENV = {Env.DATA_BUCKET: "data", Env.EVENT_BUS: "bus", Env.REGISTRY_TABLE: "registry"}
 
 
 def factory_template(architecture: str) -> Template:
@@ -41,7 +41,11 @@ def test_synchronous_functions_get_no_dead_letter_queue():
     template.resource_count_is("AWS::Lambda::EventInvokeConfig", 0)
     template.has_resource_properties(
         "AWS::Lambda::Function",
-        {"Environment": {"Variables": Match.object_like({Env.DATA_BUCKET: "data", Env.MODELS_CONFIG: "{}"})}},
+        {
+            "Environment": {
+                "Variables": Match.object_like({Env.DATA_BUCKET: "data", Env.REGISTRY_TABLE: "registry"})
+            }
+        },
     )
 
 

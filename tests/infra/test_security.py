@@ -86,13 +86,12 @@ def test_every_function_environment_matches_its_settings_model(synth):
     from scorewatch.handlers.settings import SETTINGS_BY_FUNCTION, env_keys, required_env
 
     assert set(SETTINGS_BY_FUNCTION) == set(HANDLERS)
-    config_json = synth.config.to_env()
     for fid, settings_cls in SETTINGS_BY_FUNCTION.items():
         env = synth.props(fn_id(synth, fid))["Environment"]["Variables"]
         keys = set(env) - POWERTOOLS_KEYS
         assert required_env(settings_cls) <= keys, (fid, required_env(settings_cls) - keys)
         assert keys <= env_keys(settings_cls), (fid, keys - env_keys(settings_cls))
-        assert env[Env.MODELS_CONFIG] == config_json
+        assert Env.MODELS_CONFIG not in env  # configuration is data (the registry), not environment
         assert env[Env.POWERTOOLS_METRICS_NAMESPACE] == "Scorewatch"
 
 

@@ -184,4 +184,7 @@ def local_cloud(tmp_path_factory: Any, models: list[dict[str, Any]]) -> Iterator
     stacks, _ = synth(context={CONFIG_CONTEXT_KEY: str(path)}, cache_dir=tmp_path_factory.mktemp("synth"))
     stack_name, template = next(iter(stacks.items()))
     with LocalCloud(template, stack_name=stack_name) as cloud:
+        from scorewatch_infra.local.seeding import seed_models
+
+        seed_models(cloud, path, actor="tests")
         yield cloud

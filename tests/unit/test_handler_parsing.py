@@ -31,7 +31,6 @@ SETTINGS = load(
         Env.REGISTRY_TABLE: "registry",
         Env.IDEMPOTENCY_TABLE: "idem",
         Env.EVENT_BUS: "bus",
-        Env.MODELS_CONFIG: json.dumps({"models": [{"name": "churn"}]}),
     },
 )
 

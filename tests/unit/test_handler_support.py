@@ -35,7 +35,6 @@ BASE_ENV = {
     Env.REGISTRY_TABLE: "registry",
     Env.IDEMPOTENCY_TABLE: "idem",
     Env.EVENT_BUS: "bus",
-    Env.MODELS_CONFIG: json.dumps({"models": [{"name": "churn", "chunk_rows": 1000}]}),
 }
 
 
@@ -43,10 +42,13 @@ def test_every_handler_has_a_settings_model():
     assert set(st.SETTINGS_BY_FUNCTION) == set(HANDLERS)
 
 
-def test_score_settings_parse_models_config_json():
-    s = st.load(st.ScoreSettings, BASE_ENV)
+def test_score_settings_parse_and_carry_no_model_configuration():
+    s = st.load(st.ScoreSettings, {**BASE_ENV, Env.CONFIG_TTL_SECONDS: "5"})
     assert s.data_bucket == "data-bucket"
-    assert s.models.model("churn").chunk_rows == 1000
+    assert s.registry_table == "registry"
+    assert s.config_ttl_seconds == 5
+    assert st.load(st.ScoreSettings, BASE_ENV).config_ttl_seconds == 60
+    assert not hasattr(s, "models")
     assert s.large_file_state_machine_arn is None
     assert s.allow_unsafe_pickle is False
 
@@ -65,9 +67,9 @@ def test_missing_env_key_is_a_config_error_naming_the_key():
         st.load(st.ScoreSettings, env)
 
 
-def test_invalid_models_config_names_the_field():
-    env = {**BASE_ENV, Env.MODELS_CONFIG: json.dumps({"models": [{"name": "x", "chunk_rows": 1}]})}
-    with pytest.raises(ConfigError, match="chunk_rows"):
+def test_invalid_config_ttl_names_the_key():
+    env = {**BASE_ENV, Env.CONFIG_TTL_SECONDS: "-1"}
+    with pytest.raises(ConfigError, match=Env.CONFIG_TTL_SECONDS):
         st.load(st.MonitorSettings, env)
 
 
@@ -78,7 +80,8 @@ def test_required_env_lists_what_each_function_needs():
     assert Env.LARGE_FILE_STATE_MACHINE_ARN in st.env_keys(st.ScoreSettings)
     assert Env.MODELS_BUCKET not in st.required_env(st.SplitSettings)
     for cls in st.SETTINGS_BY_FUNCTION.values():
-        assert {Env.DATA_BUCKET, Env.EVENT_BUS, Env.MODELS_CONFIG} <= st.required_env(cls)
+        assert {Env.DATA_BUCKET, Env.EVENT_BUS, Env.REGISTRY_TABLE} <= st.required_env(cls)
+        assert Env.MODELS_CONFIG not in st.env_keys(cls)
 
 
 def test_boolean_flags_parse_from_strings():

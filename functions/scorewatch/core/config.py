@@ -1,16 +1,20 @@
 """Declarative model configuration.
 
-One file (``examples/models.json`` by default, path in cdk.json context ``scorewatch:config``)
-declares every model: schedules, drift thresholds, cooldown, retraining, decision policy and
-alarm thresholds. Infra validates it at synth time (a bad entry fails ``cdk synth`` naming the
-field) and passes the runtime part to the functions as JSON (contract.Env.MODELS_CONFIG).
+Each model's configuration (:class:`ModelConfig`: schedules, drift thresholds, cooldown,
+retraining, decision policy and alarm thresholds) is a versioned document in the registry table
+(``scorewatch.io.registry.configs``), written by ``scorewatch models configure`` and read by the
+functions at run time through a cached reader (``scorewatch.io.fleet_config.FleetConfig``). A
+models file (:class:`ScorewatchConfig`, ``examples/models.json`` by default, path in cdk.json
+context ``scorewatch:config``) seeds that store (``scorewatch models configure --all``) and holds
+the deployment-wide settings (ops email, architecture). Consumers depend on :class:`ConfigSource`,
+which both the file and the runtime reader satisfy.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -390,9 +394,42 @@ class ScorewatchConfig(_Strict):
                 return m
         return ModelConfig(name=name)
 
+    def version(self, name: str) -> int | None:
+        """Stored config version of ``name``: None, a file is not a versioned store."""
+        return None
+
+    def retired(self, name: str) -> bool:
+        """Whether ``name`` is retired: never, for a file (retiring is a store operation)."""
+        return False
+
     def to_env(self) -> str:
-        """Compact JSON for contract.Env.MODELS_CONFIG."""
+        """Compact JSON of the configuration (exclude defaults)."""
         return self.model_dump_json(exclude_defaults=True)
+
+
+class ConfigSource(Protocol):
+    """What the scoring, monitoring and lifecycle services read configuration through.
+
+    Satisfied by :class:`ScorewatchConfig` (a models file, offline) and by
+    ``scorewatch.io.fleet_config.FleetConfig`` (the stored configurations, at run time).
+    """
+
+    @property
+    def models(self) -> tuple[ModelConfig, ...]:
+        """Every active model's configuration."""
+        ...
+
+    def model(self, name: str) -> ModelConfig:
+        """The named model's configuration, or the defaults for a model not configured."""
+        ...
+
+    def version(self, name: str) -> int | None:
+        """The stored config version ``name`` runs under (None when not stored)."""
+        ...
+
+    def retired(self, name: str) -> bool:
+        """True when ``name`` was retired (its drops are rejected, its schedules removed)."""
+        ...
 
 
 def _describe(exc: ValidationError, source: str) -> str:

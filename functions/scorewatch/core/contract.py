@@ -261,6 +261,12 @@ class Table:
     # to them with dynamodb:LeadingKeys.
     CONTROL_PREFIX: Final = "control#"
     POINTER_PREFIX: Final = "champion#"
+    # Stored model configurations (scorewatch.io.registry.configs): history in ``config#<model>``
+    # (sort key = zero-padded config version), the current item of every model in the one
+    # partition CONFIG_CURRENT (sort key = model name), so all current configs are one Query.
+    # '@' cannot occur in a model name, so CONFIG_CURRENT is never a model's history partition.
+    CONFIG_PREFIX: Final = "config#"
+    CONFIG_CURRENT: Final = "config#@current"
     # Powertools idempotency defaults.
     IDEMPOTENCY_PK: Final = "id"
     IDEMPOTENCY_TTL: Final = "expiration"

@@ -17,11 +17,13 @@ from scorewatch.core.contract import SERVICE_NAME, Prefix
 from scorewatch.handlers.settings import HandlerSettings, RegistrySettings, ScoreSettings
 from scorewatch.io.events import EventPublisher
 from scorewatch.io.metrics import METRICS
+from scorewatch.io.schedules import PAYLOAD_KEY
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
-    from scorewatch.core.config import ScorewatchConfig
+    from scorewatch.core.config import ConfigSource
+    from scorewatch.io.fleet_config import FleetConfig
     from scorewatch.monitoring.window import Watcher
     from scorewatch.scoring.batch import BatchScorer, ScoreRequest
 
@@ -43,6 +45,9 @@ metrics = METRICS
 CORRELATION_ID_PATH = "id || execution_id || input.batch_id || batch_id || key"
 S3_OBJECT_CREATED = "Object Created"
 SCHEDULED_EVENT = "Scheduled Event"
+#: Key of the Input an EventBridge Scheduler schedule made by ``scorewatch models configure`` sends:
+#: ``{"scorewatch_schedule": {"kind": "score" | "monitor", "model": "<name>"}}``.
+SCHEDULE_PAYLOAD = PAYLOAD_KEY
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -94,6 +99,18 @@ def _once(kind: str, settings: HandlerSettings, build: Any) -> Any:
     return hit[1]
 
 
+def fleet_config(settings: HandlerSettings) -> FleetConfig:
+    """The stored model configurations, cached for ``settings.config_ttl_seconds`` (one per container)."""
+
+    def build() -> FleetConfig:
+        from scorewatch.io.fleet_config import FleetConfig
+        from scorewatch.io.registry.configs import ConfigStore
+
+        return FleetConfig(ConfigStore(settings.registry_table), ttl_seconds=settings.config_ttl_seconds)
+
+    return _once("config", settings, build)
+
+
 def scorer(settings: HandlerSettings) -> BatchScorer:
     """The scorer of this container (split/finalize settings carry no registry: not needed there)."""
     return _once("scorer", settings, lambda: _scorer(settings))
@@ -108,7 +125,7 @@ def _scorer(settings: HandlerSettings) -> BatchScorer:
 
     return BatchScorer(
         data_bucket=settings.data_bucket,
-        config=settings.models,
+        config=fleet_config(settings),
         registry=_registry(settings) if isinstance(settings, RegistrySettings) else None,
         publisher=EventPublisher(settings.event_bus),
         large_file_state_machine_arn=getattr(settings, "large_file_state_machine_arn", None),
@@ -121,7 +138,7 @@ def _watcher(settings: RegistrySettings) -> Watcher:
 
     return Watcher(
         data_bucket=settings.data_bucket,
-        config=settings.models,
+        config=fleet_config(settings),
         registry=_registry(settings),
         publisher=EventPublisher(settings.event_bus),
     )
@@ -132,7 +149,28 @@ def is_eventbridge(event: dict[str, Any]) -> bool:
     return isinstance(event, dict) and "detail-type" in event and "source" in event
 
 
-def scheduled_models(event: EventBridgeModel, config: ScorewatchConfig, *, kind: str) -> list[str]:
+def schedule_payload(event: Any, *, kind: str) -> str | None:
+    """The model a Scheduler schedule's Input (:data:`SCHEDULE_PAYLOAD`) names, for ``kind``; else None.
+
+    Raises
+    ------
+    InputRejectedError
+        When the payload is for the other function or names no valid model.
+    """
+    from scorewatch.core.errors import InputRejectedError
+    from scorewatch.core.schema import check_model_name
+
+    if not isinstance(event, dict) or SCHEDULE_PAYLOAD not in event:
+        return None
+    body = event[SCHEDULE_PAYLOAD] if isinstance(event[SCHEDULE_PAYLOAD], dict) else {}
+    if body.get("kind") != kind:
+        raise InputRejectedError(
+            f"schedule payload kind {body.get('kind')!r} is not {kind!r}", reason="bad_schedule_payload"
+        )
+    return check_model_name(str(body.get("model", "")))
+
+
+def scheduled_models(event: EventBridgeModel, config: ConfigSource, *, kind: str) -> list[str]:
     """Models a Scheduled Event is for: the one its rule names (``...-<kind>-<model>``), else all
     models with a ``schedules.<kind>`` expression."""
     attr = "scoring" if kind == "score" else "monitoring"
@@ -146,7 +184,8 @@ def scheduled_models(event: EventBridgeModel, config: ScorewatchConfig, *, kind:
 
 
 def score_requests(event: dict[str, Any], settings: ScoreSettings) -> Iterator[ScoreRequest]:
-    """Normalise an S3 Object Created event, a Scheduled Event or a direct payload.
+    """Normalise an S3 Object Created event, a Scheduler schedule's payload, a Scheduled Event or a
+    direct payload.
 
     Keys of S3 events delivered through EventBridge are already URL-decoded (unlike S3's own
     notifications), so they are used verbatim. A direct payload without version id or ETag is
@@ -169,10 +208,17 @@ def score_requests(event: dict[str, Any], settings: ScoreSettings) -> Iterator[S
             bucket=s3.detail.bucket.name, key=obj.key, version_id=obj.version_id, etag=obj.etag
         )
         return
-    if is_eventbridge(event) and event["detail-type"] == SCHEDULED_EVENT:
+    scheduled: list[str] | None = None
+    named = schedule_payload(event, kind="score")
+    if named is not None:
+        scheduled = [] if fleet_config(settings).retired(named) else [named]
+    elif is_eventbridge(event) and event["detail-type"] == SCHEDULED_EVENT:
         sched = EventBridgeModel.model_validate(event)
-        for model in scheduled_models(sched, settings.models, kind="score"):
-            prefix = settings.models.model(model).schedules.scoring_prefix or f"{Prefix.INCOMING}{model}/"
+        scheduled = scheduled_models(sched, fleet_config(settings), kind="score")
+    if scheduled is not None:
+        config = fleet_config(settings)
+        for model in scheduled:
+            prefix = config.model(model).schedules.scoring_prefix or f"{Prefix.INCOMING}{model}/"
             for info in storage.list_uris(layout.s3_uri(settings.data_bucket, prefix)):
                 key = info.uri.split("/", 3)[3]
                 if key.endswith("/"):

@@ -11,7 +11,7 @@ from scorewatch.core.contract import Metric, Prefix
 from scorewatch.core.errors import InputRejectedError, ModelNotFoundError
 from scorewatch.core.schema import check_model_name
 from scorewatch.core.thresholds import breach
-from scorewatch.handlers import _once, _registry, logger, observed
+from scorewatch.handlers import _once, _registry, fleet_config, logger, observed
 from scorewatch.handlers.settings import LabelsSettings, load
 from scorewatch.io.events import EventPublisher, PerformanceDegraded
 from scorewatch.io.metrics import record
@@ -54,7 +54,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         settings,
         lambda: LabelJoiner(data_bucket=settings.data_bucket, registry=_registry(settings)),
     )
-    mc = settings.models.model(model)
+    mc = fleet_config(settings).model(model)
     try:
         result = joiner.run(mc, trigger=f"{s3.detail.bucket.name}/{obj.key}@{obj.etag}")
     except ModelNotFoundError as exc:

@@ -1,4 +1,5 @@
-"""monitor: Batch Scored events (per-batch drift) and a Scheduled Event or {"model_name"} (window drift)."""
+"""monitor: Batch Scored events (per-batch drift); a Scheduler schedule, a Scheduled Event or
+{"model_name"} (window drift)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scorewatch.core.contract import DetailType
 from scorewatch.handlers import (
+    fleet_config,
     is_eventbridge,
     logger,
     observed,
+    schedule_payload,
     scheduled_models,
     watcher,
 )
@@ -32,9 +35,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return outcome.model_dump(mode="json")
     at = None
     models: list[str] | None
-    if is_eventbridge(event):
+    named = schedule_payload(event, kind="monitor")
+    if named is not None:
+        models = [] if fleet_config(settings).retired(named) else [named]
+    elif is_eventbridge(event):
         scheduled = EventBridgeModel.model_validate(event)
-        models, at = scheduled_models(scheduled, settings.models, kind="monitor"), scheduled.time
+        models, at = scheduled_models(scheduled, fleet_config(settings), kind="monitor"), scheduled.time
     else:
         models = [event["model_name"]] if event.get("model_name") else None
     outcomes = service.on_schedule(models, at=at)

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from scorewatch.core.errors import InputRejectedError
-from scorewatch.handlers import _once, _registry, logger, observed
+from scorewatch.handlers import _once, _registry, fleet_config, logger, observed
 from scorewatch.handlers.settings import RetrainSettings, load
 from scorewatch.io.events import EventPublisher
 from scorewatch.io.transient import transient_errors
@@ -32,7 +32,7 @@ def steps(settings: RetrainSettings) -> RetrainingSteps:
         lambda: RetrainingSteps(
             data_bucket=settings.data_bucket,
             registry=_registry(settings),
-            config=settings.models,
+            config=fleet_config(settings),
             publisher=EventPublisher(settings.event_bus),
         ),
     )

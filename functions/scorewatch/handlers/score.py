@@ -1,4 +1,4 @@
-"""score: S3 Object Created via EventBridge, a Scheduled Event, or a direct {bucket, key, ...} payload."""
+"""score: S3 Object Created via EventBridge, a Scheduler schedule, a Scheduled Event, or a direct payload."""
 
 from __future__ import annotations
 
@@ -14,7 +14,15 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scorewatch.core.errors import TransientError
-from scorewatch.handlers import SCHEDULED_EVENT, _once, logger, observed, score_requests, scorer
+from scorewatch.handlers import (
+    SCHEDULE_PAYLOAD,
+    SCHEDULED_EVENT,
+    _once,
+    logger,
+    observed,
+    score_requests,
+    scorer,
+)
 from scorewatch.handlers.settings import ScoreSettings, load
 from scorewatch.io.transient import transient_errors
 from scorewatch.scoring.batch import ScoreOutcome, ScoreRequest
@@ -68,7 +76,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = load(ScoreSettings)
     IDEMPOTENCY.register_lambda_context(context)
     run = _once("score-run", settings, lambda: _runner(settings))
-    scheduled = event.get("detail-type") == SCHEDULED_EVENT
+    scheduled = event.get("detail-type") == SCHEDULED_EVENT or SCHEDULE_PAYLOAD in event
     outcomes = []
     for request in score_requests(event, settings):
         try:

@@ -2,8 +2,9 @@
 
 Only handlers call :func:`load`; the core receives plain values. Settings are validated once per
 cold start: :func:`load` caches by the values of the keys the model reads, so a container pays
-the validation (and the MODELS_CONFIG JSON parse) once, while tests that change the environment
-still get fresh settings.
+the validation once, while tests that change the environment still get fresh settings. No model
+configuration travels in the environment: every function reads the stored configurations from
+the registry table (``registry_table``) through a reader cached for ``config_ttl_seconds``.
 
 The infra test checks each function's environment against :data:`SETTINGS_BY_FUNCTION` and
 :func:`required_env`:
@@ -17,11 +18,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scorewatch.core.config import ScorewatchConfig, parse_config
 from scorewatch.core.contract import HANDLERS, Env
 from scorewatch.core.errors import ConfigError
 
@@ -35,19 +35,13 @@ class HandlerSettings(BaseModel):
 
     data_bucket: str = Field(alias=Env.DATA_BUCKET, min_length=3)
     event_bus: str = Field(alias=Env.EVENT_BUS, min_length=1)
-    models: ScorewatchConfig = Field(alias=Env.MODELS_CONFIG, default_factory=ScorewatchConfig)
-
-    @field_validator("models", mode="before")
-    @classmethod
-    def _parse_models(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            return parse_config(v, source=Env.MODELS_CONFIG)
-        return v
+    # The stored model configurations live in the registry table (io.registry.configs).
+    registry_table: str = Field(alias=Env.REGISTRY_TABLE, min_length=3)
+    config_ttl_seconds: float = Field(alias=Env.CONFIG_TTL_SECONDS, default=60, ge=0, le=3600)
 
 
 class RegistrySettings(HandlerSettings):
     models_bucket: str = Field(alias=Env.MODELS_BUCKET, min_length=3)
-    registry_table: str = Field(alias=Env.REGISTRY_TABLE, min_length=3)
     allow_unsafe_pickle: bool = Field(alias=Env.ALLOW_UNSAFE_PICKLE, default=False)
     allow_version_mismatch: bool = Field(alias=Env.ALLOW_VERSION_MISMATCH, default=False)
 
@@ -98,13 +92,8 @@ def env_keys(cls: type[HandlerSettings]) -> frozenset[str]:
 
 
 def required_env(cls: type[HandlerSettings]) -> frozenset[str]:
-    """The environment keys ``cls`` cannot start without.
-
-    MODELS_CONFIG is optional for validation (a missing config means every model runs on
-    defaults) but infra always sets it, so it is listed here too.
-    """
-    keys = {f.alias for f in cls.model_fields.values() if f.alias and f.is_required()}
-    return frozenset(keys | {Env.MODELS_CONFIG})
+    """The environment keys ``cls`` cannot start without."""
+    return frozenset(f.alias for f in cls.model_fields.values() if f.alias and f.is_required())
 
 
 def _parse(cls: type[S], items: tuple[tuple[str, str], ...]) -> S:

@@ -66,6 +66,8 @@ class BatchScored(Detail):
     parts: int = Field(default=1, ge=1)
     seconds: float | None = None
     scored_at: datetime
+    # The stored config version (scorewatch models configure) the batch ran under; None: defaults.
+    config_version: int | None = Field(default=None, ge=1)
 
 
 class BatchRejected(Detail):

@@ -41,7 +41,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
 from scorewatch.core import layout
-from scorewatch.core.config import ScorewatchConfig
+from scorewatch.core.config import ConfigSource
 from scorewatch.core.contract import Metric
 from scorewatch.core.errors import BaselineIntegrityError
 from scorewatch.core.thresholds import breach
@@ -82,7 +82,7 @@ class Watcher:
     """Everything one container needs to evaluate drift; build once per cold start and reuse."""
 
     data_bucket: str
-    config: ScorewatchConfig
+    config: ConfigSource
     registry: Any  # scorewatch.io.registry.Registry
     publisher: EventPublisher
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -138,7 +138,16 @@ class Watcher:
         sample = _read_sample(detail.sample_uri)
         m = _DATE.search(detail.profile_uri)
         d = m.group(1) if m else layout.day(detail.scored_at)
-        return self._evaluate(card, current, sample, scope="batch", report_id=detail.batch_id, d=d, batches=1)
+        return self._evaluate(
+            card,
+            current,
+            sample,
+            scope="batch",
+            report_id=detail.batch_id,
+            d=d,
+            batches=1,
+            config_version=detail.config_version,
+        )
 
     def _on_window(self, model: str, at: datetime | None) -> WatchOutcome:
         from scorewatch.core.errors import ProfileError
@@ -191,6 +200,7 @@ class Watcher:
             d=layout.day(now),
             batches=used,
             window=(start, now),
+            config_version=self.config.version(model),
         )
 
     def _no_baseline(self, card, scope, batch_id) -> WatchOutcome:
@@ -232,7 +242,21 @@ class Watcher:
             day += timedelta(days=1)
         return out
 
-    def _evaluate(self, card, current, sample, *, scope, report_id: str, d: str, batches: int, window=None):
+    def _evaluate(
+        self,
+        card,
+        current,
+        sample,
+        *,
+        scope,
+        report_id: str,
+        d: str,
+        batches: int,
+        window=None,
+        config_version=None,
+    ):
+        """Compare ``current`` with the baseline; ``config_version`` is the stored config the batch
+        ran under (a window: the one current now), recorded in the report and the history rows."""
         from scorewatch.monitoring.evaluation import evaluate
         from scorewatch.monitoring.profiles import Profile
         from scorewatch.reports import render_html
@@ -266,6 +290,7 @@ class Watcher:
             "scope": scope,
             "report_id": report_id,
             "batches": batches,
+            "config_version": config_version,
             "evaluated_at": now.isoformat(),
             "window_start": window[0].isoformat() if window else None,
             "window_end": window[1].isoformat() if window else None,
@@ -277,6 +302,7 @@ class Watcher:
             html_uri, render_html(report.to_view(), title=title).encode(), content_type="text/html"
         )
         rows = report.history_rows(report_id, model, version, now)
+        rows["config_version"] = pd.array([config_version] * len(rows), dtype="Int64")
         storage.write_table(history_uri, pa.Table.from_pandas(rows, preserve_index=False))
         mv = getattr(report, "multivariate", None)
         limits = self.config.model(model).alarms

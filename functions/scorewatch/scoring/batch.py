@@ -30,7 +30,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scorewatch.core import layout
-from scorewatch.core.config import ModelConfig, ScorewatchConfig
+from scorewatch.core.config import ConfigSource, ModelConfig
 from scorewatch.core.contract import Metric
 from scorewatch.core.errors import (
     BaselineIntegrityError,
@@ -42,6 +42,9 @@ from scorewatch.io import storage
 from scorewatch.io.events import BatchRejected, BatchScored, EventPublisher
 from scorewatch.io.metrics import record
 from scorewatch.io.transient import transient_errors
+
+# Re-exported: the offline scorer shares the score function's batch boundary.
+from scorewatch.scoring.rejections import ARROW_DATA_ERRORS, public_message, unreadable_input
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -102,6 +105,7 @@ class LargeFileInput(BaseModel):
     model_name: str
     model_version: str
     batch_id: str
+    config_version: int | None = None
 
 
 class SplitResult(LargeFileInput):
@@ -132,6 +136,8 @@ class ScoreOutcome(BaseModel):
     execution_arn: str | None = None
     reason: str | None = None
     message: str | None = None
+    # The stored config version the object was scored under (None: the model ran on defaults).
+    config_version: int | None = None
 
 
 @dataclass
@@ -139,7 +145,7 @@ class BatchScorer:
     """Everything one container needs to score objects; build once per cold start and reuse."""
 
     data_bucket: str
-    config: ScorewatchConfig
+    config: ConfigSource
     registry: Any  # scorewatch.io.registry.Registry
     publisher: EventPublisher
     large_file_state_machine_arn: str | None = None
@@ -175,10 +181,14 @@ class BatchScorer:
         info = self._current(req)
         if isinstance(info, ScoreOutcome):
             return info
+        from scorewatch.scoring.scorer import batch_id_for
+
+        if self.config.retired(model):
+            return self._reject_retired(req, info, model=model, scored_at=scored_at)
         mc = self.config.model(model)
+        config_version = self.config.version(model)
         card = self.registry.get(model, req.model_version or "champion")
         identity = storage.source_identity(info)
-        from scorewatch.scoring.scorer import batch_id_for
 
         batch_id = req.batch_id or batch_id_for(identity, card.version)
         d = layout.day(info.last_modified or scored_at)
@@ -195,10 +205,19 @@ class BatchScorer:
                             version=card.version,
                             batch_id=batch_id,
                             why=too_large,
+                            config_version=config_version,
                         )
                     raise InputTooLargeError(too_large)
             return self._score_object(
-                req, info=info, mc=mc, card=card, batch_id=batch_id, d=d, scored_at=scored_at, started=started
+                req,
+                info=info,
+                mc=mc,
+                card=card,
+                batch_id=batch_id,
+                d=d,
+                scored_at=scored_at,
+                started=started,
+                config_version=config_version,
             )
         except (InputRejectedError, InputTooLargeError) as exc:
             return self._reject(
@@ -275,7 +294,9 @@ class BatchScorer:
             record(card.model_name, {Metric.BASELINE_INTEGRITY_FAILURES: 1})
             return None
 
-    def _score_object(self, req, *, info, mc: ModelConfig, card, batch_id: str, d: str, scored_at, started):
+    def _score_object(
+        self, req, *, info, mc: ModelConfig, card, batch_id: str, d: str, scored_at, started, config_version
+    ):
         from scorewatch.monitoring.profiles import Profile, ProfileBuilder
         from scorewatch.scoring.scorer import score_source, write_rejections
 
@@ -343,6 +364,7 @@ class BatchScorer:
             rejected_uri=rejected_uri,
             profile_uri=profile_uri,
             sample_uri=sample_uri,
+            config_version=config_version,
         )
         if part is not None:
             # Finalize sums these; the event is emitted once for the whole file.
@@ -368,6 +390,7 @@ class BatchScorer:
                 profile_etag=profile_etag,
                 seconds=round(time.monotonic() - started, 3),
                 scored_at=scored_at,
+                config_version=config_version,
             )
         )
         rate = result.rows_rejected / result.rows_in if result.rows_in else 0.0
@@ -431,6 +454,20 @@ class BatchScorer:
             message=str(exc),
         )
 
+    def _reject_retired(self, req: ScoreRequest, info, *, model: str, scored_at: datetime) -> ScoreOutcome:
+        """A drop for a retired model: reported like any rejected file (the input is kept)."""
+        from scorewatch.scoring.scorer import batch_id_for
+
+        exc = InputRejectedError(
+            f"{req.uri}: model {model!r} is retired (scorewatch models retire); its drops are not "
+            "scored. Configure it again to resume scoring, then replay the file",
+            source_uri=req.uri,
+            reason="model_retired",
+        )
+        batch_id = req.batch_id or batch_id_for(storage.source_identity(info), "retired")
+        d = layout.day(info.last_modified or scored_at)
+        return self._reject(req, exc, model=model, version=None, batch_id=batch_id, d=d, at=scored_at)
+
     def _reject_unrouted(self, req: ScoreRequest, exc: InputRejectedError, at: datetime) -> ScoreOutcome:
         """A key outside ``incoming/<model>/``: report it; no model dimension to put a metric under."""
         import hashlib
@@ -458,7 +495,9 @@ class BatchScorer:
         )
 
     # ----------------------------------------------------------- large files
-    def _start_split(self, req, *, info, model: str, version: str, batch_id: str, why: str) -> ScoreOutcome:
+    def _start_split(
+        self, req, *, info, model: str, version: str, batch_id: str, why: str, config_version: int | None
+    ) -> ScoreOutcome:
         payload = LargeFileInput(
             bucket=req.bucket,
             key=req.key,
@@ -467,6 +506,7 @@ class BatchScorer:
             model_name=model,
             model_version=version,
             batch_id=batch_id,
+            config_version=config_version,
         )
         client = self.sfn_client or _client("stepfunctions")
         name = f"{model}-{batch_id}"[:80]
@@ -574,6 +614,7 @@ class BatchScorer:
             profile_etag=storage.stat(profile_uri).etag,
             parts=inp.parts,
             scored_at=now,
+            config_version=inp.config_version,
         )
         self.publisher.publish(detail)
         rate = rows_rejected / rows_in if rows_in else 0.0
@@ -599,38 +640,8 @@ class BatchScorer:
             output_uri=output_uri,
             profile_uri=profile_uri,
             sample_uri=sample_uri,
+            config_version=inp.config_version,
         )
-
-
-def public_message(exc: Exception) -> str:
-    """What an event may say about a rejection: no raw input values (``InputRejectedError``)."""
-    return getattr(exc, "public_message", None) or str(exc)
-
-
-#: Arrow's errors for values it cannot parse or convert (not its I/O errors: those are OSError).
-ARROW_DATA_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
-
-
-def unreadable_input(uri: str, exc: BaseException) -> InputRejectedError:
-    """A whole-file rejection for an Arrow data error that reached the batch boundary.
-
-    Arrow's text can quote an input value, so it goes to the log only as the error type and the
-    place it was raised; the message names the file and what to do.
-    """
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    where = f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else "unknown"
-    logging.getLogger(__name__).error(
-        "input rejected: Arrow could not read its values",
-        extra={"source_uri": uri, "error_type": type(exc).__name__, "raised_at": where},
-    )
-    return InputRejectedError(
-        f"{uri}: the file holds values that cannot be read or converted ({type(exc).__name__}); "
-        "check that each column holds one type, or write the file as CSV",
-        source_uri=uri,
-        reason="unreadable_input",
-    )
 
 
 def _discard(uri: str) -> None:

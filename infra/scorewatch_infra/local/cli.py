@@ -112,6 +112,11 @@ def _up(args: argparse.Namespace) -> int:
     stack_name, template = next(iter(stacks.items()))
     cloud = LocalCloud(template, stack_name=stack_name, endpoint_url=args.endpoint_url).start()
     data_bucket = cloud.environment_value(Env.DATA_BUCKET)
+    from scorewatch_infra.local.seeding import seed_models
+
+    # The template holds no model configuration: store the models file's, as `configure --all` does.
+    for applied in seed_models(cloud, (args.config or DEFAULT_CONFIG).resolve(), actor="scorewatch local up"):
+        print(f"  configured {applied.name}: {applied.outcome} (config version {applied.stored.version})")
     if args.demo_champion:
         from scorewatch_infra.local.demo import Scenario
 

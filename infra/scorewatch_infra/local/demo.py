@@ -142,7 +142,7 @@ class Scenario:
     # -- steps -----------------------------------------------------------------------------------
 
     def bootstrap(self) -> str:
-        """Train, register and promote the first champion with its baseline profile."""
+        """Store the models file's configurations, train, register and promote the first champion."""
         import pyarrow as pa
 
         from scorewatch.core.config import load_config
@@ -151,7 +151,10 @@ class Scenario:
         from scorewatch.monitoring.profiles import ProfileBuilder
         from scorewatch.scoring.scorer import predict_frame
         from scorewatch.scoring.validation import validate_batch
+        from scorewatch_infra.local.seeding import seed_models
 
+        # The template holds no model configuration: the store is seeded as `configure --all` does.
+        seed_models(self.cloud, self.config_path, actor="scorewatch demo")
         config = load_config(self.config_path)
         mc = config.model(MODEL)
         reference = self.gen.generate(self.rows, scenario="reference", seed=self.seed)

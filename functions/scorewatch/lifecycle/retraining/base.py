@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from scorewatch.core.cards import ModelCard
-from scorewatch.core.config import ModelConfig, ScorewatchConfig
+from scorewatch.core.config import ConfigSource, ModelConfig
 from scorewatch.core.errors import (
     ModelNotFoundError,
 )
@@ -31,7 +31,7 @@ class StepsBase:
         *,
         data_bucket: str,
         registry: Any,
-        config: ScorewatchConfig,
+        config: ConfigSource,
         publisher: Any | None = None,
         now: Callable[[], datetime] | None = None,
     ):
