@@ -238,3 +238,15 @@ def _pinned(req: ScoreRequest) -> ScoreRequest:
     except FileNotFoundError:
         return req  # the scorer reports it missing
     return req.model_copy(update={"version_id": info.version_id, "etag": info.etag})
+
+
+def cold_start() -> None:
+    """Forget every service and settings instance built so far, as a new container would.
+
+    For hosts that run the handlers in-process against a new endpoint (the local cloud starts new
+    "containers" with each deployment): cached clients would otherwise keep the old endpoint.
+    """
+    from scorewatch.handlers.settings import _cached_parse
+
+    _SERVICES.clear()
+    _cached_parse.cache_clear()
