@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -12,7 +13,7 @@ from constructs import Construct
 from scorewatch.core.contract import Env, Prefix
 from scorewatch_infra.events import EventRouting
 from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
-from scorewatch_infra.permissions import grant_data_writes
+from scorewatch_infra.permissions import grant_config_read, grant_data_writes
 from scorewatch_infra.workflows import PrefixResultWriter, lambda_task, workflow_logs
 
 PART_CONCURRENCY = 20
@@ -33,6 +34,7 @@ class LargeFile(Construct):
         data_bucket: s3.IBucket,
         key: kms.IKey,
         routing: EventRouting,
+        registry: dynamodb.ITable,
     ) -> None:
         super().__init__(scope, construct_id)
         self.split: ScorewatchFunction = factory.create("split")
@@ -40,6 +42,9 @@ class LargeFile(Construct):
         grant_data_writes(self.split.function, data_bucket, Prefix.PARTS)
         grant_data_writes(self.finalize.function, data_bucket, Prefix.MONITORING, Prefix.PARTS)
         routing.bus.grant_put_events_to(self.finalize.function)
+        # Both look up the model's stored configuration (limits, alarms), nothing else of the registry.
+        for f in (self.split.function, self.finalize.function):
+            grant_config_read(f, registry, key)
 
         def timeout(f: ScorewatchFunction) -> Duration:
             return f.spec.timeout.plus(TASK_TIMEOUT_MARGIN)

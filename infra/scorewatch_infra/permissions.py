@@ -45,6 +45,8 @@ COUNTER_ATTRIBUTES = (Table.REGISTRY_PK, Table.REGISTRY_SK, "next_version", "upd
 # Partition keys of the control items and of the champion pointer (contract.Table prefixes).
 CONTROL_KEYS = f"{Table.CONTROL_PREFIX}*"
 POINTER_KEYS = f"{Table.POINTER_PREFIX}*"
+# Stored model configurations (scorewatch.io.registry.configs): history and current partitions.
+CONFIG_KEYS = f"{Table.CONFIG_PREFIX}*"
 # Model partitions: versions and the counter, never control items or the pointer.
 _MODEL_PARTITIONS = {"ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": [CONTROL_KEYS, POINTER_KEYS]}}
 
@@ -68,6 +70,18 @@ def grant_data_deletes(grantee: iam.IGrantable, bucket: s3.IBucket, *prefixes: s
 def _write(grantee: iam.IGrantable, table: dynamodb.ITable, actions: list[str], conditions: dict) -> None:
     iam.Grant.add_to_principal(
         grantee=grantee, actions=actions, resource_arns=[table.table_arn], conditions=conditions
+    )
+
+
+def grant_config_read(grantee: iam.IGrantable, table: dynamodb.ITable, key: kms.IKey) -> None:
+    """Read the stored model configurations only (partitions ``config#*``): for functions that
+    need a model's configuration but nothing else of the registry (split, finalize)."""
+    key.grant_decrypt(grantee)
+    iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=["dynamodb:GetItem", "dynamodb:Query"],
+        resource_arns=[table.table_arn],
+        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [CONFIG_KEYS]}},
     )
 
 

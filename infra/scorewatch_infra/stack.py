@@ -72,7 +72,13 @@ class ScorewatchStack(Stack):
             **common,
         )
         self.large_file = LargeFile(
-            self, "large-file", factory=self.factory, score=self.scoring.score, key=self.storage.key, **common
+            self,
+            "large-file",
+            factory=self.factory,
+            score=self.scoring.score,
+            key=self.storage.key,
+            registry=self.tables.registry,
+            **common,
         )
         self.backfill = Backfill(
             self,

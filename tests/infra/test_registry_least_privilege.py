@@ -22,6 +22,7 @@ from policy_eval import Call, dynamodb_calls, is_allowed
 from sklearn.linear_model import LogisticRegression
 
 from scorewatch.core.cards import Comparison
+from scorewatch.core.contract import HANDLERS
 from scorewatch.core.schema import FeatureSchema, FeatureSpec
 from scorewatch.io.registry import Registry, clear_cache
 from scorewatch.io.registry.marshalling import card_item, control_partition, marshal, pointer_partition
@@ -292,3 +293,43 @@ def test_policy_eval_known_answers():
     assert not is_allowed([allow, {**allow, "Effect": "Deny"}], ok)  # an explicit deny wins
     with pytest.raises(NotImplementedError, match="NumericLessThan"):
         is_allowed([{**allow, "Condition": {"NumericLessThan": {"x": "1"}}}], ok)
+
+
+def _config_store(reg: Registry, resources):
+    from scorewatch.core.config import ModelConfig
+    from scorewatch.io.registry.configs import ConfigStore
+
+    store = ConfigStore(resources.registry_table, client=reg._ddb)
+    store.put(ModelConfig(name="churn", id_columns=("id",)), actor="setup")
+    return store
+
+
+@pytest.mark.parametrize("fid", sorted(HANDLERS))
+def test_every_function_may_read_the_stored_model_configurations(synth, reg, resources, fid):
+    """Every handler reads its models' configuration at run time (FleetConfig: one model's current
+    item, or one Query of all current items)."""
+    store = _config_store(reg, resources)
+    with recorded(reg, _table(synth)) as calls:
+        assert store.current("churn") is not None
+        assert [s.name for s in store.all_current()] == ["churn"]
+    assert {c.action for c in calls} == {"dynamodb:GetItem", "dynamodb:Query"}
+    denied = [c for c in calls if not is_allowed(_statements(synth, fid), c)]
+    assert denied == [], (fid, denied)
+
+
+@pytest.mark.parametrize("fid", ["split", "finalize"])
+def test_the_large_file_steps_read_configurations_and_nothing_else_of_the_registry(
+    synth, reg, resources, fid
+):
+    store = _config_store(reg, resources)
+    table = _table(synth)
+    with recorded(reg, table) as calls:
+        reg.get("churn", "champion")
+        reg.list_versions("churn")
+    assert calls and not any(is_allowed(_statements(synth, fid), c) for c in calls), fid
+    with recorded(reg, table) as writes:
+        store.put(
+            store.current("churn").config.model_copy(update={"id_columns": ("other",)}), actor="attacker"
+        )
+    writes = [c for c in writes if c.action not in ("dynamodb:GetItem", "dynamodb:Query")]
+    assert writes and not any(is_allowed(_statements(synth, fid), c) for c in writes), fid
