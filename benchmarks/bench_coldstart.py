@@ -236,6 +236,11 @@ class Cloud:
             baseline_sample=pa.Table.from_pandas(both, preserve_index=False),
         )
         reg.promote("churn", card.version, now=now, promoted_by="bench")
+        from scorewatch.core.config import ModelConfig
+        from scorewatch.io.registry.configs import ConfigStore
+
+        # The functions read the model's configuration from the registry (configure's store).
+        ConfigStore(reg_table).put(ModelConfig(name="churn", chunk_rows=1000), actor="bench")
         self.env = {
             **os.environ,
             Env.DATA_BUCKET: self.data,
@@ -243,7 +248,6 @@ class Cloud:
             Env.REGISTRY_TABLE: reg_table,
             Env.IDEMPOTENCY_TABLE: idem,
             Env.EVENT_BUS: bus,
-            Env.MODELS_CONFIG: json.dumps({"models": [{"name": "churn", "chunk_rows": 1000}]}),
             "POWERTOOLS_SERVICE_NAME": "scorewatch",
         }
 

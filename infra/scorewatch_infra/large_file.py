@@ -42,9 +42,9 @@ class LargeFile(Construct):
         grant_data_writes(self.split.function, data_bucket, Prefix.PARTS)
         grant_data_writes(self.finalize.function, data_bucket, Prefix.MONITORING, Prefix.PARTS)
         routing.bus.grant_put_events_to(self.finalize.function)
-        # Both look up the model's stored configuration (limits, alarms), nothing else of the registry.
-        for f in (self.split.function, self.finalize.function):
-            grant_config_read(f, registry, key)
+        # Both read the model's stored configuration (max_input_bytes; the config version).
+        for f in (self.split, self.finalize):
+            grant_config_read(f.function, registry, key)
 
         def timeout(f: ScorewatchFunction) -> Duration:
             return f.spec.timeout.plus(TASK_TIMEOUT_MARGIN)

@@ -45,10 +45,12 @@ COUNTER_ATTRIBUTES = (Table.REGISTRY_PK, Table.REGISTRY_SK, "next_version", "upd
 # Partition keys of the control items and of the champion pointer (contract.Table prefixes).
 CONTROL_KEYS = f"{Table.CONTROL_PREFIX}*"
 POINTER_KEYS = f"{Table.POINTER_PREFIX}*"
-# Stored model configurations (scorewatch.io.registry.configs): history and current partitions.
+# Stored model configurations (history and the current partition): written only by the CLI host.
 CONFIG_KEYS = f"{Table.CONFIG_PREFIX}*"
-# Model partitions: versions and the counter, never control items or the pointer.
-_MODEL_PARTITIONS = {"ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": [CONTROL_KEYS, POINTER_KEYS]}}
+# Model partitions: versions and the counter, never control items, the pointer or configurations.
+_MODEL_PARTITIONS = {
+    "ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": [CONTROL_KEYS, POINTER_KEYS, CONFIG_KEYS]}
+}
 
 
 def grant_data_writes(grantee: iam.IGrantable, bucket: s3.IBucket, *prefixes: str) -> None:
@@ -74,14 +76,17 @@ def _write(grantee: iam.IGrantable, table: dynamodb.ITable, actions: list[str], 
 
 
 def grant_config_read(grantee: iam.IGrantable, table: dynamodb.ITable, key: kms.IKey) -> None:
-    """Read the stored model configurations only (partitions ``config#*``): for functions that
-    need a model's configuration but nothing else of the registry (split, finalize)."""
+    """Read only the current model configurations (partition ``config#@current``: GetItem, Query).
+
+    For functions that need a model's configuration but nothing else of the registry
+    (scorewatch.io.fleet_config.FleetConfig reads that one partition).
+    """
     key.grant_decrypt(grantee)
     iam.Grant.add_to_principal(
         grantee=grantee,
         actions=["dynamodb:GetItem", "dynamodb:Query"],
         resource_arns=[table.table_arn],
-        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [CONFIG_KEYS]}},
+        conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [Table.CONFIG_CURRENT]}},
     )
 
 

@@ -57,8 +57,8 @@ def _table(synth: Synthesized) -> str:
 
 
 @contextmanager
-def recorded(reg: Registry, table: str) -> Iterator[list[Call]]:
-    """Every DynamoDB call ``reg`` makes inside the block, as IAM calls."""
+def recorded(reg: Any, table: str) -> Iterator[list[Call]]:
+    """Every DynamoDB call ``reg`` (a Registry or a ConfigStore) makes inside the block, as IAM calls."""
     calls: list[Call] = []
 
     def hook(params: dict[str, Any], model: Any, **_: Any) -> None:
@@ -220,6 +220,10 @@ def _attacks(table: str, card_json: str) -> list[tuple[str, Call]]:
             "flipping the pointer's champion",
             _update(pointer, "#champion", "SET #c = :c", {"#c": "champion"}, table),
         ),
+        # Stored configurations are written by the CLI host only (scorewatch models configure).
+        ("put over a model's current config", _put("config#@current", "churn", {"config": "{}"}, table)),
+        ("put of a config history version", _put("config#churn", "000002", {"config": "{}"}, table)),
+        ("delete of a model's current config", _delete("config#@current", "churn", table)),
     ]
 
 
@@ -295,41 +299,19 @@ def test_policy_eval_known_answers():
         is_allowed([{**allow, "Condition": {"NumericLessThan": {"x": "1"}}}], ok)
 
 
-def _config_store(reg: Registry, resources):
+@pytest.mark.parametrize("fid", sorted(HANDLERS))
+def test_every_function_may_read_the_stored_configurations_it_runs_under(synth, resources, fid):
     from scorewatch.core.config import ModelConfig
+    from scorewatch.io.fleet_config import FleetConfig
     from scorewatch.io.registry.configs import ConfigStore
 
-    store = ConfigStore(resources.registry_table, client=reg._ddb)
-    store.put(ModelConfig(name="churn", id_columns=("id",)), actor="setup")
-    return store
-
-
-@pytest.mark.parametrize("fid", sorted(HANDLERS))
-def test_every_function_may_read_the_stored_model_configurations(synth, reg, resources, fid):
-    """Every handler reads its models' configuration at run time (FleetConfig: one model's current
-    item, or one Query of all current items)."""
-    store = _config_store(reg, resources)
-    with recorded(reg, _table(synth)) as calls:
-        assert store.current("churn") is not None
-        assert [s.name for s in store.all_current()] == ["churn"]
-    assert {c.action for c in calls} == {"dynamodb:GetItem", "dynamodb:Query"}
+    store = ConfigStore(resources.registry_table)
+    store.put(ModelConfig(name="churn"), actor="t")
+    reader = FleetConfig(store, ttl_seconds=0)
+    table = _table(synth)
+    with recorded(store, table) as calls:  # the reads a function's FleetConfig makes
+        assert [m.name for m in reader.models] == ["churn"]
+        assert reader.version("churn") == 1 and reader.model("never-stored").name == "never-stored"
+    assert {c.action for c in calls} == {"dynamodb:Query", "dynamodb:GetItem"}
     denied = [c for c in calls if not is_allowed(_statements(synth, fid), c)]
     assert denied == [], (fid, denied)
-
-
-@pytest.mark.parametrize("fid", ["split", "finalize"])
-def test_the_large_file_steps_read_configurations_and_nothing_else_of_the_registry(
-    synth, reg, resources, fid
-):
-    store = _config_store(reg, resources)
-    table = _table(synth)
-    with recorded(reg, table) as calls:
-        reg.get("churn", "champion")
-        reg.list_versions("churn")
-    assert calls and not any(is_allowed(_statements(synth, fid), c) for c in calls), fid
-    with recorded(reg, table) as writes:
-        store.put(
-            store.current("churn").config.model_copy(update={"id_columns": ("other",)}), actor="attacker"
-        )
-    writes = [c for c in writes if c.action not in ("dynamodb:GetItem", "dynamodb:Query")]
-    assert writes and not any(is_allowed(_statements(synth, fid), c) for c in writes), fid

@@ -10,7 +10,7 @@ from handler_kit import MODEL, Ctx, encode, frame, make_stack, register_champion
 
 from scorewatch.core.config import ModelConfig
 from scorewatch.core.errors import ConfigError
-from scorewatch.handlers import score
+from scorewatch.handlers import monitor, score
 from scorewatch.io.fleet_config import FleetConfig
 from scorewatch.io.registry.configs import ConfigStore, parse_model_config
 
@@ -159,6 +159,14 @@ def test_a_model_onboarded_by_configure_only_is_scored_with_its_config(stack):
     (event,) = [e for e in stack.events() if e["detail-type"] == "Batch Scored"]
     assert event["detail"]["config_version"] == 1
 
+    # the batch's monitoring report and history rows record the config version it ran under
+    stack.store.put(ModelConfig(name=MODEL, chunk_rows=1234), actor="retune")  # v2: not this batch's
+    assert monitor.handler(event, Ctx(function_name="monitor"))["status"] == "evaluated"
+    (history,) = stack.keys(f"monitoring/model={MODEL}/history/")
+    assert set(stack.read_parquet(history)["config_version"]) == {1}
+    (report,) = [k for k in stack.keys(f"monitoring/model={MODEL}/drift/") if k.endswith(".json")]
+    assert stack.read_json(report)["config_version"] == 1
+
 
 def test_a_retuned_threshold_applies_to_the_next_drop_and_a_bad_one_never_lands(stack):
     base = {"name": MODEL, "id_columns": ["customer_id"]}
@@ -189,3 +197,22 @@ def test_a_drop_for_a_retired_model_is_rejected_with_the_reason_and_kept(stack):
     assert report["reason"] == "model_retired"
     (event,) = [e for e in stack.events() if e["detail-type"] == "Batch Rejected"]
     assert event["detail"]["reason"] == "model_retired"
+
+
+def test_with_a_ttl_the_function_picks_up_a_retuned_threshold_once_the_ttl_has_passed(resources, monkeypatch):
+    import time
+
+    from scorewatch.core.contract import Env
+
+    stack = make_stack(resources, monkeypatch, config={"models": []}, extra_env={Env.CONFIG_TTL_SECONDS: "1"})
+    register_champion(resources)
+    store = ConfigStore(resources.registry_table)
+    base = {"name": MODEL, "decision": {"kind": "fixed", "threshold": 0.0}}
+    store.put(parse_model_config(base), actor="a")
+    first = _drop(stack, "one")
+    assert first["config_version"] == 1
+    store.put(parse_model_config({**base, "decision": {"kind": "fixed", "threshold": 1.0}}), actor="a")
+    time.sleep(1.2)  # past the 1 s TTL of the container's cached configurations
+    second = _drop(stack, "two")
+    assert second["config_version"] == 2
+    assert set(stack.read_parquet(second["output_uri"].split("/", 3)[3])["decision"]) == {"none"}

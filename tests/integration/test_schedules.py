@@ -10,7 +10,7 @@ import pytest
 from handler_kit import MODEL, Ctx, encode, frame, make_stack, register_champion
 
 from scorewatch.core.config import ModelConfig
-from scorewatch.core.errors import ConfigError
+from scorewatch.core.errors import ConfigError, InputRejectedError
 from scorewatch.handlers import score
 from scorewatch.io.registry.configs import ConfigStore
 from scorewatch.io.schedules import SchedulerTargets, schedule_name, sync_schedules
@@ -125,3 +125,20 @@ def test_the_score_function_scores_the_prefix_a_schedule_payload_names(resources
     ConfigStore(resources.registry_table).retire(MODEL, actor="ops")
     out = score.handler({"scorewatch_schedule": {"kind": "score", "model": MODEL}}, Ctx())
     assert out["count"] == 0  # a retired model's schedule that fires late scores nothing
+
+
+def test_the_monitor_function_evaluates_the_window_of_the_model_a_schedule_payload_names(
+    resources, monkeypatch
+):
+    from scorewatch.handlers import monitor
+
+    make_stack(resources, monkeypatch, config={"models": [{"name": MODEL}, {"name": "other"}]})
+    register_champion(resources)
+    out = monitor.handler(
+        {"scorewatch_schedule": {"kind": "monitor", "model": MODEL}}, Ctx(function_name="monitor")
+    )
+    assert out["count"] == 1 and out["outcomes"][0]["model"] == MODEL  # not "other"
+    with pytest.raises(InputRejectedError, match="kind 'score' is not 'monitor'"):
+        monitor.handler(
+            {"scorewatch_schedule": {"kind": "score", "model": MODEL}}, Ctx(function_name="monitor")
+        )

@@ -356,3 +356,18 @@ def test_site_command_refuses_half_a_registry(tmp_path, monkeypatch, capsys):
     argv = ["site", "--data", str(tmp_path), "--output", str(tmp_path / "out"), "--registry-table", "t"]
     assert main(argv) == 5 and "go together" in capsys.readouterr().err
     assert main(argv[:5]) == 0  # no registry configured: built without it
+
+
+def test_the_model_page_names_the_config_version_each_batch_ran_under():
+    older = _rows("m", "b1", NOW - timedelta(hours=2))  # history written before configs were stored
+    newer = [{**r, "config_version": 7} for r in _rows("m", "b2", NOW - timedelta(hours=1))]
+    h = _history(older, newer)
+    table = site_data.batch_table(h)
+    assert pd.isna(table.loc[0, "config_version"]) and table.loc[1, "config_version"] == 7
+    page = {p.path: p.html for p in site.build_pages(h, site_data.empty_outputs(), now=NOW)}[
+        "models/m/index.html"
+    ]
+    b1, b2 = (re.search(rf"<code>{b}</code>.*?</tr>", page, re.S).group(0) for b in ("b1", "b2"))
+    # the cell after the model version
+    assert re.search(r"000001</td>\s*<td>7</td>", b2) and re.search(r"000001</td>\s*<td>—</td>", b1)
+    assert "<th>config</th>" in page

@@ -35,6 +35,7 @@ _COMMAND_MODULES = (
     "scorewatch.cli.monitor_cmd",
     "scorewatch.cli.lifecycle_cmd",
     "scorewatch.cli.site_cmd",
+    "scorewatch.cli.fleet_cmd",
 )
 # Further command modules are found through this entry-point group (pyproject.toml declares
 # ``scorewatch_infra.local.cli``: ``scorewatch demo`` and ``scorewatch local``), so the runtime

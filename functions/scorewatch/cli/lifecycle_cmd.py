@@ -2,7 +2,8 @@
 
 Resources come from options or the same environment variables the functions read
 (``SCOREWATCH_DATA_BUCKET``, ``SCOREWATCH_MODELS_BUCKET``, ``SCOREWATCH_REGISTRY_TABLE``,
-``SCOREWATCH_EVENT_BUS``, ``SCOREWATCH_MODELS_CONFIG``); ``--config`` reads a models.json file.
+``SCOREWATCH_EVENT_BUS``); the models' configurations are the stored ones (``scorewatch models
+configure``) in the registry table, or ``--config`` reads a models.json file instead.
 ``AWS_ENDPOINT_URL`` points everything at the local emulator.
 """
 
@@ -28,7 +29,12 @@ def _common(p: argparse.ArgumentParser, *, bus: bool = True) -> None:
         p.add_argument(
             "--event-bus", default=None, help=f"event bus (default ${Env.EVENT_BUS}; none: no events)"
         )
-    p.add_argument("--config", type=Path, default=None, help=f"models.json (default ${Env.MODELS_CONFIG})")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="models.json (default: the configurations stored in the registry)",
+    )
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
 
 
@@ -66,12 +72,13 @@ def _need(value: str | None, env: str, flag: str) -> str:
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from scorewatch.core.config import ScorewatchConfig, load_config, parse_config
+    from scorewatch.core.config import load_config
+    from scorewatch.io.fleet_config import FleetConfig
+    from scorewatch.io.registry.configs import ConfigStore
 
     if args.config is not None:
         return load_config(args.config)
-    text = os.environ.get(Env.MODELS_CONFIG)
-    return parse_config(text, source=Env.MODELS_CONFIG) if text else ScorewatchConfig()
+    return FleetConfig(ConfigStore(_need(args.table, Env.REGISTRY_TABLE, "--table")), ttl_seconds=0)
 
 
 def _registry(args: argparse.Namespace) -> Any:

@@ -1,5 +1,5 @@
 """``scorewatch models list|show|register|promote|rollback|archive|repair-champion|approve``: the registry
-from a shell."""
+from a shell (``configure|config|retire``: :mod:`scorewatch.cli.config_cmd`)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ _REFERENCE_CHUNK = 65_536
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("models", help="list, show, register, promote and roll back model versions")
+    p = subparsers.add_parser(
+        "models",
+        help="list, show, register, promote and roll back model versions; configure and retire models",
+    )
     sub = p.add_subparsers(dest="models_command", required=True)
 
     ls = sub.add_parser("list", help="models with their champion and number of versions")
@@ -134,6 +137,10 @@ def register(subparsers: Any) -> None:
     ap.add_argument("--by", default=os.environ.get("USER") or "cli", help="recorded as the approver")
     add_registry_args(ap)
     ap.set_defaults(func=run_approve)
+
+    from scorewatch.cli.config_cmd import register_models
+
+    register_models(sub)  # configure, config, retire: configurations as data
 
 
 def _add_force(parser: argparse.ArgumentParser, what: str) -> None:

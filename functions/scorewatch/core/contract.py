@@ -24,7 +24,8 @@ class Env:
     REGISTRY_TABLE: Final = "SCOREWATCH_REGISTRY_TABLE"
     IDEMPOTENCY_TABLE: Final = "SCOREWATCH_IDEMPOTENCY_TABLE"
     EVENT_BUS: Final = "SCOREWATCH_EVENT_BUS"
-    # Compact JSON of the validated model configuration (scorewatch.core.config.ScorewatchConfig).
+    # Retired (issue 16): the model configuration no longer travels in any environment (it is
+    # stored in the registry, scorewatch.io.registry.configs); named so checks can prove its absence.
     MODELS_CONFIG: Final = "SCOREWATCH_MODELS_CONFIG"
     # Fleet configuration as data (issue 16): seconds a function caches a model's stored config.
     CONFIG_TTL_SECONDS: Final = "SCOREWATCH_CONFIG_TTL_SECONDS"

@@ -8,6 +8,7 @@ validated settings and reused. Event parsing turns every trigger of the score fu
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -88,14 +89,18 @@ def _registry(settings: RegistrySettings) -> Any:
 
 # Services per settings instance: settings.load returns the same instance while the environment is
 # unchanged (a container's life), so this builds each service once per cold start.
-_SERVICES: dict[tuple[str, int], tuple[HandlerSettings, Any]] = {}
+# Keyed by the AWS endpoint too: one process that runs two local clouds in turn (tests, benchmarks)
+# sees the same settings for both (names are the template's), and clients built for the first
+# emulator must not outlive it. On Lambda the endpoint never changes.
+_SERVICES: dict[tuple[str, int, str | None], tuple[HandlerSettings, Any]] = {}
 
 
 def _once(kind: str, settings: HandlerSettings, build: Any) -> Any:
-    hit = _SERVICES.get((kind, id(settings)))
+    key = (kind, id(settings), os.environ.get("AWS_ENDPOINT_URL"))
+    hit = _SERVICES.get(key)
     if hit is None or hit[0] is not settings:
         hit = (settings, build())
-        _SERVICES[(kind, id(settings))] = hit
+        _SERVICES[key] = hit
     return hit[1]
 
 
@@ -238,15 +243,3 @@ def _pinned(req: ScoreRequest) -> ScoreRequest:
     except FileNotFoundError:
         return req  # the scorer reports it missing
     return req.model_copy(update={"version_id": info.version_id, "etag": info.etag})
-
-
-def cold_start() -> None:
-    """Forget every service and settings instance built so far, as a new container would.
-
-    For hosts that run the handlers in-process against a new endpoint (the local cloud starts new
-    "containers" with each deployment): cached clients would otherwise keep the old endpoint.
-    """
-    from scorewatch.handlers.settings import _cached_parse
-
-    _SERVICES.clear()
-    _cached_parse.cache_clear()

@@ -110,9 +110,10 @@ def batch_table(history: pd.DataFrame) -> pd.DataFrame:
     """One row per (model, evaluation), oldest first per model.
 
     Columns: ``model``, ``batch_id``, ``scope`` (``batch``/``window``), ``evaluated_at``,
-    ``model_version``, ``drift_share``, ``dataset_drift``, ``prediction_drift`` (any prediction
-    column drifted), ``features``, ``drifted_features`` (count), ``drifted_names`` (tuple),
-    ``quality_violations`` (sum over columns).
+    ``model_version``, ``config_version`` (the stored config version the batch ran under; NA for
+    history written before configurations were stored, or a model on defaults), ``drift_share``,
+    ``dataset_drift``, ``prediction_drift`` (any prediction column drifted), ``features``,
+    ``drifted_features`` (count), ``drifted_names`` (tuple), ``quality_violations`` (sum over columns).
     """
     cols = [
         "model",
@@ -120,6 +121,7 @@ def batch_table(history: pd.DataFrame) -> pd.DataFrame:
         "scope",
         "evaluated_at",
         "model_version",
+        "config_version",
         "drift_share",
         "dataset_drift",
         "prediction_drift",
@@ -131,6 +133,7 @@ def batch_table(history: pd.DataFrame) -> pd.DataFrame:
     if history.empty:
         return pd.DataFrame(columns=cols)
     h = history.assign(
+        config_version=history["config_version"] if "config_version" in history else pd.NA,
         _feat=history["role"] == "feature",
         _fdrift=(history["role"] == "feature") & history["drifted"].fillna(False).astype(bool),
         _pdrift=(history["role"] == "prediction") & history["drifted"].fillna(False).astype(bool),
@@ -140,6 +143,7 @@ def batch_table(history: pd.DataFrame) -> pd.DataFrame:
     out = g.agg(
         evaluated_at=("evaluated_at", "max"),
         model_version=("model_version", "first"),
+        config_version=("config_version", "first"),
         drift_share=("drift_share", "first"),
         dataset_drift=("dataset_drift", "first"),
         prediction_drift=("_pdrift", "any"),
@@ -155,6 +159,7 @@ def batch_table(history: pd.DataFrame) -> pd.DataFrame:
     out["dataset_drift"] = out["dataset_drift"].fillna(False).astype(bool)
     out["prediction_drift"] = out["prediction_drift"].astype(bool)
     out["quality_violations"] = out["quality_violations"].fillna(0).astype(int)
+    out["config_version"] = pd.array(out["config_version"], dtype="Int64")
     return out.sort_values(["model", "evaluated_at", "batch_id"], kind="stable").reset_index(drop=True)[cols]
 
 

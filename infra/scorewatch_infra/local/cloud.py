@@ -134,11 +134,6 @@ class LocalCloud:
         for k, v in env.items():
             self._saved_env.setdefault(k, os.environ.get(k))
             os.environ[k] = v
-        # A new deployment runs in new containers: no service cached by the handlers of an
-        # earlier local cloud in this process (its clients point at that cloud's endpoint).
-        from scorewatch.handlers import cold_start
-
-        cold_start()
         if self.emulator.embedded:
             emu.install(on_event=self.router.submit, on_invoke=self._invoke_from_emulator)
         deployer = Deployer(self.template, self.client)

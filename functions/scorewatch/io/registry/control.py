@@ -79,6 +79,15 @@ class Control(RegistryBase):
             what=f"unlocking {model_name}/{name}",
         )
 
+    def lock_holder(self, model_name: str, name: str, *, now: datetime) -> str | None:
+        """Who holds ``model_name``'s lock ``name`` at ``now`` (None: free or expired)."""
+        check_model_name(model_name)
+        check_model_name(name)
+        item = self._get_item(control_partition(model_name), _LOCK + name)
+        if item is None or int(item.get("expires_at", 0)) <= int(now.timestamp()):
+            return None
+        return str(item.get("owner"))
+
     def claim_cooldown(self, model_name: str, name: str, *, now: datetime, minutes: int) -> bool:
         """True at most once per ``minutes`` window (a conditional write decides among racers)."""
         check_model_name(model_name)
