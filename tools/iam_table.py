@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from scorewatch_infra.actions import EXPLICIT_ACTIONS
+from scorewatch_infra.fleet import CLI_HOST_ACTIONS, SCHEDULE_GROUP, SCHEDULER_ROLE
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "iam.md"
@@ -106,6 +107,26 @@ def render(template: dict[str, Any]) -> str:
         "| CDK grant emits | granted instead |",
         "|---|---|",
         *(f"| `{a}` | {', '.join(f'`{x}`' for x in c)} |" for a, c in EXPLICIT_ACTIONS.items()),
+        "",
+        "**The CLI host** (outside the stack: the identity that runs `scorewatch models configure`",
+        "and `scorewatch models retire`, which manage the models' EventBridge Scheduler schedules)",
+        "needs, besides its registry access:",
+        "",
+        "| effect | actions | resources | condition |",
+        "|---|---|---|---|",
+        "| Allow | {} | `{}` |  |".format(
+            ", ".join(f"`{a}`" for a in CLI_HOST_ACTIONS),
+            "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/"
+            + SCHEDULE_GROUP.format(prefix="<prefix>")
+            + "/*",
+        ),
+        "| Allow | `iam:PassRole` | `arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{}` | "
+        '{{"StringEquals": {{"iam:PassedToService": "scheduler.amazonaws.com"}}}} |'.format(
+            SCHEDULER_ROLE.format(prefix="<prefix>")
+        ),
+        "",
+        "The stack outputs the values it needs (`ScheduleGroup`, `SchedulerRoleArn`, `ScoreFunctionArn`,",
+        "`MonitorFunctionArn`; see [deploy](deploy.md)).",
         "",
     ]
     for logical, info in sorted(roles(template).items()):

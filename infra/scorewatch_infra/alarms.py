@@ -1,4 +1,12 @@
-"""Alarms and dashboard: every alarm notifies one KMS-encrypted SNS ops topic."""
+"""Alarms and dashboard: every alarm notifies one KMS-encrypted SNS ops topic.
+
+Model alarms do not grow with the fleet: one CloudWatch Metrics Insights alarm per concern over
+the *Breach metric the functions publish (a model's value against its own limit,
+``scorewatch.core.thresholds``), ``GROUP BY Model`` so every model is a contributor with its own
+state; threshold 1 (above it, that model's limit is crossed). A model configured after the
+deploy joins each alarm with its first datapoint. The dashboard's model widgets are Metrics
+Insights queries grouped by model, likewise fixed in size.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +25,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from scorewatch.core.config import ModelConfig, ScorewatchConfig
+from scorewatch.core.config import ScorewatchConfig
 from scorewatch.core.contract import DIMENSION_MODEL, EVENT_SOURCE, METRIC_NAMESPACE, DetailType, Metric
-from scorewatch.monitoring.performance import default_metric, higher_is_better
 from scorewatch_infra.events import EventRouting
 from scorewatch_infra.functions import ScorewatchFunction
 
@@ -33,30 +40,45 @@ NOTIFY_DETAIL_TYPES = (
     DetailType.BATCH_REJECTED,
     DetailType.APPROVAL_REQUESTED,
 )
+# Fleet alarms: (alarm name suffix, metric, aggregate, threshold). Breach metrics cross 1 at the
+# model's own limit; a baseline failing its pinned hash is an integrity event (any occurrence).
+FLEET_ALARMS = (
+    ("drift-share", Metric.DRIFT_SHARE_BREACH, "MAX", 1.0),
+    ("prediction-drift", Metric.PREDICTION_DRIFT_BREACH, "MAX", 1.0),
+    ("rejected-row-rate", Metric.REJECTED_ROW_RATE_BREACH, "MAX", 1.0),
+    ("realized-performance", Metric.REALIZED_PERFORMANCE_BREACH, "MAX", 1.0),
+    ("estimated-performance", Metric.ESTIMATED_PERFORMANCE_BREACH, "MAX", 1.0),
+    ("baseline-integrity", Metric.BASELINE_INTEGRITY_FAILURES, "SUM", 0.0),
+)
+# Dashboard graphs, one Metrics Insights query each: (title, metric, aggregate).
+FLEET_GRAPHS = (
+    ("rows scored", Metric.ROWS_SCORED, "SUM"),
+    ("rows rejected", Metric.ROWS_REJECTED, "SUM"),
+    ("drift share", Metric.DRIFT_SHARE, "MAX"),
+    ("prediction drift", Metric.PREDICTION_DRIFT, "MAX"),
+    ("realized performance", Metric.REALIZED_PERFORMANCE, "AVG"),
+    ("estimated performance", Metric.ESTIMATED_PERFORMANCE, "AVG"),
+)
+# Graphs show the models that stand out; alarms see every model (up to 500 per query).
+GRAPH_TOP = 20
 
 
-def performance_comparison(mc: ModelConfig) -> cw.ComparisonOperator:
-    """How RealizedPerformance breaches its floor: below it for a score (roc_auc, f1...), above it
-    for an error or loss (rmse, mae, log_loss...), the metric being the one the labels join
-    publishes (``retraining.metric``, else the task's default)."""
-    metric = mc.retraining.metric or default_metric(mc.task)
-    if higher_is_better(metric):
-        return cw.ComparisonOperator.LESS_THAN_THRESHOLD
-    return cw.ComparisonOperator.GREATER_THAN_THRESHOLD
+def insights_query(metric: str, aggregate: str, *, order_limit: int | None = None) -> str:
+    """``SELECT <AGG>(<metric>) FROM SCHEMA("Scorewatch", Model) GROUP BY Model`` (+ ORDER BY/LIMIT).
 
-
-def model_metric(name: str, model: str, statistic: str = "Maximum") -> cw.Metric:
-    return cw.Metric(
-        namespace=METRIC_NAMESPACE,
-        metric_name=name,
-        dimensions_map={DIMENSION_MODEL: model},
-        statistic=statistic,
-        period=PERIOD,
-    )
+    >>> insights_query("DriftShareBreach", "MAX")
+    'SELECT MAX(DriftShareBreach) FROM SCHEMA("Scorewatch", Model) GROUP BY Model'
+    """
+    # Built from contract constants only (no user input): a CloudWatch query, not SQL.
+    schema = f'SCHEMA("{METRIC_NAMESPACE}", {DIMENSION_MODEL})'
+    query = f"SELECT {aggregate}({metric}) FROM {schema} GROUP BY {DIMENSION_MODEL}"  # noqa: S608
+    if order_limit is not None:
+        query += f" ORDER BY {aggregate}() DESC LIMIT {order_limit}"
+    return query
 
 
 class Observability(Construct):
-    """The ops topic, per-model / per-function / per-queue / per-workflow alarms, one dashboard."""
+    """The ops topic, fleet-wide model alarms, per-function/queue/workflow alarms, one dashboard."""
 
     def __init__(
         self,
@@ -110,14 +132,19 @@ class Observability(Construct):
             targets=[targets.SnsTopic(self.topic, **routing.target_options())],
         )
 
-        model_widgets = [w for m in config.models for w in self._model_alarms(m)]
+        self.fleet_alarms: dict[str, cw.Alarm] = {}
+        model_widgets = self._fleet_alarms(prefix) + self._fleet_graphs()
         function_widgets = [w for f in functions for w in self._function_alarms(f)]
         queue_widgets = [self._queue_alarm(q) for q in queues]
         workflow_widgets = [self._workflow_alarm(s) for s in state_machines]
 
         self.dashboard = cw.Dashboard(self, "dashboard", dashboard_name=f"{prefix}-overview")
         self.dashboard.add_widgets(
-            cw.TextWidget(markdown=f"# scorewatch ({prefix}): models, functions, queues, workflows", width=24)
+            cw.TextWidget(
+                markdown=f"# scorewatch ({prefix}): models (every model, grouped by Model), functions, "
+                "queues, workflows",
+                width=24,
+            )
         )
         self.dashboard.add_widgets(cw.AlarmStatusWidget(alarms=self.alarms, title="Alarms", width=24))
         for group in (model_widgets, function_widgets, queue_widgets, workflow_widgets):
@@ -130,74 +157,41 @@ class Observability(Construct):
         self.alarms.append(alarm)
         return alarm
 
-    def _model_alarms(self, model: ModelConfig) -> list[cw.IWidget]:
-        m, t = model.name, model.alarms
-        specs = [
-            ("drift-share", Metric.DRIFT_SHARE, t.drift_share, cw.ComparisonOperator.GREATER_THAN_THRESHOLD),
-            (
-                "prediction-drift",
-                Metric.PREDICTION_DRIFT,
-                t.prediction_drift,
-                cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            ),
-            (
-                "rejected-row-rate",
-                Metric.REJECTED_ROW_RATE,
-                t.rejected_row_rate,
-                cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            ),
-        ]
-        # A baseline failing its pinned hash is an integrity event: any occurrence alarms.
-        specs.append(
-            (
-                "baseline-integrity",
-                Metric.BASELINE_INTEGRITY_FAILURES,
-                0,
-                cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            )
-        )
-        if t.performance_floor is not None:
-            specs.append(
-                (
-                    "realized-performance",
-                    Metric.REALIZED_PERFORMANCE,
-                    t.performance_floor,
-                    performance_comparison(model),
-                )
-            )
+    def _fleet_alarms(self, prefix: str) -> list[cw.IWidget]:
+        """One Metrics Insights alarm per concern, every model a contributor (GROUP BY Model)."""
         widgets: list[cw.IWidget] = []
-        for suffix, metric_name, threshold, op in specs:
-            metric = model_metric(metric_name, m, "Minimum" if op.name.startswith("LESS") else "Maximum")
+        for suffix, metric, aggregate, threshold in FLEET_ALARMS:
+            query = cw.MathExpression(
+                expression=insights_query(metric, aggregate), period=PERIOD, label=f"{metric} by model"
+            )
             alarm = self._alarm(
-                f"{m}-{suffix}",
-                alarm_description=f"{m}: {metric_name} breached {threshold}",
-                metric=metric,
+                f"fleet-{suffix}",
+                alarm_name=f"{prefix}-{suffix}",
+                alarm_description=f"A model's {metric} is over {threshold:g} (each model a contributor)",
+                metric=query,
                 threshold=threshold,
-                comparison_operator=op,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 evaluation_periods=1,
             )
-            widgets.append(cw.AlarmWidget(alarm=alarm, title=f"{m} {metric_name}", width=6))
-        widgets.append(
-            cw.GraphWidget(
-                title=f"{m} rows scored / rejected",
-                left=[
-                    model_metric(Metric.ROWS_SCORED, m, "Sum"),
-                    model_metric(Metric.ROWS_REJECTED, m, "Sum"),
-                ],
-                width=6,
-            )
-        )
-        widgets.append(
-            cw.GraphWidget(
-                title=f"{m} performance (realized / estimated)",
-                left=[
-                    model_metric(Metric.REALIZED_PERFORMANCE, m, "Average"),
-                    model_metric(Metric.ESTIMATED_PERFORMANCE, m, "Average"),
-                ],
-                width=6,
-            )
-        )
+            self.fleet_alarms[suffix] = alarm
+            widgets.append(cw.AlarmWidget(alarm=alarm, title=f"{metric} by model", width=6))
         return widgets
+
+    def _fleet_graphs(self) -> list[cw.IWidget]:
+        return [
+            cw.GraphWidget(
+                title=f"{title} by model (top {GRAPH_TOP})",
+                left=[
+                    cw.MathExpression(
+                        expression=insights_query(metric, aggregate, order_limit=GRAPH_TOP),
+                        period=PERIOD,
+                        label=metric,
+                    )
+                ],
+                width=6,
+            )
+            for title, metric, aggregate in FLEET_GRAPHS
+        ]
 
     def _function_alarms(self, f: ScorewatchFunction) -> list[cw.IWidget]:
         fn, fid = f.function, f.function_id

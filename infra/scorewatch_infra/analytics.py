@@ -1,4 +1,10 @@
-"""Analytics: a Glue database and partition-projected tables for Athena over the data bucket."""
+"""Analytics: a Glue database and partition-projected tables for Athena over the data bucket.
+
+The ``model`` partition is projected as ``injected``: Athena takes the model from the query's
+``WHERE model = '...'`` (or ``IN (...)``), so a model configured after the deploy is queryable at
+once and the table definition does not grow with the fleet. The price: every query names its
+model(s); a query without a ``model`` predicate is refused by Athena. ``date`` stays a date range.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,6 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from scorewatch.core.config import ScorewatchConfig
 from scorewatch.core.contract import Prefix
 
 PARQUET = {
@@ -59,7 +64,6 @@ class Analytics(Construct):
         construct_id: str,
         *,
         prefix: str,
-        config: ScorewatchConfig,
         data_bucket: s3.IBucket,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -72,25 +76,22 @@ class Analytics(Construct):
                 name=self.database_name, description="scorewatch scored outputs and monitoring history"
             ),
         )
-        models = ",".join(m.name for m in config.models) or "none"
         root = f"s3://{data_bucket.bucket_name}/"
         self.scored = self._table(
             "scored",
             columns=SCORED_COLUMNS,
             template=f"{root}{Prefix.SCORED}model=${{model}}/date=${{date}}/",
             location=f"{root}{Prefix.SCORED}",
-            models=models,
         )
         self.history = self._table(
             "monitoring_history",
             columns=HISTORY_COLUMNS,
             template=f"{root}{Prefix.MONITORING}model=${{model}}/history/date=${{date}}/",
             location=f"{root}{Prefix.MONITORING}",
-            models=models,
         )
 
     def _table(
-        self, name: str, *, columns: tuple[tuple[str, str], ...], template: str, location: str, models: str
+        self, name: str, *, columns: tuple[tuple[str, str], ...], template: str, location: str
     ) -> glue.CfnTable:
         table = glue.CfnTable(
             self,
@@ -103,8 +104,8 @@ class Analytics(Construct):
                 parameters={
                     "classification": "parquet",
                     "projection.enabled": "true",
-                    "projection.model.type": "enum",
-                    "projection.model.values": models,
+                    # Any model, named by the query (see the module docstring).
+                    "projection.model.type": "injected",
                     "projection.date.type": "date",
                     "projection.date.format": "yyyy-MM-dd",
                     "projection.date.range": "2024-01-01,NOW",

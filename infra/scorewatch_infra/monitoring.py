@@ -1,4 +1,4 @@
-"""Monitoring: the monitor and labels functions, their rules and the window schedules."""
+"""Monitoring: the monitor and labels functions and their rules (window schedules: scorewatch_infra.fleet)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from scorewatch.core.config import ScorewatchConfig
 from scorewatch.core.contract import EVENT_SOURCE, DetailType, Prefix
 from scorewatch_infra.events import EventRouting, object_created_pattern
 from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
 from scorewatch_infra.permissions import grant_data_writes, grant_registry_control
 
-# Named <prefix>-monitor-<model>: the monitor handler reads the model from the rule name.
-MONITOR_SCHEDULE_RULE = "{prefix}-monitor-{model}"
-
 
 class Monitoring(Construct):
-    """Drift/quality per batch (Batch Scored), per window (schedule), and delayed labels."""
+    """Drift/quality per batch (Batch Scored), per window (a model's schedule), and delayed labels."""
 
     def __init__(
         self,
@@ -28,7 +24,6 @@ class Monitoring(Construct):
         construct_id: str,
         *,
         factory: FunctionFactory,
-        config: ScorewatchConfig,
         data_bucket: s3.IBucket,
         models_bucket: s3.IBucket,
         registry: dynamodb.ITable,
@@ -62,15 +57,3 @@ class Monitoring(Construct):
             event_pattern=object_created_pattern(data_bucket.bucket_name, Prefix.LABELS),
             targets=[targets.LambdaFunction(self.labels.function, **routing.target_options())],
         )
-        self.schedules: dict[str, events.Rule] = {}
-        for model in config.models:
-            if model.schedules.monitoring is None:
-                continue
-            self.schedules[model.name] = events.Rule(
-                self,
-                f"schedule-{model.name}",
-                rule_name=MONITOR_SCHEDULE_RULE.format(prefix=factory.prefix, model=model.name),
-                description=f"Window monitoring of {model.name} (last {model.drift.window_hours} h)",
-                schedule=events.Schedule.expression(model.schedules.monitoring),
-                targets=[targets.LambdaFunction(self.monitor.function, **routing.target_options())],
-            )

@@ -12,7 +12,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from scorewatch.core.config import ScorewatchConfig
+from scorewatch.core.config import RetrainingSettings
 from scorewatch.core.contract import EVENT_SOURCE, DetailType, ErrorName, Prefix
 from scorewatch_infra.events import EventRouting
 from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
@@ -37,8 +37,14 @@ APPROVAL_STEP = "retrain_request_approval"
 STEP_PAYLOAD = {"input": sfn.JsonPath.entire_payload, "execution_id": sfn.JsonPath.execution_id}
 # RequestApproval also gets the token that resumes the execution (scorewatch models approve).
 APPROVAL_PAYLOAD = {**STEP_PAYLOAD, "task_token": sfn.JsonPath.task_token}
-# The steps themselves; the wait for a human comes on top (the longest approval_timeout_hours).
+# The steps themselves; the wait for a human comes on top: the longest approval_timeout_hours
+# the configuration accepts, so a model configured after the deploy (configuration is data)
+# never waits longer than its workflow may run. Each execution's own wait is its model's
+# approval_timeout_hours ($.approval_timeout_seconds on RequestApproval).
 WORKFLOW_TIMEOUT = Duration.hours(2)
+MAX_APPROVAL_HOURS = next(
+    m.le for m in RetrainingSettings.model_fields["approval_timeout_hours"].metadata if hasattr(m, "le")
+)
 # Slack over the function's own timeout so the function's timeout, not the task's, fires first.
 TASK_TIMEOUT_MARGIN = Duration.seconds(60)
 
@@ -57,7 +63,6 @@ class Retraining(Construct):
         registry: dynamodb.ITable,
         routing: EventRouting,
         key: kms.IKey,
-        config: ScorewatchConfig,
     ) -> None:
         super().__init__(scope, construct_id)
         self.steps: dict[str, ScorewatchFunction] = {
@@ -147,8 +152,7 @@ class Retraining(Construct):
             .when(sfn.Condition.boolean_equals("$.passed", True), needs_approval)
             .otherwise(reject.next(sfn.Succeed(self, "Rejected")))
         )
-        waits = [m.retraining.approval_timeout_hours for m in config.models if m.retraining.approval_required]
-        self.approval_timeout = Duration.hours(max(waits, default=0))
+        self.approval_timeout = Duration.hours(MAX_APPROVAL_HOURS)
         name = f"{factory.prefix}-retraining"
         self.state_machine = sfn.StateMachine(
             self,
@@ -160,19 +164,14 @@ class Retraining(Construct):
             # RequestApproval's parameters carry the task token: log transitions, never their data.
             logs=workflow_logs(self, "logs", name, key=key, include_execution_data=False),
         )
-        retrained = [m.name for m in config.models if m.retraining.enabled]
+        # Every model's Drift Detected: a model with retraining.enabled false ends Skipped at
+        # Assemble (RetrainingDisabledError), so the pattern need not enumerate the fleet.
         self.drift_rule = events.Rule(
             self,
             "drift-detected",
             rule_name=f"{factory.prefix}-drift-detected-to-retraining",
             description="Drift Detected -> retraining workflow",
             event_bus=routing.bus,
-            # Only the models with retraining.enabled; with none, the rule stays but is disabled.
-            event_pattern=events.EventPattern(
-                source=[EVENT_SOURCE],
-                detail_type=[DetailType.DRIFT_DETECTED],
-                detail={"model": retrained or ["(retraining disabled for every model)"]},
-            ),
-            enabled=bool(retrained),
+            event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[DetailType.DRIFT_DETECTED]),
             targets=[targets.SfnStateMachine(self.state_machine, **routing.target_options())],
         )

@@ -1,4 +1,4 @@
-"""Scoring: the score function, the incoming/ rule and the per-model scoring schedules."""
+"""Scoring: the score function and the incoming/ rule (model schedules: scorewatch_infra.fleet)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from scorewatch.core.config import ScorewatchConfig
 from scorewatch.core.contract import Prefix
 from scorewatch_infra.events import EventRouting, object_created_pattern
 from scorewatch_infra.functions import FunctionFactory, ScorewatchFunction
 from scorewatch_infra.permissions import grant_data_deletes, grant_data_writes
 
-# The handlers find the model of a plain Scheduled Event from the rule name's suffix
-# (scorewatch.handlers.scheduled_models): rules are named <prefix>-score-<model>.
-SCORE_SCHEDULE_RULE = "{prefix}-score-{model}"
-
 
 class Scoring(Construct):
-    """Scores files: S3 Object Created under incoming/ and each model's scoring schedule."""
+    """Scores files: S3 Object Created under incoming/ (a model's schedule invokes it directly)."""
 
     def __init__(
         self,
@@ -29,7 +24,6 @@ class Scoring(Construct):
         construct_id: str,
         *,
         factory: FunctionFactory,
-        config: ScorewatchConfig,
         data_bucket: s3.IBucket,
         models_bucket: s3.IBucket,
         registry: dynamodb.ITable,
@@ -60,16 +54,3 @@ class Scoring(Construct):
             event_pattern=object_created_pattern(data_bucket.bucket_name, Prefix.INCOMING),
             targets=[targets.LambdaFunction(fn, **routing.target_options())],
         )
-        self.schedules: dict[str, events.Rule] = {}
-        for model in config.models:
-            if model.schedules.scoring is None:
-                continue
-            key_prefix = model.schedules.scoring_prefix or f"{Prefix.INCOMING}{model.name}/"
-            self.schedules[model.name] = events.Rule(
-                self,
-                f"schedule-{model.name}",
-                rule_name=SCORE_SCHEDULE_RULE.format(prefix=factory.prefix, model=model.name),
-                description=f"Scheduled scoring of {model.name} (s3://<data>/{key_prefix})",
-                schedule=events.Schedule.expression(model.schedules.scoring),
-                targets=[targets.LambdaFunction(fn, **routing.target_options())],
-            )

@@ -13,6 +13,7 @@ from scorewatch_infra.backfill import Backfill
 from scorewatch_infra.configuration import InfraSettings
 from scorewatch_infra.data import DataStorage
 from scorewatch_infra.events import EventRouting
+from scorewatch_infra.fleet import FleetScheduling
 from scorewatch_infra.functions import FunctionFactory
 from scorewatch_infra.large_file import LargeFile
 from scorewatch_infra.monitoring import Monitoring
@@ -23,7 +24,7 @@ from scorewatch_infra.scoring import Scoring
 
 
 class ScorewatchStack(Stack):
-    """Batch scoring, monitoring and retraining for the models in the configuration file."""
+    """Batch scoring, monitoring and retraining for any number of models (resources do not grow with them)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: InfraSettings, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -54,7 +55,6 @@ class ScorewatchStack(Stack):
             self,
             "scoring",
             factory=self.factory,
-            config=config,
             models_bucket=self.storage.models,
             registry=self.tables.registry,
             idempotency=self.tables.idempotency,
@@ -66,7 +66,6 @@ class ScorewatchStack(Stack):
             self,
             "monitoring",
             factory=self.factory,
-            config=config,
             models_bucket=self.storage.models,
             registry=self.tables.registry,
             key=self.storage.key,
@@ -96,8 +95,15 @@ class ScorewatchStack(Stack):
             models_bucket=self.storage.models,
             registry=self.tables.registry,
             key=self.storage.key,
-            config=config,
             **common,
+        )
+        # Model schedules are created at run time (`scorewatch models configure`) in this group.
+        self.fleet = FleetScheduling(
+            self,
+            "fleet",
+            prefix=prefix,
+            score=self.scoring.score.function,
+            monitor=self.monitoring.monitor.function,
         )
         functions = list(self.factory.functions.values())
         self.observability = Observability(
@@ -114,9 +120,7 @@ class ScorewatchStack(Stack):
             ],
             routing=self.routing,
         )
-        self.analytics = Analytics(
-            self, "analytics", prefix=prefix, config=config, data_bucket=self.storage.data
-        )
+        self.analytics = Analytics(self, "analytics", prefix=prefix, data_bucket=self.storage.data)
         # CDK's grant action families become explicit actions when the app is synthesized.
         self.explicit_actions = ExplicitActions()
         Aspects.of(self).add(self.explicit_actions)

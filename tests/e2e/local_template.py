@@ -213,6 +213,26 @@ def template(*, extra_resources: dict | None = None) -> dict:
                 "ComparisonOperator": "GreaterThanThreshold",
             },
         },
+        # Fleet shape: schedules created at run time in a group; one alarm, every model a contributor.
+        "Models": {"Type": "AWS::Scheduler::ScheduleGroup", "Properties": {"Name": "lc-models"}},
+        "RecordedByModelAlarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": {"Fn::Sub": "${AWS::StackName}-recorded-by-model"},
+                "Metrics": [
+                    {
+                        "Id": "expr_1",
+                        "Expression": 'SELECT MAX(Recorded) FROM SCHEMA("LocalTest", Model) GROUP BY Model',
+                        "Period": 300,
+                        "ReturnData": True,
+                    }
+                ],
+                "EvaluationPeriods": 1,
+                "Threshold": 5,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+            },
+        },
         "ProdOnlyQueue": {"Type": "AWS::SQS::Queue", "Condition": "IsProd"},
         "CDKMetadata": {"Type": "AWS::CDK::Metadata", "Properties": {"Analytics": "v2:deflate64:x"}},
     }
@@ -224,6 +244,10 @@ def template(*, extra_resources: dict | None = None) -> dict:
         },
         "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]}},
         "Resources": resources,
+        "Outputs": {
+            "RecordFunctionArn": {"Value": {"Fn::GetAtt": ["RecordFn", "Arn"]}},
+            "ScheduleGroup": {"Value": {"Ref": "Models"}},
+        },
     }
 
 

@@ -100,6 +100,9 @@ def test_alarm_states_follow_the_emitted_metrics(promoted):
     assert failed and all(alarms[n] != "ALARM" for n in failed)
     status = (promoted.output / "status.txt").read_text()
     assert "executions:" in status and "Promoted" in status
+    # One alarm per concern for the whole fleet; status names the breaching model.
+    assert not any("churn" in name for name in alarms)
+    assert f"ALARM {drift_alarm} " in status and "1 of 1 models breaching: churn" in status
 
 
 def test_the_monitoring_site_is_built_from_the_collected_data(promoted):

@@ -7,7 +7,13 @@ import json
 import pytest
 from local_template import template
 
-from scorewatch_infra.local.alarms import MetricStore, evaluate_alarm
+from scorewatch_infra.local.alarms import (
+    Datapoint,
+    MetricStore,
+    UnsupportedQueryError,
+    evaluate_alarm,
+    parse_insights_query,
+)
 from scorewatch_infra.local.cloud import LocalCloud, rate_seconds
 from scorewatch_infra.local.resources import NO_LOCAL_EFFECT, Deployer
 from scorewatch_infra.local.router import Target, matches, transform_input
@@ -164,6 +170,62 @@ def test_rate_expressions_and_alarm_evaluation_without_data():
     )
 
 
+def _insights_alarm(expression: str, threshold: float = 1.0) -> dict:
+    return {
+        "Metrics": [{"Id": "q", "Expression": expression, "Period": 300, "ReturnData": True}],
+        "EvaluationPeriods": 1,
+        "Threshold": threshold,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+    }
+
+
+def test_metrics_insights_alarm_is_evaluated_per_contributor():
+    store = MetricStore()
+    for model, value in (("churn", 1.4), ("churn", 0.2), ("fraud", 0.7), ("ads", 2.0)):
+        store.add(Datapoint("Scorewatch", "DriftShareBreach", (("Model", model),), value, 100.0))
+    # Same metric with another dimension set: not in SCHEMA("Scorewatch", Model).
+    store.add(Datapoint("Scorewatch", "DriftShareBreach", (("Model", "x"), ("Other", "y")), 9.0, 100.0))
+    # Outside the evaluation period: does not count.
+    store.add(Datapoint("Scorewatch", "DriftShareBreach", (("Model", "fraud"),), 5.0, -1000.0))
+    query = 'SELECT MAX(DriftShareBreach) FROM SCHEMA("Scorewatch", Model) GROUP BY Model'
+    state = evaluate_alarm("fleet", _insights_alarm(query), store, now=200.0)
+    assert state.state == "ALARM" and state.breaching == ("ads", "churn") and state.contributors == 3
+    assert "2 of 3 contributors" in state.reason
+    avg = evaluate_alarm("fleet", _insights_alarm(query.replace("MAX", "AVG")), store, now=200.0)
+    assert avg.breaching == ("ads",)  # churn's average is 0.8
+    where = query.replace(" GROUP BY", " WHERE Model != 'ads' AND Model != 'churn' GROUP BY")
+    assert evaluate_alarm("fleet", _insights_alarm(where), store, now=200.0).state == "OK"
+    assert evaluate_alarm("fleet", _insights_alarm(query), MetricStore(), now=200.0).state == (
+        "INSUFFICIENT_DATA"
+    )
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "SUM(METRICS())",
+        'SELECT MAX(A) FROM SCHEMA("N", Model, Other) GROUP BY Model',
+        'SELECT MAX(A) FROM SCHEMA("N", Model) GROUP BY Other',
+        'SELECT STDDEV(A) FROM SCHEMA("N", Model) GROUP BY Model',
+        "SELECT MAX(A) FROM SCHEMA(\"N\", Model) WHERE Model LIKE 'c%' GROUP BY Model",
+        'SELECT MAX(A) FROM "N" GROUP BY Model',
+    ],
+)
+def test_other_query_shapes_are_refused_by_name(expression):
+    with pytest.raises(UnsupportedQueryError, match="expression"):
+        parse_insights_query(expression)
+    state = evaluate_alarm("x", _insights_alarm(expression), MetricStore(), now=0)
+    assert state.state == "INSUFFICIENT_DATA" and "not evaluated locally" in state.reason
+
+
+def test_parsed_query_keeps_order_and_limit():
+    q = parse_insights_query(
+        'SELECT SUM(RowsScored) FROM SCHEMA("Scorewatch", Model) GROUP BY Model ORDER BY SUM() ASC LIMIT 20'
+    )
+    assert (q.statistic, q.limit, q.descending) == ("Sum", 20, False)
+
+
 # -- the template running on the embedded emulator ----------------------------------------------
 
 
@@ -232,6 +294,46 @@ def test_tick_fires_schedules_with_their_constant_input(cloud):
     assert cloud.client("s3").head_object(
         Bucket=cloud.report.deployed["OutBucket"].ref, Key="received/scheduled.json"
     )
+
+
+@pytest.mark.slow
+def test_scheduler_schedules_created_at_run_time_fire_with_their_input(cloud):
+    """Schedules that exist in the emulator (as `scorewatch models configure` creates them) fire on
+    tick: the target function is invoked with the schedule's Input; a disabled one does not fire."""
+    assert cloud.report.outputs["ScheduleGroup"] == "lc-models"
+    record_arn = cloud.report.outputs["RecordFunctionArn"]
+    scheduler = cloud.client("scheduler")
+    for name, state in (("churn-score", "ENABLED"), ("fraud-score", "DISABLED")):
+        scheduler.create_schedule(
+            Name=name,
+            GroupName="lc-models",
+            ScheduleExpression="cron(15 2 * * ? *)",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            State=state,
+            Target={
+                "Arn": record_arn,
+                "RoleArn": "arn:aws:iam::123456789012:role/lc-scheduler",
+                "Input": json.dumps({"id": f"from-{name}"}),
+            },
+        )
+    try:
+        before = len(cloud.runtime.invocations)
+        fired = cloud.tick()
+        cloud.drain(timeout=120)
+        assert "lc-models/churn-score" in fired and "lc-models/fraud-score" not in fired
+        new = [i for i in cloud.runtime.invocations[before:] if i.source.startswith("schedule:")]
+        assert [i.source for i in new] == ["schedule:lc-models/churn-score"]
+        body = cloud.client("s3").get_object(
+            Bucket=cloud.report.deployed["OutBucket"].ref, Key="received/from-churn-score.json"
+        )["Body"]
+        assert json.loads(body.read()) == {"id": "from-churn-score"}  # the Input, not a Scheduled Event
+        # The fleet alarm sees churn (Recorded 7 > 5) as its one breaching contributor.
+        alarm = next(a for a in cloud.alarm_states() if a.name == "lc-test-recorded-by-model")
+        assert alarm.state == "ALARM" and alarm.breaching == ("churn",)
+    finally:
+        for name in ("churn-score", "fraud-score"):
+            scheduler.delete_schedule(Name=name, GroupName="lc-models")
+    assert not any(r.name.startswith("lc-models/") for r in cloud.scheduler_schedules())
 
 
 @pytest.mark.slow

@@ -107,22 +107,32 @@ def test_every_alarm_notifies_the_ops_topic(synth):
     assert [s["Endpoint"] for s in subs if s["Protocol"] == "email"] == [synth.config.ops_email]
 
 
-def test_per_model_alarms_use_the_configured_thresholds(synth):
-    alarms = [a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
-    for model in synth.config.models:
-        mine = {
-            a["MetricName"]: a
-            for a in alarms
-            if a.get("Namespace") == "Scorewatch"
-            and a["Dimensions"] == [{"Name": "Model", "Value": model.name}]
-        }
-        assert mine[Metric.DRIFT_SHARE]["Threshold"] == model.alarms.drift_share
-        assert mine[Metric.PREDICTION_DRIFT]["Threshold"] == model.alarms.prediction_drift
-        assert mine[Metric.REJECTED_ROW_RATE]["Threshold"] == model.alarms.rejected_row_rate
-        if model.alarms.performance_floor is not None:
-            floor = mine[Metric.REALIZED_PERFORMANCE]
-            assert floor["Threshold"] == model.alarms.performance_floor
-            assert floor["ComparisonOperator"] == "LessThanThreshold"
+def test_model_alarms_are_one_metrics_insights_alarm_per_concern_grouped_by_model(synth):
+    """Each model's own limit lives in its breach metric; the alarm's threshold is the same 1 for all."""
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in synth.of_type("AWS::CloudWatch::Alarm").values()
+        if "Metrics" in a["Properties"]
+    }
+    expected = {
+        "scorewatch-drift-share": (f"MAX({Metric.DRIFT_SHARE_BREACH})", 1),
+        "scorewatch-prediction-drift": (f"MAX({Metric.PREDICTION_DRIFT_BREACH})", 1),
+        "scorewatch-rejected-row-rate": (f"MAX({Metric.REJECTED_ROW_RATE_BREACH})", 1),
+        "scorewatch-realized-performance": (f"MAX({Metric.REALIZED_PERFORMANCE_BREACH})", 1),
+        "scorewatch-estimated-performance": (f"MAX({Metric.ESTIMATED_PERFORMANCE_BREACH})", 1),
+        "scorewatch-baseline-integrity": (f"SUM({Metric.BASELINE_INTEGRITY_FAILURES})", 0),
+    }
+    assert set(alarms) == set(expected)
+    for name, (select, threshold) in expected.items():
+        props = alarms[name]
+        (query,) = props["Metrics"]
+        assert query["Expression"] == f'SELECT {select} FROM SCHEMA("Scorewatch", Model) GROUP BY Model', name
+        assert query["ReturnData"] is True and query["Period"] == 300
+        assert props["Threshold"] == threshold and props["ComparisonOperator"] == "GreaterThanThreshold"
+        assert props["TreatMissingData"] == "notBreaching"
+    # No alarm addresses one model.
+    for a in synth.of_type("AWS::CloudWatch::Alarm").values():
+        assert {"Name": "Model"} not in [{"Name": d["Name"]} for d in a["Properties"].get("Dimensions", [])]
 
 
 def test_every_function_has_error_throttle_and_duration_alarms(synth):
@@ -159,11 +169,11 @@ def test_every_dead_letter_queue_and_workflow_has_an_alarm(synth):
         ), logical
 
 
-def test_dashboard_has_widgets_for_each_model(synth):
+def test_dashboard_model_widgets_are_metrics_insights_queries_grouped_by_model(synth):
     (dashboard,) = synth.of_type("AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    for model in synth.config.models:
-        assert f"{model.name} {Metric.DRIFT_SHARE}" in body
+    assert body.count("GROUP BY Model") >= 6
+    assert not any(m.name in body for m in synth.config.models)
 
 
 def test_cdk_nag_reports_no_unacknowledged_errors(synth):

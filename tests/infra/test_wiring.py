@@ -75,25 +75,51 @@ def test_drift_detected_starts_the_retraining_state_machine(synth):
 def test_every_rule_target_has_a_dead_letter_queue_and_retry_policy(synth):
     dlq = synth.logical_id(synth.stack.routing.target_dlq)
     targets = [t for r in synth.of_type("AWS::Events::Rule").values() for t in r["Properties"]["Targets"]]
-    assert len(targets) >= 6
+    assert len(targets) >= 5
     for t in targets:
         assert t["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [dlq, "Arn"]}, t["Id"]
         assert t["RetryPolicy"]["MaximumRetryAttempts"] > 0
         assert t["RetryPolicy"]["MaximumEventAgeInSeconds"] > 0
 
 
-def test_schedules_come_from_the_models_configuration(synth):
-    config = synth.config
-    assert config.models, "the example configuration declares at least one model"
-    for model in config.models:
-        if model.schedules.scoring:
-            rule = rule_by_name(synth, f"scorewatch-score-{model.name}")
-            assert rule["ScheduleExpression"] == model.schedules.scoring
-            assert [target_arn_ref(t) for t in rule["Targets"]] == [fn_id(synth, "score")]
-        if model.schedules.monitoring:
-            rule = rule_by_name(synth, f"scorewatch-monitor-{model.name}")
-            assert rule["ScheduleExpression"] == model.schedules.monitoring
-            assert [target_arn_ref(t) for t in rule["Targets"]] == [fn_id(synth, "monitor")]
+def test_no_schedule_rule_per_model_only_the_fleet_schedule_group(synth):
+    """Model schedules are EventBridge Scheduler schedules created at run time, not template rules."""
+    rules = [r["Properties"] for r in synth.of_type("AWS::Events::Rule").values()]
+    assert [r for r in rules if "ScheduleExpression" in r] == []
+    assert synth.of_type("AWS::Scheduler::Schedule") == {}
+    (group,) = synth.of_type("AWS::Scheduler::ScheduleGroup").values()
+    assert group["Properties"]["Name"] == "scorewatch-models"
+
+
+def test_scheduler_role_may_invoke_only_the_score_and_monitor_functions(synth):
+    role = synth.stack.fleet.role
+    props = synth.props(synth.logical_id(role))
+    assert props["RoleName"] == "scorewatch-scheduler"
+    (trust,) = props["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert "aws:SourceAccount" in trust["Condition"]["StringEquals"]
+    assert "schedule/scorewatch-models/*" in json.dumps(trust["Condition"]["ArnLike"]["aws:SourceArn"])
+    (statement,) = statements_of_role(synth, synth.logical_id(role))
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert sorted(json.dumps(r) for r in statement["Resource"]) == sorted(
+        json.dumps({"Fn::GetAtt": [fn_id(synth, fid), "Arn"]}) for fid in ("score", "monitor")
+    )
+
+
+def test_stack_outputs_the_four_fleet_wiring_values(synth):
+    from scorewatch.core.contract import Env
+    from scorewatch_infra.fleet import OUTPUTS
+
+    outputs = synth.template["Outputs"]
+    assert outputs[OUTPUTS[Env.SCHEDULE_GROUP]]["Value"] == "scorewatch-models"
+    assert outputs[OUTPUTS[Env.SCHEDULER_ROLE_ARN]]["Value"] == {
+        "Fn::GetAtt": [synth.logical_id(synth.stack.fleet.role), "Arn"]
+    }
+    assert outputs[OUTPUTS[Env.SCORE_FUNCTION_ARN]]["Value"] == {"Fn::GetAtt": [fn_id(synth, "score"), "Arn"]}
+    assert outputs[OUTPUTS[Env.MONITOR_FUNCTION_ARN]]["Value"] == {
+        "Fn::GetAtt": [fn_id(synth, "monitor"), "Arn"]
+    }
+    assert all(key in outputs[OUTPUTS[key]]["Description"] for key in OUTPUTS)
 
 
 def test_retraining_workflow_shape_retries_timeouts_and_catches(synth):
@@ -166,9 +192,14 @@ def test_request_approval_waits_for_the_task_token_and_routes_denial_and_timeout
     assert catch_all == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}
 
 
-def test_retraining_outlives_the_longest_approval_wait(synth):
+def test_retraining_outlives_the_longest_approval_wait_any_config_may_ask_for(synth):
+    from scorewatch.core.config import RetrainingSettings
+
     asl = definition(synth, synth.stack.retraining.state_machine)
-    assert asl["TimeoutSeconds"] == (2 + 48) * 3600  # fraud waits up to 48 h in the test config
+    with pytest.raises(ValueError, match="approval_timeout_hours"):
+        RetrainingSettings(approval_timeout_hours=721)
+    longest = RetrainingSettings(approval_timeout_hours=720).approval_timeout_hours
+    assert asl["TimeoutSeconds"] == (2 + longest) * 3600
 
 
 def test_approval_requests_reach_the_ops_topic(synth):
@@ -304,11 +335,13 @@ def test_glue_tables_project_model_and_date_partitions(synth):
         for t in synth.of_type("AWS::Glue::Table").values()
     }
     assert set(tables) == {"scored", "monitoring_history"}
-    models = ",".join(m.name for m in synth.config.models)
     for name, props in tables.items():
         params = props["TableInput"]["Parameters"]
         assert params["projection.enabled"] == "true"
-        assert params["projection.model.values"] == models
+        # Any model, named by the query: the table does not list the fleet.
+        assert params["projection.model.type"] == "injected"
+        assert "projection.model.values" not in params
+        assert not any(m.name in json.dumps(params) for m in synth.config.models)
         assert params["projection.date.format"] == "yyyy-MM-dd"
         assert "model=${model}" in json.dumps(params["storage.location.template"]), name
         keys = [k["Name"] for k in props["TableInput"]["PartitionKeys"]]
@@ -343,15 +376,8 @@ def test_scored_table_declares_the_lineage_columns_of_scored_files():
     assert dict(SCORED_COLUMNS)["scored_at"] == "timestamp"
 
 
-def test_config_without_a_scoring_schedule_gets_no_scoring_rule(synth):
-    names = {r["Properties"].get("Name") for r in synth.of_type("AWS::Events::Rule").values()}
-    for model in synth.config.models:
-        assert (f"scorewatch-score-{model.name}" in names) == (model.schedules.scoring is not None)
-    assert any(m.schedules.scoring for m in synth.config.models), "the test config schedules scoring"
-
-
-def test_drift_rule_matches_only_models_with_retraining_enabled(synth):
+def test_drift_rule_does_not_enumerate_models(synth):
+    """A model with retraining disabled ends Skipped at Assemble (RetrainingDisabledError)."""
     rule = rule_by_name(synth, "scorewatch-drift-detected-to-retraining")
-    enabled = [m.name for m in synth.config.models if m.retraining.enabled]
-    assert rule["EventPattern"]["detail"] == {"model": enabled}
+    assert rule["EventPattern"] == {"source": [EVENT_SOURCE], "detail-type": [DetailType.DRIFT_DETECTED]}
     assert rule["State"] == "ENABLED"

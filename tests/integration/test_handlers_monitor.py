@@ -60,6 +60,16 @@ def test_drifted_batch_writes_reports_metrics_and_one_drift_detected(stack, caps
     assert len(blobs) == 1 and blobs[0]["Model"] == MODEL
     assert blobs[0]["DriftShare"] == [pytest.approx(out["drift_share"])]
     assert blobs[0]["DriftedFeatures"] == [float(len(out["drifted_features"]))]
+    # Beside the raw value, the value against the model's own limit (alarms.drift_share, default).
+    from scorewatch.core.config import AlarmSettings
+    from scorewatch.core.thresholds import breach
+
+    limit = AlarmSettings().drift_share
+    assert blobs[0]["DriftShareBreach"] == [
+        pytest.approx(breach(out["drift_share"], limit, higher_is_worse=True))
+    ]
+    assert (blobs[0]["DriftShareBreach"][0] > 1) == (out["drift_share"] > limit)
+    assert "PredictionDriftBreach" in blobs[0]
 
 
 def test_undrifted_batch_publishes_no_drift_event(stack):

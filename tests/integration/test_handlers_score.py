@@ -64,6 +64,8 @@ def test_object_created_event_scores_the_file_and_publishes_batch_scored(stack, 
     rows = [b for b in blobs if "RowsScored" in b]
     assert len(rows) == 1
     assert rows[0]["Model"] == MODEL and rows[0]["RowsScored"] == [250.0] and rows[0]["RowsRejected"] == [0.0]
+    # No rejected row: 0 against alarms.rejected_row_rate, far below the fleet alarm's 1.
+    assert rows[0]["RejectedRowRateBreach"] == [0.0]
     assert rows[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Scorewatch"
     assert rows[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Model"]]
 

@@ -318,7 +318,10 @@ def test_assemble_without_labels_is_a_training_error_and_run_releases_the_lock(w
     assert world.registry.acquire_lock(MODEL, "retraining", owner="other", now=NOW, ttl_seconds=60)
 
 
-def test_label_files_arriving_together_raise_one_performance_degraded(resources, monkeypatch) -> None:
+def test_label_files_arriving_together_raise_one_performance_degraded(resources, monkeypatch, capsys) -> None:
+    from handler_kit import emf_blobs
+
+    from scorewatch.core.thresholds import breach
     from scorewatch.handlers import labels as labels_handler
 
     registry_mod.clear_cache()
@@ -331,8 +334,13 @@ def test_label_files_arriving_together_raise_one_performance_degraded(resources,
         event = world.stack.s3_event(
             f"labels/{MODEL}/{name}", {"ETag": put["ETag"], "VersionId": put.get("VersionId")}
         )
+        capsys.readouterr()
         out = labels_handler.handler(event, Ctx(function_name="labels"))
         assert out["degraded"] is True
+        # Below the floor (a score metric): the breach metric the fleet alarm watches is over 1.
+        (blob,) = [b for b in emf_blobs(capsys.readouterr().out) if "RealizedPerformance" in b]
+        expected = breach(out["value"], out["floor"], higher_is_worse=False)
+        assert blob["RealizedPerformanceBreach"] == [pytest.approx(expected)] and expected > 1
     kinds = [e["detail-type"] for e in world.stack.events(wait=1.0)]
     assert kinds == ["Performance Degraded"]
 

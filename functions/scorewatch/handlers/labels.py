@@ -10,11 +10,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from scorewatch.core.contract import Metric, Prefix
 from scorewatch.core.errors import InputRejectedError, ModelNotFoundError
 from scorewatch.core.schema import check_model_name
+from scorewatch.core.thresholds import breach
 from scorewatch.handlers import _once, _registry, fleet_config, logger, observed
 from scorewatch.handlers.settings import LabelsSettings, load
 from scorewatch.io.events import EventPublisher, PerformanceDegraded
 from scorewatch.io.metrics import record
 from scorewatch.lifecycle.labels import LabelJoiner
+from scorewatch.monitoring.performance import higher_is_better
 
 #: The registry cooldown that bounds Performance Degraded events per model.
 PERFORMANCE_COOLDOWN = "performance"
@@ -26,6 +28,18 @@ def model_from_label_key(key: str) -> str:
     if len(parts) < 3 or parts[0] + "/" != Prefix.LABELS or not parts[-1]:
         raise InputRejectedError(f"key {key!r} is not under {Prefix.LABELS}<model>/", reason="unrouted_key")
     return check_model_name(parts[1])
+
+
+def performance_breach(metric: str, value: float | None, floor: float | None) -> float | None:
+    """``value`` against ``floor`` (> 1: worse than it): below the floor is bad for a score
+    (roc_auc, accuracy, f1, r2), above it for an error or loss (rmse, mae, log_loss).
+
+    >>> performance_breach("roc_auc", 0.6, 0.75) > 1, performance_breach("rmse", 2.0, 2.5) > 1
+    (True, False)
+    """
+    if value is None or floor is None:
+        return None
+    return breach(value, floor, higher_is_worse=not higher_is_better(metric))
 
 
 @observed
@@ -52,6 +66,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             Metric.REALIZED_PERFORMANCE: result.value,
             Metric.ESTIMATED_PERFORMANCE: result.estimated_value,
             Metric.LABEL_COVERAGE: result.coverage,
+            # Against alarms.performance_floor in the metric's direction (the fleet alarms' scale).
+            Metric.REALIZED_PERFORMANCE_BREACH: performance_breach(result.metric, result.value, result.floor),
+            Metric.ESTIMATED_PERFORMANCE_BREACH: performance_breach(
+                result.metric, result.estimated_value, result.floor
+            ),
         },
     )
     if (

@@ -338,10 +338,20 @@ class Watcher:
         rows["config_version"] = pd.array([config_version] * len(rows), dtype="Int64")
         storage.write_table(history_uri, pa.Table.from_pandas(rows, preserve_index=False))
         mv = getattr(report, "multivariate", None)
+        limits = self.config.model(model).alarms
+        prediction = report.prediction_drift_score
         record(
             model,
             {
                 Metric.DRIFT_SHARE: report.drift_share,
+                Metric.DRIFT_SHARE_BREACH: breach(
+                    report.drift_share, limits.drift_share, higher_is_worse=True
+                ),
+                Metric.PREDICTION_DRIFT_BREACH: (
+                    None
+                    if prediction is None
+                    else breach(prediction, limits.prediction_drift, higher_is_worse=True)
+                ),
                 Metric.DRIFTED_FEATURES: len(report.drifted_features),
                 Metric.MAX_PSI: report.max_psi,
                 Metric.PREDICTION_DRIFT: report.prediction_drift_score,

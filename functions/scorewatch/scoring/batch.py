@@ -37,6 +37,7 @@ from scorewatch.core.errors import (
     InputRejectedError,
     InputTooLargeError,
 )
+from scorewatch.core.thresholds import breach
 from scorewatch.io import storage
 from scorewatch.io.events import BatchRejected, BatchScored, EventPublisher
 from scorewatch.io.metrics import record
@@ -392,12 +393,17 @@ class BatchScorer:
                 config_version=config_version,
             )
         )
+        rate = result.rows_rejected / result.rows_in if result.rows_in else 0.0
         record(
             card.model_name,
             {
                 Metric.ROWS_SCORED: result.rows_scored,
                 Metric.ROWS_REJECTED: result.rows_rejected,
-                Metric.REJECTED_ROW_RATE: (result.rows_rejected / result.rows_in) if result.rows_in else 0.0,
+                Metric.REJECTED_ROW_RATE: rate,
+                # Against the model's own limit: the fleet alarm's scale (scorewatch.core.thresholds).
+                Metric.REJECTED_ROW_RATE_BREACH: breach(
+                    rate, mc.alarms.rejected_row_rate, higher_is_worse=True
+                ),
                 Metric.BATCH_LATENCY: time.monotonic() - started,
             },
         )
@@ -611,12 +617,15 @@ class BatchScorer:
             config_version=inp.config_version,
         )
         self.publisher.publish(detail)
+        rate = rows_rejected / rows_in if rows_in else 0.0
+        limit = self.config.model(model).alarms.rejected_row_rate
         record(
             model,
             {
                 Metric.ROWS_SCORED: rows_scored,
                 Metric.ROWS_REJECTED: rows_rejected,
-                Metric.REJECTED_ROW_RATE: rows_rejected / rows_in if rows_in else 0.0,
+                Metric.REJECTED_ROW_RATE: rate,
+                Metric.REJECTED_ROW_RATE_BREACH: breach(rate, limit, higher_is_worse=True),
             },
         )
         return ScoreOutcome(

@@ -6,12 +6,21 @@ runtime hands each invocation's output here. The runtime also records the AWS/La
 Alarms are evaluated the way CloudWatch does for a plain metric alarm: the statistic over each of
 the last ``EvaluationPeriods`` periods, ``DatapointsToAlarm`` breaching periods -> ALARM, missing
 data per ``TreatMissingData``.
+
+A Metrics Insights alarm (one ``Metrics`` entry whose expression is a query) is evaluated per
+contributor, as CloudWatch does for a multi-time-series alarm: each value of the GROUP BY
+dimension is one time series, evaluated like a metric alarm; the alarm is in ALARM while any
+contributor is, and says which. The local parser accepts the shape the stack generates,
+``SELECT MAX|MIN|AVG|SUM|COUNT(<metric>) FROM SCHEMA("<namespace>", <dim>)
+[WHERE <dim> = '<v>' | <dim> != '<v>' [AND ...]] GROUP BY <dim> [ORDER BY <FN>() ASC|DESC]
+[LIMIT n]``, and refuses any other expression (:class:`UnsupportedQueryError`, naming it).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +71,17 @@ class MetricStore:
         for p in added:
             self.add(p)
         return added
+
+    def series(self, namespace: str, name: str, dimension: str) -> dict[str, list[Datapoint]]:
+        """``SCHEMA(namespace, dimension)``: the metric's points with exactly that dimension, by value."""
+        out: dict[str, list[Datapoint]] = {}
+        with self._lock:
+            for p in self.points:
+                if p.namespace == namespace and p.name == name and len(p.dimensions) == 1:
+                    ((key, value),) = p.dimensions
+                    if key == dimension:
+                        out.setdefault(value, []).append(p)
+        return out
 
     def query(self, namespace: str, name: str, dimensions: dict[str, str]) -> list[Datapoint]:
         dims = tuple(sorted(dimensions.items()))
@@ -115,15 +135,146 @@ class AlarmState:
     state: str  # OK | ALARM | INSUFFICIENT_DATA
     reason: str
     metric: str
+    # Metrics Insights alarms: the contributors (GROUP BY values) in ALARM, and how many were seen.
+    breaching: tuple[str, ...] = ()
+    contributors: int = 0
+
+
+class UnsupportedQueryError(ValueError):
+    """A metric-math or Metrics Insights expression the local evaluator does not implement."""
+
+
+_AGGREGATES = {"MAX": "Maximum", "MIN": "Minimum", "AVG": "Average", "SUM": "Sum", "COUNT": "SampleCount"}
+_QUERY = re.compile(
+    r"SELECT\s+(?P<fn>\w+)\s*\(\s*(?P<metric>[A-Za-z0-9_.\-]+)\s*\)"
+    r"\s+FROM\s+SCHEMA\s*\(\s*\"(?P<ns>[^\"]+)\"\s*,\s*(?P<dim>\w+)\s*\)"
+    r"(?:\s+WHERE\s+(?P<where>.+?))?"
+    r"\s+GROUP\s+BY\s+(?P<group>\w+)"
+    r"(?:\s+ORDER\s+BY\s+(?P<order>\w+)\s*\(\s*\)\s*(?P<dir>ASC|DESC)?)?"
+    r"(?:\s+LIMIT\s+(?P<limit>\d+))?",
+    re.IGNORECASE | re.DOTALL,
+)
+_CONDITION = re.compile(r"(?P<dim>\w+)\s*(?P<op>=|!=)\s*'(?P<value>[^']*)'")
+
+
+@dataclass(frozen=True)
+class InsightsQuery:
+    """``SELECT <fn>(<metric>) FROM SCHEMA("<namespace>", <dimension>) ... GROUP BY <dimension>``."""
+
+    statistic: str  # the CloudWatch statistic of the aggregate (MAX -> Maximum)
+    metric: str
+    namespace: str
+    dimension: str
+    conditions: tuple[tuple[str, str, str], ...] = ()  # (dimension, "=" | "!=", value)
+    limit: int | None = None
+    descending: bool = True
+
+    def accepts(self, value: str) -> bool:
+        return all((value == v) == (op == "=") for _d, op, v in self.conditions)
+
+
+def parse_insights_query(expression: str) -> InsightsQuery:
+    """Parse the Metrics Insights shape the stack generates; anything else is refused by name.
+
+    >>> q = parse_insights_query(
+    ...     'SELECT MAX(DriftShareBreach) FROM SCHEMA("Scorewatch", Model) GROUP BY Model'
+    ... )
+    >>> (q.statistic, q.metric, q.namespace, q.dimension)
+    ('Maximum', 'DriftShareBreach', 'Scorewatch', 'Model')
+    """
+    m = _QUERY.fullmatch(expression.strip().rstrip(";").strip())
+    supported = (
+        'SELECT MAX|MIN|AVG|SUM|COUNT(<metric>) FROM SCHEMA("<namespace>", <dim>) '
+        "[WHERE <dim> = '<value>' [AND ...]] GROUP BY <dim> [ORDER BY <FN>() ASC|DESC] [LIMIT n]"
+    )
+    if m is None:
+        raise UnsupportedQueryError(f"expression {expression!r} is not of the supported form {supported}")
+    fn = m["fn"].upper()
+    if fn not in _AGGREGATES:
+        raise UnsupportedQueryError(
+            f"expression {expression!r}: aggregate {m['fn']} is not one of {sorted(_AGGREGATES)}"
+        )
+    if m["group"] != m["dim"]:
+        raise UnsupportedQueryError(
+            f"expression {expression!r}: GROUP BY {m['group']} must be the schema's dimension {m['dim']}"
+        )
+    conditions = []
+    if m["where"]:
+        for part in re.split(r"\s+AND\s+", m["where"].strip(), flags=re.IGNORECASE):
+            c = _CONDITION.fullmatch(part.strip())
+            if c is None or c["dim"] != m["dim"]:
+                raise UnsupportedQueryError(
+                    f"expression {expression!r}: WHERE {part.strip()!r} is not {m['dim']} = | != '<value>'"
+                )
+            conditions.append((c["dim"], c["op"], c["value"]))
+    return InsightsQuery(
+        statistic=_AGGREGATES[fn],
+        metric=m["metric"],
+        namespace=m["ns"],
+        dimension=m["dim"],
+        conditions=tuple(conditions),
+        limit=int(m["limit"]) if m["limit"] else None,
+        descending=(m["dir"] or "DESC").upper() == "DESC",
+    )
+
+
+def insights_query_of(props: dict[str, Any]) -> InsightsQuery | None:
+    """The alarm's Metrics Insights query; None for a plain metric alarm; refused for other math."""
+    metrics = props.get("Metrics")
+    if metrics is None:
+        return None
+    returned = [m for m in metrics if m.get("ReturnData", True)]
+    if len(metrics) != 1 or len(returned) != 1 or "Expression" not in returned[0]:
+        raise UnsupportedQueryError(
+            f"{len(metrics)} metric-data queries; only one Metrics Insights query per alarm is evaluated"
+        )
+    return parse_insights_query(returned[0]["Expression"])
 
 
 def evaluate_alarm(name: str, props: dict[str, Any], store: MetricStore, *, now: float) -> AlarmState:
     """Evaluate one AWS::CloudWatch::Alarm (resolved properties) against the emitted metrics."""
-    if "Metrics" in props:
-        return AlarmState(name, "INSUFFICIENT_DATA", "metric-math alarms are not evaluated locally", "(math)")
+    try:
+        query = insights_query_of(props)
+    except UnsupportedQueryError as exc:
+        return AlarmState(name, "INSUFFICIENT_DATA", f"not evaluated locally: {exc}", "(math)")
+    if query is not None:
+        return _evaluate_insights(name, props, query, store, now=now)
     metric = f"{props.get('Namespace')}/{props.get('MetricName')}"
+    dims = {d["Name"]: str(d["Value"]) for d in props.get("Dimensions", [])}
+    points = store.query(props.get("Namespace", ""), props.get("MetricName", ""), dims)
     stat = props.get("ExtendedStatistic") or props.get("Statistic", "Average")
-    period = int(props.get("Period", 300))
+    return _evaluate_series(name, props, points, stat, metric, now=now)
+
+
+def _evaluate_insights(
+    name: str, props: dict[str, Any], query: InsightsQuery, store: MetricStore, *, now: float
+) -> AlarmState:
+    """One time series per contributor (the GROUP BY value); ALARM while any contributor is."""
+    metric = f"{query.namespace}/{query.metric} by {query.dimension}"
+    series = store.series(query.namespace, query.metric, query.dimension)
+    states = {
+        value: _evaluate_series(name, props, points, query.statistic, metric, now=now)
+        for value, points in sorted(series.items())
+        if query.accepts(value)
+    }
+    breaching = tuple(v for v, st in states.items() if st.state == "ALARM")
+    seen = len(states)
+    if breaching:
+        reason = f"{len(breaching)} of {seen} contributors breach: " + ", ".join(
+            f"{v} ({states[v].reason})" for v in breaching
+        )
+        return AlarmState(name, "ALARM", reason, metric, breaching, seen)
+    if any(st.state == "OK" for st in states.values()):
+        return AlarmState(name, "OK", f"none of {seen} contributors breach", metric, (), seen)
+    return AlarmState(
+        name, "INSUFFICIENT_DATA", "no contributor has datapoints in the window", metric, (), seen
+    )
+
+
+def _evaluate_series(
+    name: str, props: dict[str, Any], points: list[Datapoint], stat: str, metric: str, *, now: float
+) -> AlarmState:
+    period = int(props.get("Period", 0) or _query_period(props) or 300)
     periods = int(props.get("EvaluationPeriods", 1))
     needed = int(props.get("DatapointsToAlarm", periods))
     threshold = float(props.get("Threshold", 0))
@@ -132,8 +283,6 @@ def evaluate_alarm(name: str, props: dict[str, Any], store: MetricStore, *, now:
         return AlarmState(
             name, "INSUFFICIENT_DATA", f"operator {props.get('ComparisonOperator')} not evaluated", metric
         )
-    dims = {d["Name"]: str(d["Value"]) for d in props.get("Dimensions", [])}
-    points = store.query(props.get("Namespace", ""), props.get("MetricName", ""), dims)
     breaching = evaluated = 0
     latest = None
     for i in range(periods):
@@ -159,6 +308,11 @@ def evaluate_alarm(name: str, props: dict[str, Any], store: MetricStore, *, now:
     if evaluated == 0:
         return AlarmState(name, "OK", f"no datapoints (missing data treated as {treat})", metric)
     return AlarmState(name, "OK", f"{breaching}/{periods} periods breach (latest {stat} {latest:g})", metric)
+
+
+def _query_period(props: dict[str, Any]) -> int | None:
+    periods = [m.get("Period") for m in props.get("Metrics", []) if m.get("Period")]
+    return int(periods[0]) if periods else None
 
 
 def op_text(props: dict[str, Any]) -> str:

@@ -23,7 +23,7 @@ from scorewatch_infra.local.alarms import AlarmState, Datapoint, MetricStore, ev
 from scorewatch_infra.local.iam import CallRecorder, Finding, function_roles, role_statements
 from scorewatch_infra.local.iam import Resources as IamResources
 from scorewatch_infra.local.resources import Deployer, DeploymentReport
-from scorewatch_infra.local.router import Router, execution_name
+from scorewatch_infra.local.router import SCHEDULER_BUS, Router, Rule, Target, execution_name
 from scorewatch_infra.local.runtime import FunctionRuntime, FunctionSpec
 from scorewatch_infra.local.tap import EventTap
 from scorewatch_infra.local.template import Template, TemplateError
@@ -34,6 +34,8 @@ _ACTIVE: list[LocalCloud] = []
 _ACTIVE_LOCK = threading.Lock()
 # StartExecution's name rule (moto's interpreter does not check it): 1-80 characters, none of
 # whitespace, < > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : / or control characters.
+# How often the local clock looks for EventBridge Scheduler schedules created or changed at run time.
+SCHEDULE_REFRESH_SECONDS = 5.0
 _EXECUTION_NAME = re.compile(r"[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}")
 
 
@@ -305,13 +307,46 @@ class LocalCloud:
         return resp["executionArn"]
 
     def tick(self, *, now: datetime | None = None) -> list[str]:
-        """Fire every enabled schedule once; return the rule/schedule names fired."""
+        """Fire every enabled schedule once: the template's scheduled rules and schedules, and the
+        EventBridge Scheduler schedules that exist in the emulator (created at run time, e.g. by
+        ``scorewatch models configure``); return the names fired."""
         fired = []
-        for rule in self.report.schedules:
+        for rule in [*self.report.schedules, *self.scheduler_schedules()]:
             if rule.enabled:
                 self.router.fire_schedule(rule, now=now)
                 fired.append(rule.name)
         return fired
+
+    def scheduler_schedules(self) -> list[Rule]:
+        """The emulator's EventBridge Scheduler schedules (every group), as the router fires them:
+        the target is invoked with the schedule's ``Input`` (``{}`` when it has none)."""
+        if self.emulator is None:
+            return []
+        client = self.client("scheduler")
+        out: list[Rule] = []
+        token = None
+        while True:
+            page = client.list_schedules(**({"NextToken": token} if token else {}))
+            for item in page.get("Schedules", []):
+                full = client.get_schedule(GroupName=item.get("GroupName") or "default", Name=item["Name"])
+                target = full["Target"]
+                out.append(
+                    Rule(
+                        name=f"{full.get('GroupName') or 'default'}/{full['Name']}",
+                        logical_id="(scheduler)",
+                        bus=SCHEDULER_BUS,
+                        pattern=None,
+                        schedule=full["ScheduleExpression"],
+                        targets=[
+                            Target(id="scheduler", arn=target["Arn"], input=target.get("Input") or "{}")
+                        ],
+                        enabled=full.get("State", "ENABLED") == "ENABLED",
+                        arn=full["Arn"],
+                    )
+                )
+            token = page.get("NextToken")
+            if not token:
+                return sorted(out, key=lambda r: r.name)
 
     def drain(self, timeout: float = 600) -> None:
         """Wait until no event is being routed and no execution is running (twice in a row)."""
@@ -335,20 +370,38 @@ class LocalCloud:
     # -- clock ---------------------------------------------------------------------------------
 
     def start_clock(self) -> None:
-        """Fire ``rate(...)`` schedules on the wall clock (cron schedules fire on ``tick`` only)."""
-        rates = [(r, rate_seconds(r.schedule or "")) for r in self.report.schedules if r.enabled]
-        rates = [(r, s) for r, s in rates if s]
-        if not rates or self._clock is not None:
+        """Fire ``rate(...)`` schedules on the wall clock (cron schedules fire on ``tick`` only).
+
+        The template's scheduled rules are fixed; EventBridge Scheduler schedules are looked up
+        again every ``SCHEDULE_REFRESH_SECONDS`` (configure creates, changes and deletes them).
+        """
+        static = [r for r in self.report.schedules if r.enabled and rate_seconds(r.schedule or "")]
+        dynamic = bool(self.report.by_type("AWS::Scheduler::ScheduleGroup"))
+        if (not static and not dynamic) or self._clock is not None:
             return
         self._clock_stop.clear()
 
         def run() -> None:
-            next_due = {r.name: time.monotonic() + s for r, s in rates}
+            next_due: dict[str, float] = {}
+            found: list[Rule] = []
+            refreshed = float("-inf")
             while not self._clock_stop.wait(1.0):
-                for r, s in rates:
-                    if time.monotonic() >= next_due[r.name]:
+                now = time.monotonic()
+                if dynamic and now - refreshed >= SCHEDULE_REFRESH_SECONDS:
+                    refreshed = now
+                    try:
+                        found = [r for r in self.scheduler_schedules() if r.enabled]
+                    except Exception as exc:  # noqa: BLE001 - the clock outlives one failed lookup
+                        self.router.errors.append(f"clock: listing schedules: {type(exc).__name__}: {exc}")
+                for r in [*static, *found]:
+                    every = rate_seconds(r.schedule or "")
+                    if not every:
+                        continue
+                    key = r.arn or r.name
+                    due = next_due.setdefault(key, now + every)
+                    if now >= due:
                         self.router.fire_schedule(r)
-                        next_due[r.name] += s
+                        next_due[key] = due + every
 
         self._clock = threading.Thread(target=run, name="local-clock", daemon=True)
         self._clock.start()

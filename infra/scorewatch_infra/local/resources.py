@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scorewatch_infra.local.router import Rule, Target
+from scorewatch_infra.local.router import SCHEDULER_BUS, Rule, Target
 from scorewatch_infra.local.runtime import FunctionSpec
 from scorewatch_infra.local.template import NO_VALUE, Template, TemplateError, UnsupportedResourceError
 
@@ -75,6 +75,7 @@ class DeploymentReport:
     state_machines: dict[str, str] = field(default_factory=dict)  # logical id -> ARN
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # alarm name -> resolved props
     unavailable: dict[str, str] = field(default_factory=dict)  # logical id -> why it cannot run locally
+    outputs: dict[str, Any] = field(default_factory=dict)  # the template's Outputs, resolved
 
     def by_type(self, resource_type: str) -> list[Deployed]:
         return [d for d in self.deployed.values() if d.type == resource_type]
@@ -149,6 +150,10 @@ class Deployer:
             else:
                 d = deployer(self, logical_id)
             self.report.deployed[logical_id] = d
+        for name, output in self.t.body.get("Outputs", {}).items():
+            if "Condition" in output and not self.t.condition(output["Condition"], self.lookup):
+                continue
+            self.report.outputs[name] = self.t.resolve(output["Value"], self.lookup, where=f"Outputs.{name}")
         return self.report
 
     def _service_token_functions(self) -> dict[str, str]:
@@ -424,7 +429,7 @@ def _schedule(d: Deployer, logical_id: str) -> Deployed:
     rule = Rule(
         name=name,
         logical_id=logical_id,
-        bus="(scheduler)",
+        bus=SCHEDULER_BUS,
         pattern=None,
         schedule=p["ScheduleExpression"],
         targets=[Target(id="scheduler", arn=t["Arn"], input=t.get("Input"))],
@@ -434,6 +439,16 @@ def _schedule(d: Deployer, logical_id: str) -> Deployed:
     d.report.schedules.append(rule)
     d._ignored(logical_id, p, {"Name", "Target", "ScheduleExpression", "State"})
     return Deployed(logical_id, "AWS::Scheduler::Schedule", name, {"Arn": rule.arn})
+
+
+def _schedule_group(d: Deployer, logical_id: str) -> Deployed:
+    """An EventBridge Scheduler group on the emulator: `scorewatch models configure` creates the
+    models' schedules in it at run time; the local cloud fires them like rules (``LocalCloud.tick``)."""
+    p = d.props(logical_id)
+    name = p.get("Name") or d.physical_name(logical_id, 64)
+    arn = d.clients("scheduler").create_schedule_group(Name=name)["ScheduleGroupArn"]
+    d._ignored(logical_id, p, {"Name"})
+    return Deployed(logical_id, "AWS::Scheduler::ScheduleGroup", name, {"Arn": arn})
 
 
 def _dummy_zip() -> bytes:
@@ -557,9 +572,17 @@ def _state_machine(d: Deployer, logical_id: str) -> Deployed:
 
 
 def _alarm(d: Deployer, logical_id: str) -> Deployed:
+    """A metric alarm or a Metrics Insights alarm (one query, evaluated per contributor locally);
+    any other metric-math shape is recorded as not evaluable, with why."""
+    from scorewatch_infra.local.alarms import UnsupportedQueryError, insights_query_of
+
     p = d.props(logical_id)
     name = p.get("AlarmName") or d.physical_name(logical_id, 255)
     d.report.alarms[name] = p
+    try:
+        insights_query_of(p)
+    except UnsupportedQueryError as exc:
+        d.report.unavailable[logical_id] = f"alarm {name} is not evaluated locally: {exc}"
     return Deployed(logical_id, "AWS::CloudWatch::Alarm", name, {"Arn": d.arn("cloudwatch", f"alarm:{name}")})
 
 
@@ -584,6 +607,7 @@ DEPLOYERS: dict[str, Callable[[Deployer, str], Deployed]] = {
     "AWS::Events::EventBus": _event_bus,
     "AWS::Events::Rule": _rule,
     "AWS::Scheduler::Schedule": _schedule,
+    "AWS::Scheduler::ScheduleGroup": _schedule_group,
     "AWS::Lambda::Function": _lambda_function,
     "AWS::StepFunctions::StateMachine": _state_machine,
     "AWS::CloudWatch::Alarm": _alarm,

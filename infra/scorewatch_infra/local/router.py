@@ -29,6 +29,8 @@ from moto.events.models import EventPattern
 
 from scorewatch_infra.local.template import TemplateError
 
+# The pseudo bus of EventBridge Scheduler schedules (they target a function directly, no bus).
+SCHEDULER_BUS = "(scheduler)"
 # Step Functions execution names: 1-80 characters; CloudWatch logging needs [0-9A-Za-z_-].
 EXECUTION_NAME_MAX = 80
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -217,7 +219,8 @@ class Router:
             "version": "0",
             "id": str(uuid.uuid4()),
             "detail-type": "Scheduled Event",
-            "source": "aws.events",
+            # Recorded as the router's history; a Scheduler target receives its Input instead.
+            "source": "aws.scheduler" if rule.bus == SCHEDULER_BUS else "aws.events",
             "account": rule.arn.split(":")[4] if rule.arn.count(":") >= 5 else "123456789012",
             "time": when,
             "region": rule.arn.split(":")[3] if rule.arn.count(":") >= 5 else "us-east-1",
@@ -264,7 +267,8 @@ class Router:
             try:
                 payload = transform_input(target, event)
                 if service == "lambda":
-                    self.invoke_lambda(target.arn, payload, f"rule:{rule.name}")
+                    kind = "schedule" if rule.bus == SCHEDULER_BUS else "rule"
+                    self.invoke_lambda(target.arn, payload, f"{kind}:{rule.name}")
                 elif service == "states":
                     self.start_execution(target.arn, payload, name=execution_name(payload, event=event))
                 elif service == "sns":

@@ -17,7 +17,6 @@ from scorewatch.core.contract import Env
 from scorewatch.io.registry.configs import ConfigStore
 from scorewatch.io.schedules import SchedulerTargets
 from scorewatch.lifecycle.configure import Applied, Scheduler, configure_all
-from scorewatch_infra.local.resources import Deployer
 
 #: Output id of each schedule wiring value in the synthesized template (scorewatch_infra.fleet).
 WIRING_OUTPUTS = {
@@ -30,13 +29,7 @@ WIRING_OUTPUTS = {
 
 def wiring(cloud: Any) -> dict[str, str]:
     """The template's outputs resolved against what was deployed, by output id."""
-    deployer = Deployer(cloud.template, cloud.client)
-    deployer.report = cloud.report
-    outputs = cloud.template.body.get("Outputs", {})
-    return {
-        oid: str(cloud.template.resolve(o["Value"], deployer.lookup, where=f"Outputs.{oid}"))
-        for oid, o in outputs.items()
-    }
+    return {oid: str(value) for oid, value in cloud.report.outputs.items()}
 
 
 def scheduler_of(cloud: Any) -> Scheduler | None:

@@ -25,7 +25,15 @@ def status_document(cloud: Any) -> dict[str, Any]:
             for x in cloud.executions()[-10:]
         ],
         "alarms": [
-            {"name": a.name, "state": a.state, "metric": a.metric, "reason": a.reason}
+            {
+                "name": a.name,
+                "state": a.state,
+                "metric": a.metric,
+                "reason": a.reason,
+                # Fleet (Metrics Insights) alarms: the models in ALARM and how many report.
+                "breaching": list(a.breaching),
+                "contributors": a.contributors,
+            }
             for a in cloud.alarm_states()
         ],
         "errors": list(cloud.router.errors[-10:]),
@@ -59,7 +67,14 @@ def print_status(doc: dict[str, Any], out: Any = None) -> None:
         file=out,
     )
     for a in doc["alarms"]:
-        if a["state"] == "ALARM":
+        if a.get("contributors"):  # one line per fleet concern, its breaching models named
+            models = ", ".join(a["breaching"]) or "none"
+            print(
+                f"  {a['state']} {a['name']} ({a['metric']}): {len(a['breaching'])} of "
+                f"{a['contributors']} models breaching: {models}",
+                file=out,
+            )
+        elif a["state"] == "ALARM":
             print(f"  ALARM {a['name']} ({a['metric']}): {a['reason']}", file=out)
     for err in doc["errors"]:
         print(f"error: {err}", file=out)
