@@ -58,9 +58,12 @@ def _runs(cloud):
     return [e for e in cloud.executions() if "retraining" in e.state_machine.lower()]
 
 
-def test_drift_on_a_model_with_retraining_disabled_starts_nothing(cloud, res):
+def test_drift_on_a_model_with_retraining_disabled_trains_nothing(cloud, res):
+    from reliability_kit import registry
+
     from scorewatch.core.contract import EVENT_SOURCE, DetailType
 
+    before = {r.arn for r in _runs(cloud)}
     entries = [
         {
             "Source": EVENT_SOURCE,
@@ -72,9 +75,14 @@ def test_drift_on_a_model_with_retraining_disabled_starts_nothing(cloud, res):
     ]
     assert not cloud.client("events").put_events(Entries=entries)["FailedEntryCount"]
     cloud.drain(timeout=300)
-    runs = _runs(cloud)
-    assert [r.input["detail"]["model"] for r in runs] == [ENABLED], runs
-    assert runs[0].status == "SUCCEEDED" and runs[0].states[-1] == "Promoted"
+    # The Drift Detected rule does not enumerate models (the stack does not grow with the fleet):
+    # the disabled model's execution reads its stored config and stops at Assemble.
+    runs = {r.input["detail"]["model"]: r for r in _runs(cloud) if r.arn not in before}
+    assert sorted(runs) == sorted([MODEL, ENABLED]), runs
+    assert runs[MODEL].status == "SUCCEEDED" and runs[MODEL].states == ("Assemble", "Skipped")
+    assert [c.status for c in registry(res).list_versions(MODEL)] == ["champion"]
+    assert runs[ENABLED].status == "SUCCEEDED" and runs[ENABLED].states[-1] == "Promoted"
+    assert cloud.events_of("Retraining Failed") == []
     assert not cloud.router.errors
 
 
@@ -92,32 +100,26 @@ def test_a_manual_start_for_a_disabled_model_is_skipped_at_assemble(cloud, res):
     assert cloud.events_of("Retraining Failed") == []
 
 
-def _alarm(cloud, model: str):
-    (hit,) = [
-        (n, p)
-        for n, p in cloud.report.alarms.items()
-        if p.get("MetricName") == "RealizedPerformance"
-        and {"Name": "Model", "Value": model} in p.get("Dimensions", [])
-    ]
-    return hit
-
-
 def test_realized_performance_alarm_direction_follows_the_metric(cloud, res):
+    from scorewatch.handlers.labels import performance_breach
     from scorewatch_infra.local.alarms import Datapoint
 
-    _, rmse = _alarm(cloud, REGRESSION)
-    _, auc = _alarm(cloud, MODEL)
-    assert (rmse["ComparisonOperator"], rmse["Statistic"]) == ("GreaterThanThreshold", "Maximum")
-    assert (auc["ComparisonOperator"], auc["Statistic"]) == ("LessThanThreshold", "Minimum")
+    (name,) = [n for n in cloud.report.alarms if n.endswith("-realized-performance")]
 
-    def state(model: str, value: float, at: float) -> str:
-        cloud.metrics.add(Datapoint("Scorewatch", "RealizedPerformance", (("Model", model),), value, at))
-        name, _ = _alarm(cloud, model)
+    def state(model: str, metric: str, value: float, floor: float, at: float):
+        # what the labels function publishes: the value against the model's own floor
+        ratio = performance_breach(metric, value, floor)
+        assert ratio is not None
+        point = Datapoint("Scorewatch", "RealizedPerformanceBreach", (("Model", model),), ratio, at)
+        cloud.metrics.add(point)
         (st,) = [s for s in cloud.alarm_states(now=at + 1) if s.name == name]
-        return st.state
+        return st
 
     now = time.time()
-    assert state(REGRESSION, 123.0, now) == "OK"  # rmse well under its ceiling of 500
-    assert state(REGRESSION, 900.0, now + 3600) == "ALARM"
-    assert state(MODEL, 0.9, now) == "OK"  # auc above its floor of 0.7
-    assert state(MODEL, 0.5, now + 3600) == "ALARM"
+    assert state(REGRESSION, "rmse", 123.0, 500.0, now).breaching == ()  # rmse well under its ceiling
+    hit = state(REGRESSION, "rmse", 900.0, 500.0, now + 3600)
+    assert hit.state == "ALARM" and hit.breaching == (REGRESSION,)
+    later = now + 7200
+    assert state(MODEL, "roc_auc", 0.9, 0.7, later).breaching == ()  # auc above its floor
+    hit = state(MODEL, "roc_auc", 0.5, 0.7, later + 3600)
+    assert hit.state == "ALARM" and MODEL in hit.breaching
