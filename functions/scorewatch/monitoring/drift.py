@@ -28,7 +28,7 @@ prediction/score columns (``prediction_test`` / ``prediction_threshold`` overrid
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -44,7 +44,14 @@ from scorewatch.monitoring.profiles import (
     Profile,
     numeric_values,
 )
-from scorewatch.monitoring.stattests import TestResult, align_counts, get_test, jensenshannon_test, psi_test
+from scorewatch.monitoring.stattests import (
+    SORTED_SAMPLE_TESTS,
+    TestResult,
+    align_counts,
+    get_test,
+    jensenshannon_test,
+    psi_test,
+)
 
 SMALL_REFERENCE_ROWS = 1000
 FEW_VALUES = 5
@@ -201,10 +208,17 @@ def auto_test(kind: str, reference_rows: int, n_values: float) -> str:
     return "jensenshannon"
 
 
-def _sample_values(sample: pd.DataFrame | None, name: str) -> np.ndarray | None:
+def _sorted_sample(
+    sorted_values: Mapping[str, np.ndarray] | None, sample: pd.DataFrame | None, name: str
+) -> np.ndarray | None:
+    """Sorted finite values of ``name``: the caller's (already sorted) or extracted and sorted once."""
+    if sorted_values is not None and name in sorted_values:
+        return sorted_values[name]
     if sample is None or name not in sample.columns:
         return None
-    return numeric_values(sample[name])[0]
+    values = numeric_values(sample[name])[0]  # a fresh array (the finite mask copied it)
+    values.sort()
+    return values
 
 
 def column_drift(
@@ -215,8 +229,14 @@ def column_drift(
     threshold: float | None = None,
     reference_sample: pd.DataFrame | None = None,
     current_sample: pd.DataFrame | None = None,
+    reference_sorted: Mapping[str, np.ndarray] | None = None,
+    current_sorted: Mapping[str, np.ndarray] | None = None,
 ) -> ColumnDrift:
     """Drift of one column (auto-chosen test unless ``test``; default threshold unless ``threshold``).
+
+    ``reference_sorted`` / ``current_sorted`` hold the samples' sorted finite values per numeric
+    column when the caller has them (:func:`~scorewatch.monitoring.profiles.build_profile_sorted`);
+    a column not there is extracted from the sample frame and sorted once.
 
     Raises
     ------
@@ -244,14 +264,15 @@ def column_drift(
     psi = psi_test(rc, cc) if rc.size else None
     js = jensenshannon_test(rc, cc) if rc.size else None
     if spec.input == "sample":
-        rs, cs = _sample_values(reference_sample, ref.name), _sample_values(current_sample, cur.name)
+        rs = _sorted_sample(reference_sorted, reference_sample, ref.name)
+        cs = _sorted_sample(current_sorted, current_sample, cur.name)
         if rs is None or cs is None:
             note = f"{spec.name} needs raw samples of both sides; used jensenshannon on profile counts"
             spec, chosen_by = get_test("jensenshannon"), "fallback"
             thr = threshold if threshold is not None else spec.default_threshold
             result = spec.func(rc, cc, threshold=thr)
         else:
-            result = spec.func(rs, cs, threshold=thr)
+            result = SORTED_SAMPLE_TESTS[spec.name](rs, cs, threshold=thr)
     else:
         try:
             result = spec.func(rc, cc, threshold=thr)
@@ -277,6 +298,8 @@ def detect_drift(
     reference_sample: pd.DataFrame | None = None,
     current_sample: pd.DataFrame | None = None,
     columns: Sequence[str] | None = None,
+    reference_sorted: Mapping[str, np.ndarray] | None = None,
+    current_sorted: Mapping[str, np.ndarray] | None = None,
 ) -> DriftResult:
     """Compare every feature and prediction column of ``current`` with ``reference``.
 
@@ -290,6 +313,9 @@ def detect_drift(
         Raw rows for the sample tests (KS, Wasserstein).
     columns : sequence of str, optional
         Restrict the feature columns evaluated (default: all reference features present now).
+    reference_sorted, current_sorted : mapping of str to ndarray, optional
+        The samples' sorted finite values per numeric column, when already at hand (see
+        :func:`column_drift`).
 
     Returns
     -------
@@ -340,6 +366,8 @@ def detect_drift(
             threshold=threshold,
             reference_sample=reference_sample,
             current_sample=current_sample,
+            reference_sorted=reference_sorted,
+            current_sorted=current_sorted,
         )
         (predictions if ref.role == "prediction" else features).append(cd)
     evaluated = [c for c in features if c.result.reason is None]

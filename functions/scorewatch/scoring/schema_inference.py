@@ -363,7 +363,12 @@ def infer_column(series: pd.Series, name: str | None = None) -> ColumnInference:
 
 
 def _numeric_role(name: str, series: pd.Series) -> tuple[Role, str | None]:
-    values = pd.to_numeric(series, errors="coerce").dropna().to_numpy(dtype=float)
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    head = values[:4096]
+    head = head[~np.isnan(head)]
+    if not np.all(head == np.round(head)):  # a fraction among the first values: not integral,
+        return "feature", None  # which every branch below answers with "feature"
+    values = values[~np.isnan(values)]
     if values.size < MIN_ROWS_FOR_ROLE or not np.all(np.isfinite(values)):
         return "feature", None
     integral = bool(np.all(values == np.round(values)))
