@@ -240,7 +240,15 @@ def build_profile(
     ProfileError
         A score column is missing, or a column's kind differs from ``edges_from``.
     """
-    return _one_chunk(df, schema, score_columns, edges_from, top_n, n_bins, keep_sorted=False).finish()[0]
+    return _one_chunk(
+        df,
+        schema,
+        score_columns=score_columns,
+        edges_from=edges_from,
+        top_n=top_n,
+        n_bins=n_bins,
+        keep_sorted=False,
+    ).finish()[0]
 
 
 def build_profile_sorted(
@@ -255,18 +263,26 @@ def build_profile_sorted(
     One sort per numeric column serves the profile (quantiles, edges, bins) and the drift tests on
     raw values (pass the arrays as ``reference_sorted`` / ``current_sorted`` to ``evaluate``).
     """
-    builder = _one_chunk(df, schema, score_columns, edges_from, DEFAULT_TOP_N, DEFAULT_BINS, keep_sorted=True)
+    builder = _one_chunk(
+        df,
+        schema,
+        score_columns=score_columns,
+        edges_from=edges_from,
+        top_n=DEFAULT_TOP_N,
+        n_bins=DEFAULT_BINS,
+        keep_sorted=True,
+    )
     return builder.finish()[0], builder.sorted_values()
 
 
 def _one_chunk(
     df: pd.DataFrame,
     schema: FeatureSchema,
+    *,
     score_columns: Sequence[str],
     edges_from: Profile | None,
     top_n: int,
     n_bins: int,
-    *,
     keep_sorted: bool,
 ) -> ProfileBuilder:
     builder = ProfileBuilder(

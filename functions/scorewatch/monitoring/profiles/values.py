@@ -144,7 +144,7 @@ def sorted_quantiles(sorted_values: np.ndarray, levels: np.ndarray) -> np.ndarra
 
 
 def quantile_edges(values: np.ndarray, n_bins: int) -> tuple[float, ...]:
-    """Distinct reference quantiles at 0, 1/n, ..., 1 of sorted ``values`` (a constant column gets ``(c, c)``)."""
+    """Distinct quantiles at 0, 1/n, ..., 1 of sorted ``values`` (a constant column gets ``(c, c)``)."""
     if values.size == 0:
         return ()
     q = np.unique(sorted_quantiles(values, np.linspace(0.0, 1.0, n_bins + 1)))
