@@ -281,6 +281,48 @@ def _text_values(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return np.asarray(codes, dtype=np.int64), stripped, blank
 
 
+def _distinct_text(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct non-null values stripped, which are missing tokens, and their row counts.
+
+    One ``value_counts`` (a hash per row in C); what follows runs on the distinct values.
+    """
+    counts = series.value_counts(dropna=True, sort=False)
+    values = np.asarray(counts.index, dtype=object)
+    stripped = np.array([v.strip() if isinstance(v, str) else v for v in values.tolist()], dtype=object)
+    blank = np.array([_is_blank(v) for v in stripped.tolist()], dtype=bool).reshape(-1)
+    return stripped, blank, counts.to_numpy(dtype=np.int64)
+
+
+def _present_rows(series: pd.Series) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Per present row (in order) its code into the stripped distinct values, those values, and
+    the numbers they parse to."""
+    codes, stripped, blank = _text_values(series)
+    present = codes[(codes >= 0) & ~blank[np.maximum(codes, 0)]]
+    return present, stripped, pd.to_numeric(pd.Series(stripped, dtype=object).astype(str), errors="coerce")
+
+
+def _first_present(series: pd.Series, k: int) -> np.ndarray:
+    """The first ``k`` present values (stripped), reading only as many rows as that takes."""
+    rows = 4 * k
+    while True:
+        present, stripped, _ = _present_rows(series.iloc[:rows])
+        if present.size >= k or rows >= len(series):
+            return stripped[present[:k]]
+        rows *= 8
+
+
+def _numeric_text(series: pd.Series, name: str, ok: int, n_present: int, n_blank: int) -> ColumnInference:
+    """A text column whose values (all but at most UNPARSED_SHARE) parse as numbers."""
+    present, stripped, parsed = _present_rows(series)
+    reason = f"numeric: {ok} of {n_present} non-blank values parse, {n_blank} blank"
+    if ok < n_present:
+        fails = parsed.isna().to_numpy()[present]
+        bad = stripped[present[np.argmax(fails)]]  # the first row that does not parse
+        reason += f", {n_present - ok} do not parse (e.g. {str(bad)[:20]!r})"
+    role, why = _numeric_role(name, parsed.take(present).reset_index(drop=True))
+    return ColumnInference(name, "numeric", role, f"{reason}; {why}" if why else reason)
+
+
 def _is_blank(value: Any) -> bool:
     if isinstance(value, str):
         return value.lower() in MISSING_TOKENS
@@ -312,25 +354,18 @@ def infer_column(series: pd.Series, name: str | None = None) -> ColumnInference:
         role, why = _numeric_role(name, series)
         reason = f"numeric: {dtype} dtype, {n - missing} of {n} values present"
         return ColumnInference(name, "numeric", role, f"{reason}; {why}" if why else reason)
-    codes, stripped, blank_u = _text_values(series)
-    per_value = np.bincount(codes[codes >= 0], minlength=stripped.size)
+    stripped, blank_u, per_value = _distinct_text(series)
     keep = ~blank_u & (per_value > 0)
     n_present = int(per_value[keep].sum())
     n_blank = n - n_present
-    present_codes = codes[(codes >= 0) & keep[np.maximum(codes, 0)]]  # each present row, in order
     if n_present == 0:
         return ColumnInference(name, "categorical", "feature", f"categorical: all {n} values are missing")
     parsed_u = pd.to_numeric(pd.Series(stripped, dtype=object).astype(str), errors="coerce")
     parses = parsed_u.notna().to_numpy() & keep
     ok = int(per_value[parses].sum())
     if ok and (n_present - ok) <= UNPARSED_SHARE * n_present:
-        reason = f"numeric: {ok} of {n_present} non-blank values parse, {n_blank} blank"
-        if ok < n_present:
-            bad = stripped[np.flatnonzero(keep & ~parses)[0]]  # factorize keeps first-seen order
-            reason += f", {n_present - ok} do not parse (e.g. {str(bad)[:20]!r})"
-        role, why = _numeric_role(name, parsed_u.take(present_codes).reset_index(drop=True))
-        return ColumnInference(name, "numeric", role, f"{reason}; {why}" if why else reason)
-    sample = pd.Series(stripped[present_codes[:TIMESTAMP_SAMPLE]], dtype=object).astype(str)
+        return _numeric_text(series, name, ok, n_present, n_blank)
+    sample = pd.Series(_first_present(series, TIMESTAMP_SAMPLE), dtype=object).astype(str)
     stamps = int(sample.str.match(_TIMESTAMP).sum())
     if stamps and (len(sample) - stamps) <= UNPARSED_SHARE * len(sample):
         return ColumnInference(
