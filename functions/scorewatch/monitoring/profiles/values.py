@@ -138,7 +138,7 @@ def sorted_quantiles(sorted_values: np.ndarray, levels: np.ndarray) -> np.ndarra
     nxt[virtual >= last] = last
     a, b = sorted_values[prev], sorted_values[nxt]
     diff = b - a
-    out = a + diff * gamma
+    out: np.ndarray = a + diff * gamma
     np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
     return out
 
