@@ -398,7 +398,10 @@ def infer_column(series: pd.Series, name: str | None = None) -> ColumnInference:
 
 
 def _numeric_role(name: str, series: pd.Series) -> tuple[Role, str | None]:
-    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind == "f":
+        values = series.to_numpy()  # no copy: NaN is already the missing value
+    else:
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     head = values[:4096]
     head = head[~np.isnan(head)]
     if not np.all(head == np.round(head)):  # a fraction among the first values: not integral,
