@@ -28,6 +28,7 @@ prediction/score columns (``prediction_test`` / ``prediction_threshold`` overrid
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -51,6 +52,7 @@ from scorewatch.monitoring.stattests import (
     get_test,
     jensenshannon_test,
     psi_test,
+    wasserstein_sorted,
 )
 
 SMALL_REFERENCE_ROWS = 1000
@@ -221,6 +223,18 @@ def _sorted_sample(
     return values
 
 
+def _profile_std(
+    ref: ColumnProfile, values: np.ndarray, reference_sorted: Mapping[str, np.ndarray] | None
+) -> float | None:
+    """The reference profile's population std when ``values`` are the values it was built from
+    (the arrays of :func:`~scorewatch.monitoring.profiles.build_profile_sorted`)."""
+    if reference_sorted is None or reference_sorted.get(ref.name) is not values:
+        return None
+    if not isinstance(ref, NumericProfile) or ref.count != values.size or not ref.count:
+        return None
+    return math.sqrt(ref.m2 / ref.count)
+
+
 def column_drift(
     ref: ColumnProfile,
     cur: ColumnProfile,
@@ -234,9 +248,8 @@ def column_drift(
 ) -> ColumnDrift:
     """Drift of one column (auto-chosen test unless ``test``; default threshold unless ``threshold``).
 
-    ``reference_sorted`` / ``current_sorted`` hold the samples' sorted finite values per numeric
-    column when the caller has them (:func:`~scorewatch.monitoring.profiles.build_profile_sorted`);
-    a column not there is extracted from the sample frame and sorted once.
+    ``reference_sorted`` / ``current_sorted``: see :func:`detect_drift`; a column not there is
+    extracted from the sample frame and sorted once.
 
     Raises
     ------
@@ -271,6 +284,10 @@ def column_drift(
             spec, chosen_by = get_test("jensenshannon"), "fallback"
             thr = threshold if threshold is not None else spec.default_threshold
             result = spec.func(rc, cc, threshold=thr)
+        elif spec.name == "wasserstein":
+            result = wasserstein_sorted(
+                rs, cs, threshold=thr, reference_std=_profile_std(ref, rs, reference_sorted)
+            )
         else:
             result = SORTED_SAMPLE_TESTS[spec.name](rs, cs, threshold=thr)
     else:
@@ -314,8 +331,11 @@ def detect_drift(
     columns : sequence of str, optional
         Restrict the feature columns evaluated (default: all reference features present now).
     reference_sorted, current_sorted : mapping of str to ndarray, optional
-        The samples' sorted finite values per numeric column, when already at hand (see
-        :func:`column_drift`).
+        What :func:`~scorewatch.monitoring.profiles.build_profile_sorted` returned with
+        ``reference`` / ``current``: the sorted finite values each numeric column's profile was
+        built from, which must also be the samples' values (the in-memory path, where the
+        sample is the whole frame). The sample tests use them (and the reference profile's
+        std) instead of extracting and sorting the columns again.
 
     Returns
     -------

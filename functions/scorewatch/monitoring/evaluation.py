@@ -368,8 +368,11 @@ def evaluate(
     id_columns, row_count_history, quality_settings
         Passed to :func:`scorewatch.monitoring.quality.check_quality`.
     reference_sorted, current_sorted : mapping of str to ndarray, optional
-        The samples' sorted finite values per numeric column, when the caller already sorted
-        them (:func:`scorewatch.monitoring.profiles.build_profile_sorted`).
+        What :func:`~scorewatch.monitoring.profiles.build_profile_sorted` returned with
+        ``reference`` / ``current``: the sorted finite values each numeric column's profile was
+        built from, which must also be the samples' values (the in-memory path, where the
+        sample is the whole frame). The sample tests use them (and the reference profile's
+        std) instead of extracting and sorting the columns again.
 
     Returns
     -------

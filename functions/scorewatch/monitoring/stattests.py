@@ -249,11 +249,19 @@ def wasserstein_test(reference: Any, current: Any, *, threshold: float = 0.1) ->
     return wasserstein_sorted(ref, cur, threshold=threshold)
 
 
-def wasserstein_sorted(reference: np.ndarray, current: np.ndarray, *, threshold: float = 0.1) -> TestResult:
-    """:func:`wasserstein_test` of two samples of finite floats already sorted ascending."""
+def wasserstein_sorted(
+    reference: np.ndarray, current: np.ndarray, *, threshold: float = 0.1, reference_std: float | None = None
+) -> TestResult:
+    """:func:`wasserstein_test` of two samples of finite floats already sorted ascending.
+
+    ``reference_std`` is ``np.std(reference)`` when the caller has it (a one-chunk profile's
+    ``sqrt(m2 / count)`` of the same values is that number bit for bit: the same mean, the same
+    sum of squared deviations); computed here otherwise.
+    """
     if reason := _empty_sample_reason(reference, current):
         return _skipped("wasserstein", threshold, reason)
-    norm = max(float(np.std(reference)), 0.001)
+    std = float(np.std(reference)) if reference_std is None else reference_std
+    norm = max(std, 0.001)
     d = _wasserstein_sorted(reference, current) / norm
     return TestResult("wasserstein", d, None, d, threshold, d >= threshold)
 
