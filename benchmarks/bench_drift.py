@@ -96,6 +96,26 @@ def worker_ours(ref_path: str, cur_path: str) -> dict:
     }
 
 
+def worker_floor(ref_path: str, cur_path: str) -> dict:
+    """The single-pass floor: sort each numeric column once per side, count each categorical once.
+
+    The least any exact engine does for these tests (KS, Wasserstein and quantile bins need the
+    sorted values; category tests need the counts); no schema inference, no statistics.
+    """
+    import numpy as np
+    import pandas as pd
+
+    ref, cur = pd.read_parquet(ref_path), pd.read_parquet(cur_path)
+    t = time.perf_counter()
+    for frame in (ref, cur):
+        for name in NUMERIC:
+            np.sort(frame[name].to_numpy(dtype=float))
+        for name in CATEGORICAL:
+            frame[name].value_counts(dropna=True, sort=False)
+    seconds = time.perf_counter() - t
+    return {"seconds": seconds, "peak_mib": _peak_mib()}
+
+
 def worker_evidently(ref_path: str, cur_path: str) -> dict:
     import pandas as pd
     from evidently import DataDefinition, Dataset, Report
@@ -190,6 +210,7 @@ def worker_baseline(out_dir: str, cur_path: str) -> dict:
 
 WORKERS = {
     "ours": worker_ours,
+    "floor": worker_floor,
     "evidently": worker_evidently,
     "prepare": worker_prepare_baseline,
     "baseline": worker_baseline,
@@ -280,7 +301,8 @@ def main() -> int:
 
 
 def before_after(rev: str, sizes: list[int], repeat: int) -> int:
-    """compare() of REV and of this tree on the same files, alternating runs; medians and ratio."""
+    """compare() of REV and of this tree and the single-pass floor on the same files, alternating
+    runs (each in a fresh process); medians and the median of the per-round ratios."""
     import statistics
 
     root = HERE.parent
@@ -290,24 +312,49 @@ def before_after(rev: str, sizes: list[int], repeat: int) -> int:
         ).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         trees = {"before": Path(tmp, "functions"), "after": root / "functions"}
-        print(f"before={rev} repeat={repeat} cpus={os.cpu_count()}")
-        print("| rows | before s | after s | after/before (median of paired) | peak MiB before/after |")
-        print("|---:|---:|---:|---:|---|")
+        print(f"before={rev} repeat={repeat} cpus={os.cpu_count()} load_avg_1min={os.getloadavg()[0]:.1f}")
+        print(
+            "| rows | floor s | before s | after s | after/before | before/floor | after/floor "
+            "| peak MiB before/after |"
+        )
+        print("|---:|---:|---:|---:|---:|---:|---:|---|")
         for n in sizes:
             ref_path, cur_path = f"{tmp}/ref_{n}.parquet", f"{tmp}/cur_{n}.parquet"
             make_data(n, 1, shifted=False).to_parquet(ref_path, row_group_size=65_536)
             make_data(n, 2, shifted=True).to_parquet(cur_path, row_group_size=65_536)
-            runs: dict[str, list[dict]] = {"before": [], "after": []}
-            for _ in range(repeat):
+            runs: dict[str, list[dict]] = {"floor": [], "before": [], "after": []}
+            for _ in range(repeat):  # interleaved: floor, before, after, floor, ...
+                runs["floor"].append(_run(sys.executable, "floor", ref_path, cur_path))
                 for label, tree in trees.items():
                     runs[label].append(_run(sys.executable, "ours", ref_path, cur_path, functions=tree))
-            b, a = ([r["seconds"] for r in runs[k]] for k in ("before", "after"))
-            paired = statistics.median(x / y for x, y in zip(a, b, strict=True))
+            f, b, a = ([r["seconds"] for r in runs[k]] for k in ("floor", "before", "after"))
+
+            def paired(x: list[float], y: list[float]) -> float:
+                return statistics.median(p / q for p, q in zip(x, y, strict=True))
+
             peaks = "/".join(f"{max(r['peak_mib'] for r in runs[k]):.0f}" for k in ("before", "after"))
-            mb, ma = statistics.median(b), statistics.median(a)
-            print(f"| {n:,} | {mb:.3f} | {ma:.3f} | {paired:.2f} | {peaks} |", flush=True)
+            mf, mb, ma = (statistics.median(v) for v in (f, b, a))
+            print(
+                f"| {n:,} | {mf:.3f} | {mb:.3f} | {ma:.3f} | {paired(a, b):.2f} | {paired(b, f):.2f} "
+                f"| {paired(a, f):.2f} | {peaks} |",
+                flush=True,
+            )
+            same = _same_values(runs["before"][0], runs["after"][0])
+            print(f"  rows={n:,}: before and after values agree to {same:.1e} (max |diff| over columns)")
         print(f"load_avg_1min_at_end={os.getloadavg()[0]:.1f}")
     return 0
+
+
+def _same_values(before: dict, after: dict) -> float:
+    """Largest |after - before| of any column's deciding value (test names must match)."""
+    worst = 0.0
+    for col, b in before["columns"].items():
+        a = after["columns"][col]
+        if a["test"] != b["test"] or a["drifted"] != b["drifted"]:
+            return float("inf")
+        if a["value"] is not None and b["value"] is not None:
+            worst = max(worst, abs(a["value"] - b["value"]))
+    return worst
 
 
 def _line(row: dict) -> str:

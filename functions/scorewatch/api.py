@@ -26,7 +26,13 @@ from scorewatch.core.config import DEFAULT_CHUNK_ROWS, DriftSettings
 from scorewatch.core.errors import MonitoringInputError
 from scorewatch.core.schema import FeatureSchema
 from scorewatch.monitoring.evaluation import MonitoringReport, evaluate
-from scorewatch.monitoring.profiles import DEFAULT_BINS, DEFAULT_TOP_N, Profile, build_profile
+from scorewatch.monitoring.profiles import (
+    DEFAULT_BINS,
+    DEFAULT_TOP_N,
+    Profile,
+    build_profile,
+    build_profile_sorted,
+)
 
 if TYPE_CHECKING:
     from scorewatch.scoring.scorer import ScoreResult
@@ -124,9 +130,10 @@ def compare(
     """
     schema, scores = _split(reference_df, schema, score_columns)
     scores = tuple(c for c in scores if c in current_df.columns)
-    ref = build_profile(reference_df, schema, score_columns=scores)
+    # one sort per numeric column and side serves the profile and the drift tests on raw values
+    ref, ref_sorted = build_profile_sorted(reference_df, schema, score_columns=scores)
     cur_present = [c for c in scores if c in current_df.columns]
-    cur = build_profile(current_df, schema, score_columns=cur_present, edges_from=ref)
+    cur, cur_sorted = build_profile_sorted(current_df, schema, score_columns=cur_present, edges_from=ref)
     return evaluate(
         ref,
         cur,
@@ -136,6 +143,8 @@ def compare(
         input_columns=[c for c in current_df.columns if c not in scores],
         id_columns=schema.id_columns,
         random_state=random_state,
+        reference_sorted=ref_sorted,
+        current_sorted=cur_sorted,
     )
 
 

@@ -171,3 +171,55 @@ def test_empty_current_batch_is_not_counted_as_drift():
     res = detect_drift(r, c)
     assert all(f.result.reason for f in res.features)
     assert res.drift_share == 0.0 and not res.dataset_drift
+
+
+def _shared_sort_frames(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from palmerpenguins import load_penguins
+
+    rng = np.random.default_rng(seed)
+    peng = load_penguins().dropna(subset=["bill_length_mm"])
+    base = peng.sample(n=n, replace=True, random_state=seed).reset_index(drop=True)
+    frames = []
+    for shift in (0.0, 1.5):
+        f = pd.DataFrame(
+            {
+                "bill": base["bill_length_mm"].to_numpy() + shift + rng.normal(0, 0.1, n),
+                "mass": base["body_mass_g"].astype("float64").to_numpy(),  # with NaN
+                "gappy": np.where(rng.random(n) < 0.05, np.inf, rng.gamma(2.0, 3.0, n)),
+                "species": base["species"].to_numpy(),
+                "score_1": rng.beta(2, 5 - shift, n),
+            }
+        )
+        frames.append(f)
+    return frames[0], frames[1]
+
+
+@pytest.mark.parametrize("n", [400, 3000])  # KS (reference <= 1000 rows) and Wasserstein
+def test_compare_sharing_the_profile_sorts_gives_the_definitions_values(n):
+    """compare() sorts each numeric column once per side for the profile and the sample tests:
+    every statistic equals scipy's on the raw columns and the extract-and-sort path (<= 1e-12)."""
+    from scorewatch.api import compare
+    from scorewatch.monitoring.evaluation import evaluate
+
+    ref, cur = _shared_sort_frames(n, seed=n)
+    report = compare(ref, cur, settings=DriftSettings(multivariate=False))
+    schema = _schema(bill="numeric", mass="numeric", gappy="numeric", species="categorical")
+    rp, cp = _profiles(ref, cur, schema, scores=("score_1",))
+    plain = evaluate(
+        rp, cp, settings=DriftSettings(multivariate=False), reference_sample=ref, current_sample=cur
+    )
+    assert report.reference.to_dict() == rp.to_dict() and report.current.to_dict() == cp.to_dict()
+    for a, b in zip(report.features + report.predictions, plain.features + plain.predictions, strict=True):
+        assert (a.column, a.result.test, a.drifted) == (b.column, b.result.test, b.drifted)
+        for field in ("statistic", "pvalue", "distance"):
+            x, y = getattr(a.result, field), getattr(b.result, field)
+            assert (x is None) == (y is None) and (x is None or abs(x - y) <= 1e-12), (a.column, field)
+    for col in ("bill", "mass", "gappy", "score_1"):
+        r, c = ref[col].to_numpy(), cur[col].to_numpy()
+        r, c = r[np.isfinite(r)], c[np.isfinite(c)]
+        got = next(f for f in report.features + report.predictions if f.column == col).result
+        if got.test == "ks":
+            assert abs(got.pvalue - stats.ks_2samp(r, c).pvalue) <= 1e-12
+        else:
+            want = stats.wasserstein_distance(r, c) / max(np.std(r), 0.001)
+            assert got.test == "wasserstein" and abs(got.distance - want) <= 1e-12

@@ -222,15 +222,47 @@ def test_encoder_errors_are_the_encoders_own() -> None:
     assert "Found unknown categories ['zz']" in str(ours.value)
 
 
-def test_none_and_nan_mixed_fall_back_to_the_encoder() -> None:
-    """pandas.factorize merges None and NaN; scikit-learn keeps them apart."""
+def test_none_and_nan_mixed_stay_apart() -> None:
+    """pandas.factorize merges None and NaN; scikit-learn keeps them apart. Shared objects are
+    factorized by identity (None and NaN are different objects); values held by distinct objects
+    are factorized by value, and then a column mixing None and NaN goes to the encoder."""
     train = pd.DataFrame({"c": np.array(["a", "b", None, np.nan] * 50, dtype=object)}, dtype=object)
     assert train["c"].iloc[2] is None
     enc = OrdinalEncoder().fit(train)
     wrapper = encoding.DistinctValueEncoder(enc, (1,))
-    assert encoding._plan(train, 1) is None
+    plan = encoding._plan(train, 1)
+    assert plan is not None and len(plan[0]) == 4  # 'a', 'b', None, nan: four objects
     _same(enc.transform(train), wrapper.transform(train))
     assert len(enc.categories_[0]) == 4  # 'a', 'b', None, nan: two different missing values
+    # every row its own object: text built per row, a new NaN float per row
+    fresh = np.array(
+        [
+            ("a" if i % 4 == 0 else "b") + "!" if i % 4 < 2 else (None if i % 4 == 2 else float("nan"))
+            for i in range(200)
+        ],
+        dtype=object,
+    )
+    enc = OrdinalEncoder().fit(pd.DataFrame({"c": fresh[:4]}, dtype=object))
+    wrapper = encoding.DistinctValueEncoder(enc, (1,))
+    per_row = pd.DataFrame({"c": fresh}, dtype=object)
+    assert encoding._shared_objects(per_row["c"].to_numpy(), 200) is None
+    assert encoding._plan(per_row, 1) is None
+    _same(enc.transform(per_row), wrapper.transform(per_row))
+
+
+def test_shared_objects_are_the_readers_dictionary_codes() -> None:
+    """The validated chunk's category objects are shared per distinct value: the pointers give the
+    codes, the first row of each and the same encoding as the value path, never merging values."""
+    lookup = np.array(["x", "y", "z", np.nan, None], dtype=object)
+    codes = np.random.default_rng(7).integers(0, 5, 500)
+    values = lookup[codes]
+    first, got = encoding._shared_objects(values, 500)
+    assert [values[i] is lookup[codes[i]] for i in first] == [True] * len(first)
+    assert all(a is b for a, b in zip(values[first][got], values, strict=True))  # each row's own object
+    assert len(first) == 5
+    enc = OneHotEncoder(handle_unknown="ignore").fit(pd.DataFrame({"c": lookup[:3]}))
+    frame = pd.DataFrame({"c": values}, dtype=object)
+    _same(enc.transform(frame), encoding.DistinctValueEncoder(enc, (3,)).transform(frame))
 
 
 def test_high_cardinality_and_tiny_chunks_go_to_the_encoder() -> None:

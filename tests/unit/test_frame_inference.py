@@ -179,3 +179,68 @@ def test_timestamp_text_is_datetime_and_left_out_of_drift() -> None:
     assert "timestamp" in col.reason
     assert infer_column(pd.Series(["1/31/2013"] * 30 + ["2/1/2013"] * 30), "day").type == "datetime"
     assert infer_column(pd.Series(["basic", "pro", "1-2"] * 20), "plan").type == "categorical"
+
+
+def _per_row_inference(series: pd.Series, name: str) -> tuple[str, str, str]:
+    """The text branch of infer_column written row by row (its definition before it worked on
+    distinct values): the factorized version must give the same type, role and reason."""
+    from scorewatch.scoring import schema_inference as si
+
+    text = series.astype("object").where(series.notna(), None)
+    stripped = text.map(lambda v: v.strip() if isinstance(v, str) else v)
+    blank = stripped.isna().to_numpy() | stripped.map(
+        lambda v: isinstance(v, str) and v.lower() in MISSING_TOKENS
+    ).to_numpy(dtype=bool)
+    present = stripped[~blank]
+    if present.empty:
+        return "categorical", "feature", f"categorical: all {len(series)} values are missing"
+    parsed = pd.to_numeric(present.astype(str), errors="coerce")
+    ok = int(parsed.notna().sum())
+    if ok and (len(present) - ok) <= si.UNPARSED_SHARE * len(present):
+        reason = f"numeric: {ok} of {len(present)} non-blank values parse, {int(blank.sum())} blank"
+        if ok < len(present):
+            bad = present[parsed.isna().to_numpy()].iloc[0]
+            reason += f", {len(present) - ok} do not parse (e.g. {str(bad)[:20]!r})"
+        role, why = si._numeric_role(name, parsed)
+        return "numeric", role, f"{reason}; {why}" if why else reason
+    sample = present.iloc[: si.TIMESTAMP_SAMPLE].astype(str)
+    stamps = int(sample.str.match(si._TIMESTAMP).sum())
+    if stamps and (len(sample) - stamps) <= si.UNPARSED_SHARE * len(sample):
+        return "datetime", "excluded", infer_column(series, name).reason  # wording only
+    distinct = int(present.nunique())
+    share = distinct / len(present)
+    reason = f"categorical: {distinct} distinct of {len(present)} non-blank values"
+    if len(present) >= si.MIN_ROWS_FOR_ROLE:
+        mean_len = float(present.astype(str).str.len().mean())
+        if mean_len >= si.TEXT_MIN_LENGTH and share >= si.NAMED_ID_SHARE:
+            return "categorical", "text", infer_column(series, name).reason
+        if share >= si.UNIQUE_SHARE:
+            return "categorical", "id", f"{reason}; identifier ({share:.1%} distinct)"
+        if looks_like_id_name(name) and share >= si.NAMED_ID_SHARE:
+            return "categorical", "id", f"{reason}; identifier (named like one, {share:.0%} distinct)"
+    return "categorical", "feature", reason
+
+
+def _text_columns() -> list[tuple[str, pd.Series]]:
+    from palmerpenguins import load_penguins
+
+    rng = np.random.default_rng(3)
+    penguins = load_penguins()
+    cols = [(c, penguins[c]) for c in ("species", "island", "sex")]
+    cols += [(f"{c}_text", penguins[c].astype(str)) for c in ("bill_length_mm", "year")]
+    churn = _churn(600, 4)
+    cols += [(c, churn[c]) for c in ("customerID", "TotalCharges", "plan")]
+    messy = pd.Series([" a", "a", "a ", "NA", None, "", " null ", "b", "3", "x" * 40] * 7, dtype=object)
+    cols += [("messy", messy), ("messy_str", messy.astype("str"))]
+    cols += [("mostly_numbers", pd.Series(["1", "2", " 3", "abc"] + [str(i) for i in range(60)]))]
+    cols += [("order_id", pd.Series([f"{i}" for i in rng.permutation(500)] + [" "]))]
+    cols += [("stamps", pd.Series(["2026-01-02 10:00:00", "2026-01-03", " "] * 10))]
+    cols += [("blank", pd.Series([None, " ", "n/a"] * 3, dtype=object))]
+    cols += [("mixed_objects", pd.Series([1, "1", 2.5, " z ", None, "z"] * 5, dtype=object))]
+    return cols
+
+
+@pytest.mark.parametrize("name, series", _text_columns(), ids=[n for n, _ in _text_columns()])
+def test_text_inference_on_distinct_values_matches_the_per_row_definition(name, series):
+    col = infer_column(series, name)
+    assert (col.type, col.role, col.reason) == _per_row_inference(series, name)

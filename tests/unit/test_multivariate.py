@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from scorewatch.core.config import DriftSettings
 from scorewatch.core.schema import FeatureSchema, FeatureSpec
@@ -85,3 +86,41 @@ def test_statistics_modules_import_neither_sklearn_nor_aws_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+PENGUIN_COLUMNS = [
+    "bill_length_mm",
+    "bill_depth_mm",
+    "flipper_length_mm",
+    "body_mass_g",
+    "species",
+    "island",
+    "sex",
+]
+PENGUIN_CATEGORICAL = ["species", "island", "sex"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_penguins_random_halves_do_not_alarm_and_injected_shifts_do(seed):
+    """Real data (palmerpenguins, NaN included): two random halves are one distribution; a
+    flipper-length shift of 0.5 sd, and bill depth re-paired with the other columns (every marginal
+    unchanged), are caught by the out-of-bag AUC."""
+    from palmerpenguins import load_penguins
+
+    penguins = load_penguins()
+    order = np.random.default_rng(seed).permutation(len(penguins))
+    ref, cur = penguins.iloc[order[:172]], penguins.iloc[order[172:]].reset_index(drop=True)
+
+    def check(batch: pd.DataFrame):
+        return domain_classifier_drift(
+            ref, batch, columns=PENGUIN_COLUMNS, categorical=PENGUIN_CATEGORICAL, random_state=seed
+        )
+
+    same = check(cur)
+    assert same.auc is not None and same.auc < 0.56 and not same.drifted
+    shifted = cur.assign(
+        flipper_length_mm=cur["flipper_length_mm"] + 0.5 * penguins["flipper_length_mm"].std()
+    )
+    assert check(shifted).drifted
+    repaired = cur.assign(bill_depth_mm=cur["bill_depth_mm"].sample(frac=1.0, random_state=seed).to_numpy())
+    assert check(repaired).drifted

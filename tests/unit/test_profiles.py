@@ -229,3 +229,13 @@ def test_sorted_bin_counts_equal_per_value_binning(values, edges):
     x = np.array(values, float)
     e = edges if len(edges) > 1 else [edges[0], edges[0]]
     assert sorted_bin_counts(np.sort(x), e).tolist() == bin_counts(x, e).tolist()
+
+
+def test_quantiles_read_off_the_sorted_values_are_numpys_bit_for_bit():
+    from scorewatch.monitoring.profiles.values import sorted_quantiles
+
+    rng = np.random.default_rng(5)
+    levels = np.concatenate([np.linspace(0, 1, 11), np.asarray(QUANTILE_LEVELS), rng.random(20)])
+    for n in (1, 2, 3, 10, 999, 4096):
+        for x in (rng.normal(size=n), rng.integers(0, 4, n).astype(float), np.round(rng.gamma(1, 9, n), 1)):
+            assert np.array_equal(sorted_quantiles(np.sort(x), levels), np.quantile(x, levels))

@@ -28,7 +28,8 @@ prediction/score columns (``prediction_test`` / ``prediction_threshold`` overrid
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -44,7 +45,15 @@ from scorewatch.monitoring.profiles import (
     Profile,
     numeric_values,
 )
-from scorewatch.monitoring.stattests import TestResult, align_counts, get_test, jensenshannon_test, psi_test
+from scorewatch.monitoring.stattests import (
+    SORTED_SAMPLE_TESTS,
+    TestResult,
+    align_counts,
+    get_test,
+    jensenshannon_test,
+    psi_test,
+    wasserstein_sorted,
+)
 
 SMALL_REFERENCE_ROWS = 1000
 FEW_VALUES = 5
@@ -201,10 +210,29 @@ def auto_test(kind: str, reference_rows: int, n_values: float) -> str:
     return "jensenshannon"
 
 
-def _sample_values(sample: pd.DataFrame | None, name: str) -> np.ndarray | None:
+def _sorted_sample(
+    sorted_values: Mapping[str, np.ndarray] | None, sample: pd.DataFrame | None, name: str
+) -> np.ndarray | None:
+    """Sorted finite values of ``name``: the caller's (already sorted) or extracted and sorted once."""
+    if sorted_values is not None and name in sorted_values:
+        return sorted_values[name]
     if sample is None or name not in sample.columns:
         return None
-    return numeric_values(sample[name])[0]
+    values = numeric_values(sample[name])[0]  # a fresh array (the finite mask copied it)
+    values.sort()
+    return values
+
+
+def _profile_std(
+    ref: ColumnProfile, values: np.ndarray, reference_sorted: Mapping[str, np.ndarray] | None
+) -> float | None:
+    """The reference profile's population std when ``values`` are the values it was built from
+    (the arrays of :func:`~scorewatch.monitoring.profiles.build_profile_sorted`)."""
+    if reference_sorted is None or reference_sorted.get(ref.name) is not values:
+        return None
+    if not isinstance(ref, NumericProfile) or ref.count != values.size or not ref.count:
+        return None
+    return math.sqrt(ref.m2 / ref.count)
 
 
 def column_drift(
@@ -215,8 +243,13 @@ def column_drift(
     threshold: float | None = None,
     reference_sample: pd.DataFrame | None = None,
     current_sample: pd.DataFrame | None = None,
+    reference_sorted: Mapping[str, np.ndarray] | None = None,
+    current_sorted: Mapping[str, np.ndarray] | None = None,
 ) -> ColumnDrift:
     """Drift of one column (auto-chosen test unless ``test``; default threshold unless ``threshold``).
+
+    ``reference_sorted`` / ``current_sorted``: see :func:`detect_drift`; a column not there is
+    extracted from the sample frame and sorted once.
 
     Raises
     ------
@@ -244,14 +277,19 @@ def column_drift(
     psi = psi_test(rc, cc) if rc.size else None
     js = jensenshannon_test(rc, cc) if rc.size else None
     if spec.input == "sample":
-        rs, cs = _sample_values(reference_sample, ref.name), _sample_values(current_sample, cur.name)
+        rs = _sorted_sample(reference_sorted, reference_sample, ref.name)
+        cs = _sorted_sample(current_sorted, current_sample, cur.name)
         if rs is None or cs is None:
             note = f"{spec.name} needs raw samples of both sides; used jensenshannon on profile counts"
             spec, chosen_by = get_test("jensenshannon"), "fallback"
             thr = threshold if threshold is not None else spec.default_threshold
             result = spec.func(rc, cc, threshold=thr)
+        elif spec.name == "wasserstein":
+            result = wasserstein_sorted(
+                rs, cs, threshold=thr, reference_std=_profile_std(ref, rs, reference_sorted)
+            )
         else:
-            result = spec.func(rs, cs, threshold=thr)
+            result = SORTED_SAMPLE_TESTS[spec.name](rs, cs, threshold=thr)
     else:
         try:
             result = spec.func(rc, cc, threshold=thr)
@@ -277,6 +315,8 @@ def detect_drift(
     reference_sample: pd.DataFrame | None = None,
     current_sample: pd.DataFrame | None = None,
     columns: Sequence[str] | None = None,
+    reference_sorted: Mapping[str, np.ndarray] | None = None,
+    current_sorted: Mapping[str, np.ndarray] | None = None,
 ) -> DriftResult:
     """Compare every feature and prediction column of ``current`` with ``reference``.
 
@@ -290,6 +330,12 @@ def detect_drift(
         Raw rows for the sample tests (KS, Wasserstein).
     columns : sequence of str, optional
         Restrict the feature columns evaluated (default: all reference features present now).
+    reference_sorted, current_sorted : mapping of str to ndarray, optional
+        What :func:`~scorewatch.monitoring.profiles.build_profile_sorted` returned with
+        ``reference`` / ``current``: the sorted finite values each numeric column's profile was
+        built from, which must also be the samples' values (the in-memory path, where the
+        sample is the whole frame). The sample tests use them (and the reference profile's
+        std) instead of extracting and sorting the columns again.
 
     Returns
     -------
@@ -340,6 +386,8 @@ def detect_drift(
             threshold=threshold,
             reference_sample=reference_sample,
             current_sample=current_sample,
+            reference_sorted=reference_sorted,
+            current_sorted=current_sorted,
         )
         (predictions if ref.role == "prediction" else features).append(cd)
     evaluated = [c for c in features if c.result.reason is None]

@@ -7,11 +7,12 @@ report)) and ``history_rows()`` its one-row-per-column table for Athena/DuckDB.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from scorewatch.core.config import DriftSettings
@@ -345,6 +346,8 @@ def evaluate(
     id_columns: Sequence[str] = (),
     row_count_history: Sequence[int] = (),
     quality_settings: QualitySettings | None = None,
+    reference_sorted: Mapping[str, np.ndarray] | None = None,
+    current_sorted: Mapping[str, np.ndarray] | None = None,
 ) -> MonitoringReport:
     """Evaluate drift and data quality of ``current`` against ``reference``.
 
@@ -364,6 +367,12 @@ def evaluate(
         Seeds the domain classifier.
     id_columns, row_count_history, quality_settings
         Passed to :func:`scorewatch.monitoring.quality.check_quality`.
+    reference_sorted, current_sorted : mapping of str to ndarray, optional
+        What :func:`~scorewatch.monitoring.profiles.build_profile_sorted` returned with
+        ``reference`` / ``current``: the sorted finite values each numeric column's profile was
+        built from, which must also be the samples' values (the in-memory path, where the
+        sample is the whole frame). The sample tests use them (and the reference profile's
+        std) instead of extracting and sorting the columns again.
 
     Returns
     -------
@@ -380,6 +389,8 @@ def evaluate(
         settings=settings,
         reference_sample=reference_sample,
         current_sample=current_sample,
+        reference_sorted=reference_sorted,
+        current_sorted=current_sorted,
     )
     mv = None
     if settings.multivariate and reference_sample is not None and current_sample is not None:

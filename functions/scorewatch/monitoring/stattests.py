@@ -219,11 +219,17 @@ def ks_test(reference: Any, current: Any, *, threshold: float = 0.05) -> TestRes
     1.0
     """
     ref, cur = _sample(reference, "reference", "ks"), _sample(current, "current", "ks")
-    if reason := _empty_sample_reason(ref, cur):
+    return ks_sorted(ref, cur, threshold=threshold)
+
+
+def ks_sorted(reference: np.ndarray, current: np.ndarray, *, threshold: float = 0.05) -> TestResult:
+    """:func:`ks_test` of two samples of finite floats (sorted or not: scipy sorts them again, which
+    costs one pass over data already in order)."""
+    if reason := _empty_sample_reason(reference, current):
         return _skipped("ks", threshold, reason)
     from scipy import stats  # imported when a KS test runs: ~1 s of a cold start otherwise
 
-    res = stats.ks_2samp(ref, cur)
+    res = stats.ks_2samp(reference, current)
     p = float(res.pvalue)
     return TestResult("ks", float(res.statistic), p, None, threshold, p <= threshold)
 
@@ -237,14 +243,35 @@ def wasserstein_test(reference: Any, current: Any, *, threshold: float = 0.1) ->
     2.0
     """
     ref, cur = _sample(reference, "reference", "wasserstein"), _sample(current, "current", "wasserstein")
-    if reason := _empty_sample_reason(ref, cur):
-        return _skipped("wasserstein", threshold, reason)
-    norm = max(float(np.std(ref)), 0.001)  # before sorting: the summation order of today's value
     # _sample returned fresh arrays (a boolean mask always copies): sort them in place, once per side
     ref.sort()
     cur.sort()
-    d = _wasserstein_sorted(ref, cur) / norm
+    return wasserstein_sorted(ref, cur, threshold=threshold)
+
+
+def wasserstein_sorted(
+    reference: np.ndarray, current: np.ndarray, *, threshold: float = 0.1, reference_std: float | None = None
+) -> TestResult:
+    """:func:`wasserstein_test` of two samples of finite floats already sorted ascending.
+
+    ``reference_std`` is ``np.std(reference)`` when the caller has it (a one-chunk profile's
+    ``sqrt(m2 / count)`` of the same values is that number bit for bit: the same mean, the same
+    sum of squared deviations); computed here otherwise.
+    """
+    if reason := _empty_sample_reason(reference, current):
+        return _skipped("wasserstein", threshold, reason)
+    std = float(np.std(reference)) if reference_std is None else reference_std
+    norm = max(std, 0.001)
+    d = _wasserstein_sorted(reference, current) / norm
     return TestResult("wasserstein", d, None, d, threshold, d >= threshold)
+
+
+#: The sample tests on sorted finite values (what :func:`ks_test` / :func:`wasserstein_test` run
+#: after dropping non-finite values and sorting).
+SORTED_SAMPLE_TESTS: Mapping[str, Callable[..., TestResult]] = {
+    "ks": ks_sorted,
+    "wasserstein": wasserstein_sorted,
+}
 
 
 # ----------------------------------------------------------------------------------------------

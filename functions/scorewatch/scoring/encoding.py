@@ -26,6 +26,7 @@ This module does no I/O.
 from __future__ import annotations
 
 import copy
+import ctypes
 import functools
 from typing import Any, cast
 
@@ -208,6 +209,12 @@ def _plan(X: Any, n_columns: int) -> tuple[Any, list[np.ndarray]] | None:
     rows: list[np.ndarray] = []
     for col in columns:
         values = col.to_numpy() if isinstance(col, pd.Series) else col
+        shared = _shared_objects(values, n)
+        if shared is not None:  # the reader's dictionary codes, recovered without hashing text
+            first, codes = shared
+            picks.append(first)
+            rows.append(codes)
+            continue
         codes, uniques = pd.factorize(values)
         k = len(uniques)
         if (k + 1) * MIN_REPEAT > n:
@@ -233,6 +240,31 @@ def _plan(X: Any, n_columns: int) -> tuple[Any, list[np.ndarray]] | None:
         for j, p in enumerate(padded):
             sample[:, j] = X[p, j]
     return sample, rows
+
+
+def _shared_objects(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(first row of each distinct object, each row's code) when few distinct *objects* fill the column.
+
+    The validated chunk's categorical columns hold one ``str`` object per distinct value of the
+    Arrow dictionary the reader decoded (``validation._object_values``): every row of a value
+    points at the same object, so the object pointers are the dictionary codes. Factorizing the
+    pointers (integers) finds them without hashing or comparing any text. It is exact for any
+    object column: the same object is the same value, so the encoder sees each one once in the
+    sample; equal values held by different objects only cost extra sample rows (and a column of
+    mostly distinct objects returns None: factorize the values instead). ``None`` and ``NaN`` are
+    different objects, so they stay apart, as scikit-learn keeps them.
+    """
+    if values.dtype != object or values.ndim != 1 or values.size != n or not n:
+        return None
+    contiguous = np.ascontiguousarray(values)  # alive (and so every object) while it is read
+    buffer = (ctypes.c_size_t * n).from_address(contiguous.ctypes.data)
+    pointers = np.ctypeslib.as_array(buffer).copy()  # integers: no reference to the objects kept
+    del buffer, contiguous
+    codes, uniques = pd.factorize(pointers)
+    if (len(uniques) + 1) * MIN_REPEAT > n:
+        return None
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+    return first, codes.astype(np.intp, copy=False)
 
 
 def _mixed_missing(missing: np.ndarray) -> bool:

@@ -20,7 +20,7 @@ build_profile), ``merge`` (merge_profiles). Pure: numpy/pandas only, no I/O; imp
 
 from __future__ import annotations
 
-from scorewatch.monitoring.profiles.builder import ProfileBuilder, build_profile
+from scorewatch.monitoring.profiles.builder import ProfileBuilder, build_profile, build_profile_sorted
 from scorewatch.monitoring.profiles.merge import merge_profiles
 from scorewatch.monitoring.profiles.model import (
     DEFAULT_BINS,
@@ -65,6 +65,7 @@ __all__ = [
     "Role",
     "bin_counts",
     "build_profile",
+    "build_profile_sorted",
     "category_counts",
     "merge_profiles",
     "numeric_values",

@@ -26,12 +26,18 @@ from scorewatch.monitoring.profiles.values import (
     quantiles_from_bins,
     sketch_slots,
     sorted_bin_counts,
+    sorted_quantiles,
 )
 
 
 class _NumericAcc:
-    def __init__(self, name: str, role: Role, edges: tuple[float, ...] | None, n_bins: int):
+    def __init__(
+        self, name: str, role: Role, edges: tuple[float, ...] | None, n_bins: int, keep_sorted: bool = False
+    ):
         self.name, self.role, self.n_bins = name, role, n_bins
+        self.keep_sorted = keep_sorted
+        #: the sorted finite values when they came in one chunk and ``keep_sorted`` (for the sample tests)
+        self.sorted: np.ndarray | None = None
         self.edges = edges if edges else None
         self.fixed_edges = bool(edges)
         self.count = self.missing = self.invalid = self.infinite = 0
@@ -53,9 +59,12 @@ class _NumericAcc:
         self.infinite += infinite
         if x.size == 0:
             return
-        # One sort serves the quantiles, the bin counts (searching the edges in the sorted chunk)
-        # and min/max.
-        x = np.sort(x)
+        # One sort serves the quantiles, the bin counts (searching the edges in the sorted chunk),
+        # min/max and, kept, the drift tests on raw values. ``x`` is a fresh array: sort in place.
+        x.sort()
+        if self.keep_sorted:
+            self.sorted = x if self.chunks_with_data == 0 else None
+            self.keep_sorted = self.chunks_with_data == 0
         if self.edges is None:  # edges from the first chunk holding data (exact when it is the only one)
             self.edges = quantile_edges(x, self.n_bins)
             self.counts = np.zeros(len(self.edges) + 1, np.int64)
@@ -64,7 +73,9 @@ class _NumericAcc:
         self.chunks_with_data += 1
         n_b = x.size
         mean_b = float(x.mean())
-        m2_b = float(np.square(x - mean_b).sum())
+        dev = x - mean_b
+        np.multiply(dev, dev, out=dev)  # np.square(x - mean_b).sum() with one temporary, not two
+        m2_b = float(dev.sum())
         n = self.count + n_b
         delta = mean_b - self.mean
         self.mean += delta * n_b / n
@@ -98,6 +109,7 @@ class _NumericAcc:
             quantiles, exact = self.first_quantiles or (), True
         elif sample is not None and sample_is_complete:
             xs, *_ = numeric_values(sample)
+            xs.sort()  # a fresh array (the finite mask copied it)
             quantiles = _exact_quantiles(xs)
             exact = True
         else:
@@ -212,5 +224,6 @@ def _categorical_from_counter(
 
 
 def _exact_quantiles(x: np.ndarray) -> tuple[tuple[float, float], ...]:
-    qs = np.quantile(x, QUANTILE_LEVELS)
+    """``np.quantile(x, QUANTILE_LEVELS)`` of sorted ``x``, as (level, value) pairs."""
+    qs = sorted_quantiles(x, np.asarray(QUANTILE_LEVELS, dtype=float))
     return tuple((lv, float(v)) for lv, v in zip(QUANTILE_LEVELS, qs, strict=True))

@@ -54,6 +54,9 @@ class ProfileBuilder:
         chunking). 0 disables it.
     random_state : int
         Seed of the sample.
+    keep_sorted : bool
+        Keep each numeric column's sorted finite values when they come in one chunk
+        (:meth:`sorted_values`); memory: one float array per numeric column.
 
     Examples
     --------
@@ -75,6 +78,7 @@ class ProfileBuilder:
         random_state: int = 0,
         top_n: int = DEFAULT_TOP_N,
         n_bins: int = DEFAULT_BINS,
+        keep_sorted: bool = False,
     ):
         if sample_rows < 0:
             raise ProfileError(f"sample_rows must be >= 0, got {sample_rows}")
@@ -85,6 +89,7 @@ class ProfileBuilder:
         self.score_columns = tuple(score_columns)
         self.sample_rows = sample_rows
         self.top_n, self.n_bins = top_n, n_bins
+        self.keep_sorted = keep_sorted
         self._rng = np.random.default_rng(random_state)
         self._accs: dict[str, _NumericAcc | _CategoricalAcc] = {}
         self._order: list[str] = []
@@ -104,7 +109,7 @@ class ProfileBuilder:
             raise ProfileError(f"column {name!r} is {kind} here but {ref.kind} in the reference profile")
         if kind == "numeric":
             edges = ref.edges if isinstance(ref, NumericProfile) else None
-            self._accs[name] = _NumericAcc(name, role, edges, self.n_bins)
+            self._accs[name] = _NumericAcc(name, role, edges, self.n_bins, self.keep_sorted)
         else:
             binned_on = None
             sketch = None
@@ -169,6 +174,18 @@ class ProfileBuilder:
             all_keys = all_keys[keep]
         self._sample, self._keys = sample, all_keys
 
+    def sorted_values(self) -> dict[str, np.ndarray]:
+        """Sorted finite values of each numeric column fed in one chunk (``keep_sorted=True``).
+
+        The arrays the profile's quantiles and bins were read from, for the drift tests on raw
+        values (KS, Wasserstein) to use instead of extracting and sorting the column again.
+        """
+        return {
+            name: acc.sorted
+            for name, acc in self._accs.items()
+            if isinstance(acc, _NumericAcc) and acc.sorted is not None
+        }
+
     def finish(self) -> tuple[Profile, pd.DataFrame]:
         """Return the profile and the sample (at most ``sample_rows`` rows, stream order)."""
         sample = self._sample if self._sample is not None else pd.DataFrame()
@@ -223,9 +240,60 @@ def build_profile(
     ProfileError
         A score column is missing, or a column's kind differs from ``edges_from``.
     """
+    return _one_chunk(
+        df,
+        schema,
+        score_columns=score_columns,
+        edges_from=edges_from,
+        top_n=top_n,
+        n_bins=n_bins,
+        keep_sorted=False,
+    ).finish()[0]
+
+
+def build_profile_sorted(
+    df: pd.DataFrame,
+    schema: FeatureSchema,
+    *,
+    score_columns: Sequence[str] = (),
+    edges_from: Profile | None = None,
+) -> tuple[Profile, dict[str, np.ndarray]]:
+    """:func:`build_profile` and the sorted finite values of each numeric column it sorted.
+
+    One sort per numeric column serves the profile (quantiles, edges, bins) and the drift tests on
+    raw values (pass the arrays as ``reference_sorted`` / ``current_sorted`` to ``evaluate``).
+    """
+    builder = _one_chunk(
+        df,
+        schema,
+        score_columns=score_columns,
+        edges_from=edges_from,
+        top_n=DEFAULT_TOP_N,
+        n_bins=DEFAULT_BINS,
+        keep_sorted=True,
+    )
+    return builder.finish()[0], builder.sorted_values()
+
+
+def _one_chunk(
+    df: pd.DataFrame,
+    schema: FeatureSchema,
+    *,
+    score_columns: Sequence[str],
+    edges_from: Profile | None,
+    top_n: int,
+    n_bins: int,
+    keep_sorted: bool,
+) -> ProfileBuilder:
     builder = ProfileBuilder(
-        schema, edges_from=edges_from, score_columns=score_columns, sample_rows=0, top_n=top_n, n_bins=n_bins
+        schema,
+        edges_from=edges_from,
+        score_columns=score_columns,
+        sample_rows=0,
+        top_n=top_n,
+        n_bins=n_bins,
+        keep_sorted=keep_sorted,
     )
     outputs = df[[c for c in score_columns if c in df.columns]] if score_columns else None
     builder.update(df, outputs)
-    return builder.finish()[0]
+    return builder

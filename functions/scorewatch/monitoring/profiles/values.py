@@ -21,10 +21,17 @@ def numeric_values(series: pd.Series) -> tuple[np.ndarray, int, int, int]:
     the rest that are not numbers are counted as ``invalid`` (a type violation), never silently
     dropped.
     """
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":  # plain float: NaN is the only missing value
+        raw = series.to_numpy()
+        finite_mask = np.isfinite(raw)
+        n_finite = int(np.count_nonzero(finite_mask))
+        finite = raw.copy() if n_finite == raw.size else raw[finite_mask]  # always a fresh array
+        nan = int(np.count_nonzero(np.isnan(raw))) if n_finite != raw.size else 0
+        return finite, nan, 0, raw.size - n_finite - nan
     missing_mask = series.isna().to_numpy()
     missing = int(missing_mask.sum())
     invalid = 0
-    dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         values = series.to_numpy(dtype=float, na_value=np.nan)
     elif pd.api.types.is_datetime64_any_dtype(dtype):
@@ -113,11 +120,34 @@ def sorted_bin_counts(sorted_values: np.ndarray, edges: Sequence[float]) -> np.n
     return np.diff(bounds)
 
 
+def sorted_quantiles(sorted_values: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """``np.quantile(values, levels)`` (method ``linear``) of an already sorted, non-empty sample.
+
+    The same steps as numpy's (virtual index ``(n - 1) * q``, its floor and the next index clipped
+    to the last, numpy's two-sided lerp), so the value is numpy's bit for bit, read off the sorted
+    array instead of partitioning a copy of it.
+    """
+    q = np.asarray(levels, dtype=float)
+    last = sorted_values.size - 1
+    virtual = last * q
+    below = np.floor(virtual)
+    gamma = virtual - below
+    prev = below.astype(np.intp)
+    nxt = prev + 1
+    prev[virtual >= last] = last
+    nxt[virtual >= last] = last
+    a, b = sorted_values[prev], sorted_values[nxt]
+    diff = b - a
+    out: np.ndarray = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    return out
+
+
 def quantile_edges(values: np.ndarray, n_bins: int) -> tuple[float, ...]:
-    """Distinct reference quantiles at 0, 1/n, ..., 1 (a constant column gets ``(c, c)``)."""
+    """Distinct quantiles at 0, 1/n, ..., 1 of sorted ``values`` (a constant column gets ``(c, c)``)."""
     if values.size == 0:
         return ()
-    q = np.unique(np.quantile(values, np.linspace(0.0, 1.0, n_bins + 1)))
+    q = np.unique(sorted_quantiles(values, np.linspace(0.0, 1.0, n_bins + 1)))
     if q.size == 1:
         return (float(q[0]), float(q[0]))
     return tuple(float(x) for x in q)
