@@ -62,6 +62,14 @@ def _pct(x: Any) -> str:
     return f"{float(x):.1%}"
 
 
+def _pct0(x: float) -> str:
+    return f"{x:.0%}"
+
+
+def _count(x: float) -> str:
+    return f"{x:,.0f}"
+
+
 def report_href(model: str, report_id: str) -> str:
     """Where a copied drift report lives, relative to the model's page."""
     return f"reports/{quote(report_id, safe='')}.html"
@@ -96,6 +104,43 @@ def sparkline(
     )
 
 
+_LEFT = 46  # room for the y-axis scale labels
+
+
+def _y_axis(lo: float, hi: float, *, width: int, top_y: float, bottom_y: float, fmt: Any) -> list[str]:
+    """Three gridlines with their scale labels (low, middle, high) at the left of a chart."""
+    parts = []
+    for frac in (0.0, 0.5, 1.0):
+        y = bottom_y - (bottom_y - top_y) * frac
+        value = lo + (hi - lo) * frac
+        parts.append(
+            f'<line class="grid" x1="{_LEFT}" y1="{y:.1f}" x2="{width - 5}" y2="{y:.1f}" stroke="#e6e9ef"/>'
+            f'<text class="ylabel" x="{_LEFT - 4}" y="{y + 3:.1f}" font-size="9" text-anchor="end" '
+            f'fill="#5b6675">{escape(fmt(value))}</text>'
+        )
+    return parts
+
+
+def _markers(markers: Sequence[tuple[int, str]], *, slot: float, top_y: float, bottom_y: float) -> list[str]:
+    parts = []
+    for i, label in markers:
+        x = _LEFT + i * slot
+        parts.append(
+            f'<line class="marker" x1="{x:.1f}" y1="{top_y}" x2="{x:.1f}" y2="{bottom_y}" '
+            f'stroke="{_MARK}" stroke-dasharray="3,2"><title>{escape(label)}</title></line>'
+            f'<text x="{x + 2:.1f}" y="{top_y + 9}" font-size="9" fill="{_MARK}">{escape(label)}</text>'
+        )
+    return parts
+
+
+def _axis_labels(axis: tuple[str, str], *, width: int, height: int) -> str:
+    return (
+        f'<text x="{_LEFT}" y="{height - 4}" font-size="10" fill="#5b6675">{escape(axis[0])}</text>'
+        f'<text x="{width - 5}" y="{height - 4}" font-size="10" text-anchor="end" fill="#5b6675">'
+        f"{escape(axis[1])}</text>"
+    )
+
+
 def bars(
     values: Sequence[float | None],
     tips: Sequence[str],
@@ -106,19 +151,24 @@ def bars(
     width: int = 900,
     height: int = 140,
     axis: tuple[str, str] = ("", ""),
+    fmt: Any = None,
 ) -> Markup:
-    """One bar per batch (oldest left) with its tooltip; ``markers`` are (index, label) vertical lines."""
+    """One bar per batch (oldest left) with its tooltip; ``markers`` are (index, label) vertical lines.
+
+    The y axis runs from 0 to ``top`` (default: the largest value), labelled with ``fmt``.
+    """
     n = len(values)
     if n == 0:
         return Markup('<p class="muted">nothing to draw</p>')
     pad_b, pad_t = 18, 6
     plot_h = height - pad_b - pad_t
     hi = top if top is not None else max([v for v in values if v is not None] + [1e-12])
-    slot = (width - 10) / n
+    slot = (width - 5 - _LEFT) / n
     bar_w = max(slot * 0.8, 0.5)
     parts = [
-        f'<svg class="chart" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
-        f'<line x1="5" y1="{height - pad_b}" x2="{width - 5}" y2="{height - pad_b}" stroke="{_GRID}"/>'
+        f'<svg class="chart" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
+        *_y_axis(0.0, hi, width=width, top_y=pad_t, bottom_y=height - pad_b, fmt=fmt or _num),
+        f'<line x1="{_LEFT}" y1="{height - pad_b}" x2="{width - 5}" y2="{height - pad_b}" stroke="{_GRID}"/>',
     ]
     for i, (v, tip) in enumerate(zip(values, tips, strict=True)):
         if v is None or (isinstance(v, float) and not math.isfinite(v)):
@@ -126,21 +176,99 @@ def bars(
         h = plot_h * min(max(v / hi if hi else 0.0, 0.0), 1.0)
         color = _BAD if bad is not None and bad[i] else _OK
         parts.append(
-            f'<rect x="{5 + i * slot:.1f}" y="{height - pad_b - h:.1f}" width="{bar_w:.1f}" '
+            f'<rect x="{_LEFT + i * slot:.1f}" y="{height - pad_b - h:.1f}" width="{bar_w:.1f}" '
             f'height="{max(h, 0.5):.1f}" fill="{color}"><title>{escape(tip)}</title></rect>'
         )
-    for i, label in markers:
-        x = 5 + i * slot
+    parts += _markers(markers, slot=slot, top_y=pad_t, bottom_y=height - pad_b)
+    parts.append(_axis_labels(axis, width=width, height=height) + "</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every interpolated label is escaped above
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of :func:`lines`: a value per batch (None: a gap) and the hover text of each point."""
+
+    name: str
+    values: Sequence[float | None]
+    tips: Sequence[str]
+    color: str
+    dashed: bool = False
+
+
+def lines(
+    series: Sequence[Series],
+    *,
+    floor: float | None = None,
+    markers: Sequence[tuple[int, str]] = (),
+    width: int = 900,
+    height: int = 170,
+    axis: tuple[str, str] = ("", ""),
+    fmt: Any = None,
+) -> Markup:
+    """Lines over the batch axis (gaps where a value is missing), a point per value with its tooltip,
+    an optional horizontal ``floor`` line and the promotion ``markers``; y axis scaled to the data."""
+    n = max((len(s.values) for s in series), default=0)
+    known = [v for s in series for v in s.values if v is not None and math.isfinite(v)]
+    if n == 0 or not known:
+        return Markup('<p class="muted">nothing to draw</p>')
+    pad_b, pad_t = 18, 8
+    lo, hi = min(known + ([floor] if floor is not None else [])), max(known + ([floor] if floor is not None else []))
+    span = hi - lo
+    lo, hi = (lo - 0.05 * span, hi + 0.05 * span) if span > 0 else (lo - 0.05, hi + 0.05)
+    slot = (width - 5 - _LEFT) / n
+    bottom = height - pad_b
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return _LEFT + (i + 0.5) * slot, bottom - (bottom - pad_t) * (v - lo) / (hi - lo)
+
+    parts = [
+        f'<svg class="chart lines" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
+        *_y_axis(lo, hi, width=width, top_y=pad_t, bottom_y=bottom, fmt=fmt or _num),
+        f'<line x1="{_LEFT}" y1="{bottom}" x2="{width - 5}" y2="{bottom}" stroke="{_GRID}"/>',
+    ]
+    if floor is not None:
+        _, y = xy(0, floor)
         parts.append(
-            f'<line class="marker" x1="{x:.1f}" y1="{pad_t}" x2="{x:.1f}" y2="{height - pad_b}" '
-            f'stroke="{_MARK}" stroke-dasharray="3,2"><title>{escape(label)}</title></line>'
-            f'<text x="{x + 2:.1f}" y="{pad_t + 9}" font-size="9" fill="{_MARK}">{escape(label)}</text>'
+            f'<line class="floor" x1="{_LEFT}" y1="{y:.1f}" x2="{width - 5}" y2="{y:.1f}" stroke="{_BAD}" '
+            f'stroke-dasharray="6,3"><title>floor {escape(_num(floor))}</title></line>'
+            f'<text x="{width - 7}" y="{y - 3:.1f}" font-size="9" text-anchor="end" fill="{_BAD}">'
+            f"floor {escape(_num(floor))}</text>"
         )
-    parts.append(
-        f'<text x="5" y="{height - 4}" font-size="10" fill="#5b6675">{escape(axis[0])}</text>'
-        f'<text x="{width - 5}" y="{height - 4}" font-size="10" text-anchor="end" fill="#5b6675">'
-        f"{escape(axis[1])}</text></svg>"
-    )
+    for s in series:
+        run: list[str] = []
+        segments: list[list[str]] = []
+        for i, v in enumerate(s.values):
+            if v is None or not math.isfinite(v):
+                if run:
+                    segments.append(run)
+                run = []
+                continue
+            x, y = xy(i, v)
+            run.append(f"{x:.1f},{y:.1f}")
+        if run:
+            segments.append(run)
+        dash = ' stroke-dasharray="4,2"' if s.dashed else ""
+        for seg in segments:
+            parts.append(
+                f'<polyline class="line" fill="none" stroke="{s.color}" stroke-width="1.5"{dash} '
+                f'points="{" ".join(seg)}"/>'
+            )
+        for i, (v, tip) in enumerate(zip(s.values, s.tips, strict=True)):
+            if v is None or not math.isfinite(v):
+                continue
+            x, y = xy(i, v)
+            parts.append(
+                f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="2.2" fill="{s.color}">'
+                f"<title>{escape(tip)}</title></circle>"
+            )
+    parts += _markers(markers, slot=slot, top_y=pad_t, bottom_y=bottom)
+    legend_x = _LEFT + 4
+    for s in series:
+        parts.append(
+            f'<text x="{legend_x}" y="{pad_t + 9}" font-size="10" fill="{s.color}">{escape(s.name)}</text>'
+        )
+        legend_x += 8 + 6 * len(s.name)
+    parts.append(_axis_labels(axis, width=width, height=height) + "</svg>")
     return Markup("".join(parts))  # noqa: S704 - every interpolated label is escaped above
 
 
@@ -270,8 +398,16 @@ def render_model(
     now: datetime,
     reports: Mapping[str, str],
     versions: pd.DataFrame | None = None,
+    performance: pd.DataFrame | None = None,
+    monitor_estimates: Mapping[str, float] | None = None,
+    higher_is_better: bool = True,
 ) -> str:
-    """One model's health over time. ``reports`` maps report id -> href of its drift report."""
+    """One model's health over time. ``reports`` maps report id -> href of its drift report.
+
+    ``performance`` is the model's performance history (labels runs, ``PERFORMANCE_COLUMNS``),
+    ``monitor_estimates`` the monitor's per-batch estimates (batch id -> value) when it writes
+    them; ``higher_is_better`` is the direction of the metric (for the below-floor marks).
+    """
     per_batch = timeline[timeline["scope"] == "batch"].tail(MAX_CHART_BATCHES)
     windows = timeline[timeline["scope"] == "window"].tail(MAX_CHART_BATCHES)
     records = []
@@ -310,12 +446,14 @@ def render_model(
             top=1.0,
             markers=markers,
             axis=(first, last),
+            fmt=_pct0,
         ),
         "windows": bars(
             vals(windows, "drift_share"),
             tips(windows, "drift_share", _pct),
             bad=[bool(x) if not pd.isna(x) else False for x in windows["dataset_drift"]],
             top=1.0,
+            fmt=_pct0,
         )
         if len(windows)
         else None,
@@ -324,6 +462,7 @@ def render_model(
             tips(per_batch, "rows_scored", _num),
             markers=markers,
             axis=(first, last),
+            fmt=_count,
         ),
         "rejected": bars(
             vals(per_batch, "rejected_rate"),
@@ -331,9 +470,19 @@ def render_model(
             bad=[bool(x and x > 0) for x in vals(per_batch, "rejected_rate")],
             markers=markers,
             axis=(first, last),
+            fmt=lambda x: f"{x:.1%}",
         ),
         "heatmap": heatmap_svg(hm),
     }
+    perf = _performance_view(
+        status,
+        per_batch,
+        performance if performance is not None else site_data.empty_performance(),
+        monitor_estimates or {},
+        higher_is_better=higher_is_better,
+        markers=markers,
+        axis=(first, last),
+    )
     return _ENV.get_template("site_model.html").render(
         title=f"{status.model} — model health",
         s=status,
@@ -350,7 +499,101 @@ def render_model(
         generated=_when(now),
         max_chart=MAX_CHART_BATCHES,
         n_batches=int((timeline["scope"] == "batch").sum()),
+        perf=perf,
     )
+
+
+def _performance_view(
+    status: site_data.ModelStatus,
+    per_batch: pd.DataFrame,
+    performance: pd.DataFrame,
+    monitor_estimates: Mapping[str, float],
+    *,
+    higher_is_better: bool,
+    markers: Sequence[tuple[int, str]],
+    axis: tuple[str, str],
+) -> dict[str, Any]:
+    """The performance section: charts over the batch axis, the per-batch and per-run tables."""
+    metric = status.metric or site_data.primary_metric(performance)
+    pb = site_data.performance_per_batch(performance, metric)
+    runs = site_data.performance_per_run(performance, metric)
+    by_batch = {str(r.batch_id): r for r in pb.itertuples(index=False)}
+    floor = status.floor
+
+    def below(v: float | None) -> bool | None:
+        if v is None or floor is None or not math.isfinite(v):
+            return None
+        return v < floor if higher_is_better else v > floor
+
+    def val(r: Any, col: str) -> float | None:
+        if r is None:
+            return None
+        v = getattr(r, col)
+        return None if v is None or pd.isna(v) else float(v)
+
+    ids = [str(b) for b in per_batch["batch_id"]]
+    rows_ = [by_batch.get(b) for b in ids]
+    realized = [val(r, "realized") for r in rows_]
+    estimated = [val(r, "estimated") for r in rows_]
+    monitor = [monitor_estimates.get(b) for b in ids]
+    coverage = [val(r, "coverage") for r in rows_]
+    times = list(per_batch["time"])
+
+    def tips(name: str, values: Sequence[float | None]) -> list[str]:
+        return [f"{b} · {_when(t)}: {name} {metric} {_num(v, 4)}" for b, t, v in zip(ids, times, values, strict=True)]
+
+    series = [Series("realized", realized, tips("realized", realized), "#1d2330")]
+    if any(v is not None for v in estimated):
+        series.append(Series("estimated (labels run)", estimated, tips("estimated", estimated), "#2f7f6f", True))
+    if any(v is not None for v in monitor):
+        series.append(Series("estimated (monitor)", monitor, tips("estimated", monitor), "#d07a00", True))
+    table = [
+        {
+            "batch_id": b,
+            "time": t,
+            "realized": realized[i],
+            "estimated": estimated[i],
+            "monitor": monitor[i],
+            "coverage": coverage[i],
+            "labeled_rows": int(rows_[i].labeled_rows) if rows_[i] is not None else None,
+            "below": below(realized[i]) if realized[i] is not None else below(estimated[i] or monitor[i]),
+        }
+        for i, (b, t) in enumerate(zip(ids, times, strict=True))
+        if realized[i] is not None or estimated[i] is not None or monitor[i] is not None
+    ][::-1]
+    has_any = bool(table) or not runs.empty
+    return {
+        "metric": metric,
+        "floor": floor,
+        "has_any": has_any,
+        "monitor": any(v is not None for v in monitor),
+        "chart": lines(series, floor=floor, markers=markers, axis=axis, fmt=lambda x: f"{x:.3g}")
+        if has_any
+        else None,
+        "coverage": bars(
+            coverage,
+            [f"{b} · {_when(t)}: label coverage {_pct(c)}" for b, t, c in zip(ids, times, coverage, strict=True)],
+            top=1.0,
+            markers=markers,
+            axis=axis,
+            fmt=lambda x: f"{x:.0%}",
+        )
+        if any(c is not None for c in coverage)
+        else None,
+        "table": table,
+        "runs": [
+            {
+                "time": r.computed_at.to_pydatetime(),
+                "version": r.model_version,
+                "realized": None if pd.isna(r.realized) else float(r.realized),
+                "estimated": None if pd.isna(r.estimated) else float(r.estimated),
+                "coverage": None if pd.isna(r.coverage) else float(r.coverage),
+                "labeled_rows": r.labeled_rows,
+                "below": below(None if pd.isna(r.realized) else float(r.realized)),
+            }
+            for r in runs.iloc[::-1].itertuples(index=False)
+        ],
+    }
 
 
 def build_pages(
@@ -362,26 +605,92 @@ def build_pages(
     reports: Mapping[tuple[str, str], str] | None = None,
     models: Sequence[str] | None = None,
     versions: pd.DataFrame | None = None,
+    performance: pd.DataFrame | None = None,
+    summaries: Mapping[str, Mapping[str, Any]] | None = None,
+    higher_is_better: Mapping[str, bool] | None = None,
 ) -> list[SitePage]:
     """The index and every model page. ``reports`` are the (model, id) pairs that have a drift report
-    (their hrefs point at ``models/<model>/reports/<id>.html``, which the caller copies)."""
-    batches, volumes = site_data.batch_table(history), site_data.volume_table(outputs)
-    statuses = site_data.fleet_from_tables(
-        batches, volumes, now=now, stale_after=stale_after, models=models, versions=versions
+    (their hrefs point at ``models/<model>/reports/<id>.html``, which the caller copies).
+
+    ``performance`` is the performance history of every model, ``summaries`` each model's latest
+    labels summary and ``higher_is_better`` each metric's direction (default: higher is better).
+    """
+    statuses = fleet_statuses(
+        history, outputs, now=now, stale_after=stale_after, models=models, versions=versions, summaries=summaries
     )
     pages = [SitePage("index.html", render_index(statuses, now=now, stale_after=stale_after))]
     have = set(reports or {})
     # Slice once per model: the per-model queries then scan only that model's rows.
     h_by = dict(tuple(history.groupby("model_name", sort=False))) if not history.empty else {}
-    b_by = dict(tuple(batches.groupby("model", sort=False))) if not batches.empty else {}
-    v_by = dict(tuple(volumes.groupby("model", sort=False))) if not volumes.empty else {}
+    o_by = dict(tuple(outputs.groupby("model", sort=False))) if not outputs.empty else {}
+    p_by = (
+        dict(tuple(performance.groupby("model_name", sort=False)))
+        if performance is not None and not performance.empty
+        else {}
+    )
     for s in statuses:
-        h = h_by.get(s.model, history.iloc[:0])
-        b, v = b_by.get(s.model, batches.iloc[:0]), v_by.get(s.model, volumes.iloc[:0])
-        tl = site_data.join_timeline(b, v, s.model)
-        hm = site_data.heatmap(h, s.model, last=MAX_HEATMAP_BATCHES)
         hrefs = {rid: report_href(s.model, rid) for (m, rid) in have if m == s.model}
         pages.append(
-            SitePage(model_href(s.model), render_model(s, tl, hm, now=now, reports=hrefs, versions=versions))
+            model_page(
+                s,
+                h_by.get(s.model, history.iloc[:0]),
+                o_by.get(s.model, outputs.iloc[:0]),
+                now=now,
+                reports=hrefs,
+                versions=versions,
+                performance=p_by.get(s.model),
+                higher_is_better=(higher_is_better or {}).get(s.metric or "", True),
+            )
         )
     return pages
+
+
+def fleet_statuses(
+    history: pd.DataFrame,
+    outputs: pd.DataFrame,
+    *,
+    now: datetime,
+    stale_after: timedelta = timedelta(hours=24),
+    models: Sequence[str] | None = None,
+    versions: pd.DataFrame | None = None,
+    summaries: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[site_data.ModelStatus]:
+    """The overview rows (attention order) of the models in ``history``/``outputs``/``versions``."""
+    return site_data.fleet_from_tables(
+        site_data.batch_table(history),
+        site_data.volume_table(outputs),
+        now=now,
+        stale_after=stale_after,
+        models=models,
+        versions=versions,
+        performance=summaries,
+    )
+
+
+def model_page(
+    status: site_data.ModelStatus,
+    history: pd.DataFrame,
+    outputs: pd.DataFrame,
+    *,
+    now: datetime,
+    reports: Mapping[str, str],
+    versions: pd.DataFrame | None = None,
+    performance: pd.DataFrame | None = None,
+    higher_is_better: bool = True,
+) -> SitePage:
+    """The page of one model from its own rows only (``history``/``outputs``/``performance``)."""
+    tl = site_data.timeline(history, outputs, status.model)
+    hm = site_data.heatmap(history, status.model, last=MAX_HEATMAP_BATCHES)
+    metric = status.metric or (site_data.primary_metric(performance) if performance is not None else None)
+    html = render_model(
+        status,
+        tl,
+        hm,
+        now=now,
+        reports=reports,
+        versions=versions,
+        performance=performance,
+        monitor_estimates=site_data.history_estimates(history, metric),
+        higher_is_better=higher_is_better,
+    )
+    return SitePage(model_href(status.model), html)
