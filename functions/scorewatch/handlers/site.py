@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ def model_from_monitoring_key(key: str) -> str:
     return check_model_name(parts[1].removeprefix("model="))
 
 
-@observed
+@functools.partial(observed, emf=False)  # records no metric
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Rebuild the model's page and the index; a direct {"model_name": m} payload does the same."""
     from scorewatch.monitoring.site_update import update_model
