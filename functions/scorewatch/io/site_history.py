@@ -227,3 +227,18 @@ def read_site_inputs(data_uri: str) -> SiteInputs:
         performance=None if perf is None else perf.drop(columns="_source"),
         summaries=latest_summaries(objects.summaries),
     )
+
+
+def presigned_url(uri: str, *, expires_in: int) -> str:
+    """A presigned HTTPS GET URL of the ``s3://`` object ``uri``, served as HTML."""
+    loc = storage.parse_uri(uri)
+    if loc.scheme != "s3":
+        raise ValueError(f"{uri!r} is not an s3:// URI")
+    from scorewatch.io.storage.s3 import presigning_client
+
+    url: str = presigning_client().generate_presigned_url(
+        "get_object",
+        Params={"Bucket": loc.bucket, "Key": loc.key, "ResponseContentType": "text/html"},
+        ExpiresIn=expires_in,
+    )
+    return url
