@@ -25,7 +25,11 @@ def _rule(synth):
 def test_history_and_performance_writes_reach_the_site_function_and_its_own_pages_do_not(synth):
     rule = _rule(synth)
     assert [t["Arn"]["Fn::GetAtt"][0] for t in rule["Targets"]] == [fn_id(synth, "site")]
-    pattern = json.loads(json.dumps(rule["EventPattern"]).replace(json.dumps(rule["EventPattern"]["detail"]["bucket"]["name"][0]), '"data"'))
+    pattern = json.loads(
+        json.dumps(rule["EventPattern"]).replace(
+            json.dumps(rule["EventPattern"]["detail"]["bucket"]["name"][0]), '"data"'
+        )
+    )
 
     def event(key):
         return {
@@ -50,15 +54,22 @@ def test_site_role_writes_only_under_site_and_never_deletes_or_writes_the_regist
     statements = statements_of_role(synth, synth.logical_id(fn.role))
     data = synth.logical_id(synth.stack.storage.data)
     registry = synth.logical_id(synth.stack.tables.registry)
-    writes = [s for s in statements if any(a.startswith(("s3:Put", "s3:Delete")) for a in as_list(s["Action"]))]
+    writes = [
+        s for s in statements if any(a.startswith(("s3:Put", "s3:Delete")) for a in as_list(s["Action"]))
+    ]
     assert writes, "the site function writes its pages"
     for s in writes:
         assert not any(a.startswith("s3:Delete") for a in as_list(s["Action"]))
         (resource,) = as_list(s["Resource"])
-        assert data in json.dumps(resource) and json.dumps(resource).endswith(f'/{Prefix.SITE}*"]]}}'), resource
+        assert data in json.dumps(resource) and json.dumps(resource).endswith(f'/{Prefix.SITE}*"]]}}'), (
+            resource
+        )
     for s in statements:
         if registry in json.dumps(s.get("Resource")):
-            assert not any(a in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem") for a in as_list(s["Action"]))
+            assert not any(
+                a in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+                for a in as_list(s["Action"])
+            )
     # Updates are serial: each renders the index from every model's summary.
     props = synth.props(fn_id(synth, "site"))
     assert props["ReservedConcurrentExecutions"] == 1

@@ -76,7 +76,9 @@ def _history_key(stack, model=MODEL):
     return key
 
 
-def test_the_site_handler_reads_only_what_changed_and_site_open_presigns_its_pages(monitored, capsys, monkeypatch):
+def test_the_site_handler_reads_only_what_changed_and_site_open_presigns_its_pages(
+    monitored, capsys, monkeypatch
+):
     import urllib.request
 
     from scorewatch.handlers import site as site_handler

@@ -57,7 +57,9 @@ def test_a_new_batch_rewrites_only_its_model_page_and_the_index(cloud, res):
         _upload(cloud, res, model, "first", seed=10 + i)
     before = _site(cloud, res.data_bucket)
     assert {"site/index.html", "site/models/churn/index.html", "site/models/other/index.html"} <= set(before)
-    index = cloud.client("s3").get_object(Bucket=res.data_bucket, Key="site/index.html")["Body"].read().decode()
+    index = (
+        cloud.client("s3").get_object(Bucket=res.data_bucket, Key="site/index.html")["Body"].read().decode()
+    )
     assert 'href="models/churn/index.html"' in index and 'href="models/other/index.html"' in index
     runs = len(_deliveries(cloud))
     assert runs == 2 and not [d for d in _deliveries(cloud) if d.error]

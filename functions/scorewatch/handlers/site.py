@@ -35,7 +35,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("model_name"):
         model = check_model_name(str(event["model_name"]))
     else:
-        model = model_from_monitoring_key(S3EventNotificationEventBridgeModel.model_validate(event).detail.object.key)
+        model = model_from_monitoring_key(
+            S3EventNotificationEventBridgeModel.model_validate(event).detail.object.key
+        )
     registry = _once("registry", settings, lambda: _registry(settings))
     data = f"s3://{settings.data_bucket}"
     done = update_model(data, f"{data}/{Prefix.SITE}", model, now=datetime.now(UTC), registry=registry)

@@ -76,7 +76,9 @@ class MonitoringObjects:
 
 def list_monitoring(prefix_uri: str) -> MonitoringObjects:
     """Classify every object under ``prefix_uri`` (``monitoring/`` or one model's part of it)."""
-    history, performance, summaries = [], [], []
+    history: list[storage.ObjectInfo] = []
+    performance: list[storage.ObjectInfo] = []
+    summaries: list[storage.ObjectInfo] = []
     reports: dict[tuple[str, str], storage.ObjectInfo] = {}
     for info in storage.list_uris(prefix_uri):
         m = _HISTORY.search(info.uri)
@@ -156,7 +158,9 @@ def output_objects(data_uri: str, model: str | None = None) -> list[tuple[str, s
             is_report = m.group(4) == "json"
             if kind == "scored" and is_report:
                 continue
-            out.append(("scored" if kind == "scored" else ("rejected_file" if is_report else "rejected_rows"), info))
+            out.append(
+                ("scored" if kind == "scored" else ("rejected_file" if is_report else "rejected_rows"), info)
+            )
     return out
 
 
@@ -211,7 +215,11 @@ def read_versions(registry: Any) -> pd.DataFrame:
     Columns: model, version, status, created_at, promoted_at, archived_at, parent_version.
     """
     return versions_frame(
-        [(card.model_name, card) for model in registry.list_models() for card in registry.list_versions(model)]
+        [
+            (card.model_name, card)
+            for model in registry.list_models()
+            for card in registry.list_versions(model)
+        ]
     )
 
 

@@ -34,8 +34,8 @@ import pyarrow as pa
 
 from scorewatch.core.contract import Prefix
 from scorewatch.core.schema import check_model_name
-from scorewatch.io import storage
 from scorewatch.io import site_history as sh
+from scorewatch.io import storage
 from scorewatch.monitoring.performance import higher_is_better
 
 STATE = "_state"
@@ -175,7 +175,13 @@ def update_model(
     (status,) = [
         s
         for s in site.fleet_statuses(
-            h, outputs, now=now, stale_after=stale_after, models=[model], versions=versions, summaries=summaries
+            h,
+            outputs,
+            now=now,
+            stale_after=stale_after,
+            models=[model],
+            versions=versions,
+            summaries=summaries,
         )
         if s.model == model
     ]
@@ -231,13 +237,19 @@ def _refresh_outputs(
             row = sh.output_row(kind, info)
             read += kind != "rejected_file"
         rows.append({**row, "at": pd.Timestamp(row["at"])})
-        now_known[info.uri] = {"id": ident, "kind": kind, "row": {**row, "at": pd.Timestamp(row["at"]).isoformat()}}
+        now_known[info.uri] = {
+            "id": ident,
+            "kind": kind,
+            "row": {**row, "at": pd.Timestamp(row["at"]).isoformat()},
+        }
     return rows, now_known, read
 
 
 def read_summaries(output_uri: str, *, threads: int = 16) -> list[dict[str, Any]]:
     """Every kept overview row under ``_state/summaries/`` (read in parallel: one small GET each)."""
-    infos = [i for i in storage.list_uris(storage.join(output_uri, SUMMARIES) + "/") if i.uri.endswith(".json")]
+    infos = [
+        i for i in storage.list_uris(storage.join(output_uri, SUMMARIES) + "/") if i.uri.endswith(".json")
+    ]
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(infos)))) as pool:
         return [json.loads(b) for b in pool.map(lambda i: storage.read_bytes(i.uri), infos)]
 

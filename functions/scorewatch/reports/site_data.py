@@ -515,7 +515,15 @@ def performance_per_run(performance: pd.DataFrame, metric: str | None) -> pd.Dat
     Columns: ``computed_at``, ``realized``, ``estimated``, ``coverage``, ``labeled_rows``,
     ``scored_rows``, ``model_version``.
     """
-    cols = ["computed_at", "realized", "estimated", "coverage", "labeled_rows", "scored_rows", "model_version"]
+    cols = [
+        "computed_at",
+        "realized",
+        "estimated",
+        "coverage",
+        "labeled_rows",
+        "scored_rows",
+        "model_version",
+    ]
     if metric is None or performance.empty:
         return pd.DataFrame(columns=cols)
     p = performance[(performance["scope"] == "window") & (performance["metric"] == metric)]
@@ -546,7 +554,9 @@ def history_estimates(history: pd.DataFrame, metric: str | None) -> dict[str, fl
 
 def history_metrics(history: pd.DataFrame) -> tuple[str, ...]:
     """The metrics the monitoring history estimates (its ``estimated_<metric>`` columns)."""
-    return tuple(sorted(c[len(ESTIMATED_PREFIX) :] for c in history.columns if c.startswith(ESTIMATED_PREFIX)))
+    return tuple(
+        sorted(c[len(ESTIMATED_PREFIX) :] for c in history.columns if c.startswith(ESTIMATED_PREFIX))
+    )
 
 
 # -- the per-model summary an incremental build keeps (the index is rebuilt from these) ---------

@@ -64,7 +64,10 @@ def _presigning_client(endpoint: str | None, region: str | None) -> Any:
 
     with _client_lock:
         return boto3.session.Session().client(
-            "s3", endpoint_url=endpoint, region_name=region or "us-east-1", config=Config(signature_version="s3v4")
+            "s3",
+            endpoint_url=endpoint,
+            region_name=region or "us-east-1",
+            config=Config(signature_version="s3v4"),
         )
 
 
