@@ -128,19 +128,35 @@ def heatmap_svg(hm: site_data.Heatmap, *, width: int = 900, row_h: int = 14, lab
     parts = [
         f'<svg class="heatmap" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
     ]
+    # Escape each user string once (feature, batch id, test), not once per cell: the numbers and
+    # fixed words around them need no escaping, and a fleet page has thousands of cells.
+    heads = [
+        f"{escape(bid)} · {when:%Y-%m-%d %H:%M}" for bid, when in zip(hm.batch_ids, hm.times, strict=True)
+    ]
+    tests: dict[str, str] = {}
     for i, col in enumerate(hm.columns):
         y = i * row_h
         short = col if len(col) <= 26 else col[:25] + "…"
+        esc_col = escape(col)
         parts.append(
             f'<text x="{label_w - 4}" y="{y + row_h - 3}" font-size="10" text-anchor="end" fill="#1d2330">'
-            f"{escape(short)}<title>{escape(col)}</title></text>"
+            f"{escape(short)}<title>{esc_col}</title></text>"
         )
-        for j, (bid, when) in enumerate(zip(hm.batch_ids, hm.times, strict=True)):
-            c = hm.cells[i][j]
+        for j, c in enumerate(hm.cells[i]):
+            if c is None:
+                tip = f"{esc_col} · {heads[j]}: not evaluated"
+            else:
+                test = tests.get(c.test)
+                if test is None:
+                    test = tests[c.test] = str(escape(c.test))
+                verdict = "drifted" if c.drifted else "no drift"
+                tip = (
+                    f"{esc_col} · {heads[j]}: {test} {_num(c.score, 3)} (threshold {_num(c.threshold, 3)}), "
+                    f"severity {c.severity:.2f}, {verdict}"
+                )
             parts.append(
                 f'<rect class="cell" x="{label_w + j * cell_w:.1f}" y="{y}" width="{cell_w:.1f}" '
-                f'height="{row_h - 1}" '
-                f'fill="{_cell_color(c)}"><title>{escape(cell_text(col, bid, when, c))}</title></rect>'
+                f'height="{row_h - 1}" fill="{_cell_color(c)}"><title>{tip}</title></rect>'
             )
     y = row_h * len(hm.columns) + 12
     parts.append(
@@ -454,16 +470,19 @@ def build_pages(
     ``performance`` is the performance history of every model, ``summaries`` each model's latest
     labels summary and ``higher_is_better`` each metric's direction (default: higher is better).
     """
-    statuses = fleet_statuses(
-        history,
-        outputs,
+    batches, volumes = site_data.batch_table(history), site_data.volume_table(outputs)
+    statuses = site_data.fleet_from_tables(
+        batches,
+        volumes,
         now=now,
         stale_after=stale_after,
         models=models,
         versions=versions,
-        summaries=summaries,
+        performance=summaries,
     )
     pages = [SitePage("index.html", render_index(statuses, now=now, stale_after=stale_after))]
+    b_by = dict(tuple(batches.groupby("model", sort=False))) if not batches.empty else {}
+    v_by = dict(tuple(volumes.groupby("model", sort=False))) if not volumes.empty else {}
     have = set(reports or {})
     # Slice once per model: the per-model queries then scan only that model's rows.
     h_by = dict(tuple(history.groupby("model_name", sort=False))) if not history.empty else {}
@@ -485,6 +504,7 @@ def build_pages(
                 versions=versions,
                 performance=p_by.get(s.model),
                 higher_is_better=(higher_is_better or {}).get(s.metric or "", True),
+                tables=(b_by.get(s.model, batches.iloc[:0]), v_by.get(s.model, volumes.iloc[:0])),
             )
         )
     return pages
@@ -522,9 +542,17 @@ def model_page(
     versions: pd.DataFrame | None = None,
     performance: pd.DataFrame | None = None,
     higher_is_better: bool = True,
+    tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> SitePage:
-    """The page of one model from its own rows only (``history``/``outputs``/``performance``)."""
-    tl = site_data.timeline(history, outputs, status.model)
+    """The page of one model from its own rows only (``history``/``outputs``/``performance``).
+
+    ``tables`` are the model's :func:`~site_data.batch_table` and :func:`~site_data.volume_table`
+    when the caller already has them.
+    """
+    if tables is not None:
+        tl = site_data.join_timeline(tables[0], tables[1], status.model)
+    else:
+        tl = site_data.timeline(history, outputs, status.model)
     hm = site_data.heatmap(history, status.model, last=MAX_HEATMAP_BATCHES)
     metric = status.metric or (site_data.primary_metric(performance) if performance is not None else None)
     html = render_model(
