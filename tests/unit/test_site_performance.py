@@ -183,3 +183,14 @@ def test_an_update_rewrites_one_model_page_and_the_index_and_reads_only_new_obje
     assert re.findall(r'data-status="(\w+)"', index) == ["drift", "ok"]  # churn drifted, other fine
     assert 'href="models/other/index.html"' in index
     assert '<span class="badge b-performance">performance</span>' in index  # the summary says degraded
+
+
+def test_an_empty_labels_table_is_skipped_not_a_failure(tmp_path):
+    from scorewatch.monitoring.site_update import update_model
+
+    data, out = tmp_path / "data", tmp_path / "site"
+    _write_batch(data, "churn", "b0001", NOW - timedelta(hours=3), shift=0.0)
+    _write_perf(data, "churn", "r0", NOW, pd.DataFrame())  # a run with no labeled batch: no columns
+    done = update_model(str(data), str(out), "churn", now=NOW)
+    assert done.objects_read == 3
+    assert 'id="performance-none"' in (out / "models" / "churn" / "index.html").read_text()

@@ -105,6 +105,8 @@ def read_tables(infos: list[storage.ObjectInfo], *, time_column: str) -> pd.Data
     tables = []
     for info in infos:
         t = storage.read_table(info.uri)
+        if t.num_rows == 0 or time_column not in t.column_names:
+            continue  # e.g. a labels run that had no labeled batch writes an empty table
         tables.append(t.append_column("_source", pa.array([info.uri] * t.num_rows, pa.string())))
     if not tables:
         return None

@@ -479,7 +479,7 @@ def empty_performance() -> pd.DataFrame:
 
 def primary_metric(performance: pd.DataFrame) -> str | None:
     """The metric with the most realized values (ties: name), or None without any."""
-    if performance.empty or "metric" not in performance:
+    if performance.empty or not {"metric", "realized"} <= set(performance.columns):
         return None
     p = performance[pd.to_numeric(performance["realized"], errors="coerce").notna()]
     if p.empty:
@@ -496,7 +496,7 @@ def performance_per_batch(performance: pd.DataFrame, metric: str | None) -> pd.D
     ``labeled_rows``, ``scored_rows``, ``computed_at``.
     """
     cols = ["batch_id", "realized", "estimated", "coverage", "labeled_rows", "scored_rows", "computed_at"]
-    if metric is None or performance.empty:
+    if metric is None or performance.empty or not set(PERFORMANCE_COLUMNS) <= set(performance.columns):
         return pd.DataFrame(columns=cols)
     p = performance[(performance["scope"] == "batch") & (performance["metric"] == metric)]
     p = p[p["batch_id"].notna()]
