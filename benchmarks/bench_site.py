@@ -128,9 +128,7 @@ def incremental(args: argparse.Namespace) -> int:
         warm = update_model(str(data), str(site), model, now=NOW)
         t2 = time.perf_counter()
         _write_model(data, mine, outputs, order[-1:])
-        print(
-            f"setup (synthesize, write {len(order)} history objects + footers, summaries): {t1 - t0:.1f} s"
-        )
+        print(f"setup (synthesize, write {len(order)} history objects + footers, summaries): {t1 - t0:.1f} s")
         print(f"first update (cold state, reads {warm.objects_read} objects): {t2 - t1:.2f} s")
         # The timed update in a fresh process, so its peak RSS is the update's own.
         import subprocess
