@@ -335,13 +335,26 @@ def render_model(
         versions=_version_rows(versions, status.model) if versions is not None else None,
         marker_source="promotions (registry)" if versions is not None else "a change of the scoring version",
         hm=hm,
-        hm_rows=list(zip(hm.columns, hm.cells, strict=True)),
+        hm_rows=[(col, _heatmap_cells(cells)) for col, cells in zip(hm.columns, hm.cells, strict=True)],
         hm_times=[_when(t) for t in hm.times],
         max_heatmap=MAX_HEATMAP_BATCHES,
         generated=_when(now),
         max_chart=MAX_CHART_BATCHES,
         n_batches=int((timeline["scope"] == "batch").sum()),
         perf=perf,
+    )
+
+
+def _heatmap_cells(cells: Sequence[site_data.Cell | None]) -> Markup:
+    """One heatmap-table row's cells (numbers only, so nothing to escape), built once in Python:
+    a page has thousands of them and a template loop per cell dominated the rendering."""
+    return Markup(  # noqa: S704 - severities and a fixed mark only
+        "".join(
+            '<td class="n hm-cell">—</td>'
+            if c is None
+            else f'<td class="n hm-cell">{c.severity:.2f}{"*" if c.drifted else ""}</td>'
+            for c in cells
+        )
     )
 
 
