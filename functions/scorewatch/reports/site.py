@@ -257,6 +257,8 @@ def render_model(
         d = r._asdict()
         d["report"] = reports.get(str(r.batch_id))
         d["drifted_names"] = d.get("drifted_names") if isinstance(d.get("drifted_names"), tuple) else ()
+        if d["scope"] == "batch":
+            d["row"] = _batch_row(d)
         records.append(d)
     first, last = (
         (_when(per_batch["time"].iloc[0]), _when(per_batch["time"].iloc[-1])) if len(per_batch) else ("", "")
@@ -342,6 +344,26 @@ def render_model(
         max_chart=MAX_CHART_BATCHES,
         n_batches=int((timeline["scope"] == "batch").sum()),
         perf=perf,
+    )
+
+
+def _yes_no(x: Any) -> str:
+    return "yes" if x is True else ("no" if x is False else "—")
+
+
+def _batch_row(d: Mapping[str, Any]) -> Markup:
+    """One row of the batch table, built in Python (hundreds per page): every string from the data
+    (batch id, version, feature names, report href) is escaped; the rest are numbers and fixed words."""
+    version = escape(d["model_version"]) if isinstance(d.get("model_version"), str) else "—"
+    names = ", ".join(f"<code>{escape(f)}</code>" for f in d["drifted_names"])
+    report = f'<a href="{escape(d["report"])}">drift report</a>' if d.get("report") else "—"
+    return Markup(  # noqa: S704 - every string from the data is escaped above
+        f"<tr><td><code>{escape(d['batch_id'])}</code></td><td>{_when(d['time'])}</td><td>{version}</td>\n"
+        f'<td class="n">{_pct(d.get("drift_share"))}</td><td>{_yes_no(d.get("dataset_drift"))}</td>\n'
+        f"<td>{_yes_no(d.get('prediction_drift'))}</td>\n<td>{names}</td>\n"
+        f'<td class="n">{_num(d.get("quality_violations"))}</td><td class="n">{_num(d.get("rows_scored"))}</td>'
+        f'<td class="n">{_num(d.get("rows_rejected"))}</td>\n'
+        f'<td class="n">{_pct(d.get("rejected_rate"))}</td><td>{report}</td></tr>'
     )
 
 
