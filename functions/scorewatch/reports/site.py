@@ -361,7 +361,8 @@ def _batch_row(d: Mapping[str, Any]) -> Markup:
         f"<tr><td><code>{escape(d['batch_id'])}</code></td><td>{_when(d['time'])}</td><td>{version}</td>\n"
         f'<td class="n">{_pct(d.get("drift_share"))}</td><td>{_yes_no(d.get("dataset_drift"))}</td>\n'
         f"<td>{_yes_no(d.get('prediction_drift'))}</td>\n<td>{names}</td>\n"
-        f'<td class="n">{_num(d.get("quality_violations"))}</td><td class="n">{_num(d.get("rows_scored"))}</td>'
+        f'<td class="n">{_num(d.get("quality_violations"))}</td>'
+        f'<td class="n">{_num(d.get("rows_scored"))}</td>'
         f'<td class="n">{_num(d.get("rows_rejected"))}</td>\n'
         f'<td class="n">{_pct(d.get("rejected_rate"))}</td><td>{report}</td></tr>'
     )
