@@ -6,7 +6,15 @@ some models drift in their last batches, some stop (stale). Measures the wall ti
 ``build_pages`` (every query and every page, no I/O), the peak RSS of the process, and the sizes
 of the index and of the largest model page. ``--write DIR`` also writes the pages.
 
-Usage: ``python benchmarks/bench_site.py [--models 100] [--days 90] [--per-day 4] [--features 20]``
+``--incremental`` measures instead what the ``site`` function does after one batch: one model's
+history (one Parquet object per evaluation) and scored outputs are written to a temporary folder
+laid out like the data bucket, with every model's kept summary; the model's state is warmed by
+a first update; then one new batch is added and ``update_model`` is timed (list the model's
+prefixes, read the new history object and footer, render its page and the index from the
+summaries, write). Run it in its own process: its peak RSS is then the update's.
+
+Usage: ``python benchmarks/bench_site.py [--models 100] [--days 90] [--per-day 4] [--features 20]
+[--incremental]``
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +32,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions"))
+
+from _memory import peak_mib  # noqa: E402
 
 from scorewatch.reports.site import build_pages  # noqa: E402
 
@@ -76,6 +87,74 @@ def synthetic(models: int, days: int, per_day: int, features: int, seed: int = 0
     return history, outputs
 
 
+def _write_model(root: Path, history: pd.DataFrame, outputs: pd.DataFrame, batch_ids: list[str]) -> None:
+    """Write the given batches of one model where the monitor and the scorer write them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from scorewatch.core import layout
+
+    by_batch = dict(tuple(history[history["batch_id"].isin(batch_ids)].groupby("batch_id", sort=False)))
+    out_by = dict(tuple(outputs[outputs["batch_id"].isin(batch_ids)].groupby("batch_id", sort=False)))
+    for bid in batch_ids:
+        rows = by_batch[bid]
+        model, day = str(rows["model_name"].iloc[0]), layout.day(rows["evaluated_at"].iloc[0].to_pydatetime())
+        path = root / layout.history_key(model, day, bid)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), path)
+        scored = root / layout.scored_key(model, day, bid)
+        scored.parent.mkdir(parents=True, exist_ok=True)
+        n = int(out_by[bid]["rows"].iloc[0])
+        pq.write_table(pa.table({"prediction": np.zeros(n)}), scored)
+
+
+def incremental(args: argparse.Namespace) -> int:
+    """One ``site`` function update after a new batch (see the module docstring)."""
+    from scorewatch.monitoring.site_update import update_model, write_summaries
+    from scorewatch.reports.site import fleet_statuses
+
+    t0 = time.perf_counter()
+    history, outputs = synthetic(args.models, args.days, args.per_day, args.features)
+    model = "model-003"  # one that drifts in its last batches
+    mine = history[history["model_name"] == model]
+    order = list(dict.fromkeys(mine.sort_values("evaluated_at")["batch_id"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        data, site = Path(tmp) / "data", Path(tmp) / "site"
+        _write_model(data, mine, outputs, order[:-1])
+        # Every model's overview row, as the full build and earlier updates keep them.
+        write_summaries(str(site), fleet_statuses(history, outputs, now=NOW))
+        del history
+        t1 = time.perf_counter()
+        warm = update_model(str(data), str(site), model, now=NOW)
+        t2 = time.perf_counter()
+        _write_model(data, mine, outputs, order[-1:])
+        print(f"setup (synthesize, write {len(order)} history objects + footers, summaries): {t1 - t0:.1f} s")
+        print(f"first update (cold state, reads {warm.objects_read} objects): {t2 - t1:.2f} s")
+        # The timed update in a fresh process, so its peak RSS is the update's own.
+        import subprocess
+
+        subprocess.run([sys.executable, __file__, "--update", str(data), str(site), model], check=True)
+        page = (site / "models" / model / "index.html").stat().st_size
+        index = (site / "index.html").stat().st_size
+    print(f"index.html: {index / 1024:,.0f} KB · model page: {page / 1024:,.0f} KB")
+    return 0
+
+
+def timed_update(data: str, site: str, model: str) -> int:
+    from scorewatch.monitoring.site_update import update_model
+
+    before = peak_mib()
+    t0 = time.perf_counter()
+    done = update_model(data, site, model, now=NOW)
+    t1 = time.perf_counter()
+    print(
+        f"incremental update after one batch (reads {done.objects_read} objects, "
+        f"index of {done.models_in_index} models): {t1 - t0:.2f} s"
+    )
+    print(f"peak RSS of that process: {peak_mib():,.0f} MiB (after imports: {before:,.0f} MiB)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", type=int, default=100)
@@ -83,7 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-day", type=int, default=4)
     ap.add_argument("--features", type=int, default=20)
     ap.add_argument("--write", metavar="DIR", help="also write the pages here")
+    ap.add_argument("--incremental", action="store_true", help="time one incremental update instead")
+    ap.add_argument("--update", nargs=3, metavar=("DATA", "SITE", "MODEL"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.update:
+        return timed_update(*args.update)
+    if args.incremental:
+        return incremental(args)
     t0 = time.perf_counter()
     history, outputs = synthetic(args.models, args.days, args.per_day, args.features)
     t1 = time.perf_counter()

@@ -131,6 +131,13 @@ FUNCTION_SPECS: dict[str, FunctionSpec] = {
     "retrain_notify_failure": FunctionSpec(
         512, Duration.minutes(2), (*_COMMON, *_REGISTRY), False, "Retraining: reports a failed run"
     ),
+    "site": FunctionSpec(
+        2048,
+        Duration.minutes(5),
+        (*_COMMON, *_REGISTRY),
+        True,
+        "Monitoring site: rebuilds one model's page and the index after its history changes",
+    ),
 }
 assert set(FUNCTION_SPECS) == set(HANDLERS), "every contract.HANDLERS entry needs a FunctionSpec"
 

@@ -21,6 +21,7 @@ from scorewatch_infra.nag import acknowledge_grant_wildcards
 from scorewatch_infra.registry import RegistryTables
 from scorewatch_infra.retraining import Retraining
 from scorewatch_infra.scoring import Scoring
+from scorewatch_infra.site import MonitoringSite
 
 
 class ScorewatchStack(Stack):
@@ -104,6 +105,15 @@ class ScorewatchStack(Stack):
             prefix=prefix,
             score=self.scoring.score.function,
             monitor=self.monitoring.monitor.function,
+        )
+        self.site = MonitoringSite(
+            self,
+            "site",
+            factory=self.factory,
+            data_bucket=self.storage.data,
+            registry=self.tables.registry,
+            routing=self.routing,
+            key=self.storage.key,
         )
         functions = list(self.factory.functions.values())
         self.observability = Observability(

@@ -120,8 +120,12 @@ def test_the_monitoring_site_is_built_from_the_collected_data(promoted):
     assert any(
         c.startswith("monthly_charges · " + drifted["batch_id"]) and c.endswith(", drifted") for c in cells
     )
-    # The promotion (from the emulated registry) falls before the later batch: marked on 3 axes.
-    assert page.count("<title>v000002 promoted</title>") == 3
+    # The promotion (from the emulated registry) falls before the later batch: marked on every time
+    # axis (drift share, rows, rejected rate, and performance and label coverage: the later batch
+    # has labels).
+    assert page.count("<title>v000002 promoted</title>") == 5
+    assert 'id="performance-chart"' in page and 'id="coverage-chart"' in page
+    assert re.search(r"<title>[0-9a-f]+ · [^<]*: realized roc_auc [\d.]+</title>", page)
     assert re.search(r"000002<br><span class=\"muted\">promoted \d+ min ago</span>", index)
     links = re.findall(r'href="(reports/[^"]+\.html)"', page)
     assert links and all((promoted.site.parent / "models" / "churn" / link).is_file() for link in links)

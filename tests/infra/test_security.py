@@ -153,7 +153,7 @@ def test_every_function_has_error_throttle_and_duration_alarms(synth):
 def test_every_dead_letter_queue_and_workflow_has_an_alarm(synth):
     alarms = [a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
     queues = synth.of_type("AWS::SQS::Queue")
-    assert len(queues) == 4
+    assert len(queues) == 5  # the target DLQ + score, monitor, labels, site
     for logical in queues:
         watched = [
             a

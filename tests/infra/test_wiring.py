@@ -281,13 +281,13 @@ def test_async_functions_retry_and_dead_letter_to_an_sqs_destination(synth):
         json.dumps(c["Properties"]["FunctionName"]): c["Properties"]
         for c in synth.of_type("AWS::Lambda::EventInvokeConfig").values()
     }
-    for fid in ("score", "monitor", "labels"):
+    for fid in ("score", "monitor", "labels", "site"):
         created = synth.stack.factory.functions[fid]
         cfg = configs[json.dumps({"Ref": fn_id(synth, fid)})]
         assert cfg["MaximumRetryAttempts"] == 2 and cfg["MaximumEventAgeInSeconds"] > 0
         dest = cfg["DestinationConfig"]["OnFailure"]["Destination"]
         assert dest == {"Fn::GetAtt": [synth.logical_id(created.dlq), "Arn"]}
-    assert len(configs) == 3, "only the asynchronously invoked functions get an invoke config"
+    assert len(configs) == 4, "only the asynchronously invoked functions get an invoke config"
 
 
 def test_buckets_are_kms_encrypted_versioned_tls_only_and_logged(synth):

@@ -69,3 +69,40 @@ def test_site_without_the_registry_has_no_champion(monitored, tmp_path):
     argv = ["site", "--data", f"s3://{monitored.res.data_bucket}", "--output", str(out), "--no-registry"]
     assert main(argv) == 0
     assert '<table id="versions">' not in (out / "models" / MODEL / "index.html").read_text()
+
+
+def _history_key(stack, model=MODEL):
+    (key, *_) = sorted(k for k in stack.keys(f"monitoring/model={model}/history/") if k.endswith(".parquet"))
+    return key
+
+
+def test_the_site_handler_reads_only_what_changed_and_site_open_presigns_its_pages(
+    monitored, capsys, monkeypatch
+):
+    import urllib.request
+
+    from scorewatch.handlers import site as site_handler
+
+    event = monitored.s3_event(_history_key(monitored), {"ETag": '"x"', "VersionId": "v"})
+    first = site_handler.handler(event, Ctx(function_name="site"))
+    # 4 history objects (3 batches + 1 window) and 3 scored + 1 rejected footers, 4 reports copied
+    assert first["objects_read"] == 8 and first["reports_copied"] == 4 and first["models_in_index"] == 1
+    again = site_handler.handler({"model_name": MODEL}, Ctx(function_name="site"))
+    assert again["objects_read"] == 0 and again["reports_copied"] == 0  # everything came from the kept state
+    page_key = f"site/models/{MODEL}/index.html"
+    page = monitored.body(page_key).decode()
+    assert page.count('class="cell"') == 3 * 3 and '<table id="versions">' in page
+    assert 'id="performance-none"' in page  # no labels run yet
+
+    assert main(["site", "open"]) == 0
+    url = capsys.readouterr().out.strip()
+    assert "X-Amz-Signature=" in url and "site/index.html" in url
+    with urllib.request.urlopen(url) as resp:  # the moto server serves the presigned GET
+        body = resp.read().decode()
+    assert f'href="models/{MODEL}/index.html"' in body
+    assert main(["site", "open", MODEL, "--expires", "60"]) == 0
+    with urllib.request.urlopen(capsys.readouterr().out.strip()) as resp:
+        assert resp.read().decode() == page
+    assert main(["site", "open", "nosuchmodel"]) != 0
+    assert "has no page" in capsys.readouterr().err
+    assert main(["site", "open", "--expires", "0"]) != 0

@@ -236,6 +236,8 @@ class Prefix:
     TRAINING: Final = "training/"
     BACKFILL: Final = "backfill/"
     PARTS: Final = "parts/"
+    # The static monitoring site (private; read through presigned URLs): pages and their state.
+    SITE: Final = "site/"
 
 
 # Lambda entry points: function id -> "module.attribute". Infra creates one function per entry,
@@ -253,6 +255,7 @@ HANDLERS: Final[dict[str, str]] = {
     "retrain_reject": "scorewatch.handlers.retrain.reject",
     "retrain_request_approval": "scorewatch.handlers.retrain.request_approval",
     "retrain_notify_failure": "scorewatch.handlers.retrain.notify_failure",
+    "site": "scorewatch.handlers.site.handler",
 }
 
 

@@ -72,6 +72,10 @@ class LabelsSettings(RegistrySettings):
     """The ``labels`` function (delayed ground truth -> realized performance)."""
 
 
+class SiteSettings(RegistrySettings):
+    """The ``site`` function (one model's page and the index of the monitoring site)."""
+
+
 class RetrainSettings(RegistrySettings):
     """Every step of the retraining workflow."""
 
@@ -83,6 +87,7 @@ SETTINGS_BY_FUNCTION: dict[str, type[HandlerSettings]] = {
     "split": SplitSettings,
     "finalize": FinalizeSettings,
     **{fid: RetrainSettings for fid in HANDLERS if fid.startswith("retrain_")},
+    "site": SiteSettings,
 }
 
 

@@ -1,7 +1,8 @@
 """Build the monitoring site: read the history (``io.site_history``), render (``reports.site``), write.
 
-The one orchestration behind ``scorewatch site`` and the demo's ``demo-output/site/`` (and, later,
-the function that rebuilds the site in AWS). Pages and copied drift reports are written with
+The one orchestration behind ``scorewatch site`` and the demo's ``demo-output/site/``; the ``site``
+function rebuilds one model at a time (:mod:`scorewatch.monitoring.site_update`) from the
+per-model summaries this build also keeps. Pages and copied drift reports are written with
 ``scorewatch.io.storage``, so ``output_uri`` is a folder or an ``s3://`` prefix.
 """
 
@@ -39,13 +40,23 @@ def build_site(
     ``registry`` (a ``scorewatch.io.registry.Registry``) adds the champions, the versions and the
     promotion markers; without it the markers are the changes of the scoring version.
     """
-    from scorewatch.reports.site import build_pages, model_href, report_href
+    from scorewatch.monitoring.performance import LOWER_IS_BETTER
+    from scorewatch.monitoring.site_update import write_summaries
+    from scorewatch.reports.site import build_pages, fleet_statuses, model_href, report_href
 
     inputs = read_site_inputs(data_uri)
     reports = inputs.reports if copy_reports else {}
     versions = read_versions(registry) if registry is not None else None
     pages = build_pages(
-        inputs.history, inputs.outputs, now=now, stale_after=stale_after, reports=reports, versions=versions
+        inputs.history,
+        inputs.outputs,
+        now=now,
+        stale_after=stale_after,
+        reports=reports,
+        versions=versions,
+        performance=inputs.performance,
+        summaries=inputs.summaries,
+        higher_is_better={m: False for m in LOWER_IS_BETTER},
     )
     total = 0
     for page in pages:
@@ -59,6 +70,18 @@ def build_site(
             storage.read_bytes(uri),
             content_type="text/html",
         )
+    # The overview rows, so the site function's incremental updates can rebuild the index.
+    write_summaries(
+        output_uri,
+        fleet_statuses(
+            inputs.history,
+            inputs.outputs,
+            now=now,
+            stale_after=stale_after,
+            versions=versions,
+            summaries=inputs.summaries,
+        ),
+    )
     return SiteBuild(
         index_uri=storage.join(output_uri, "index.html"),
         models=len(pages) - 1,

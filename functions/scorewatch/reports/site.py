@@ -25,10 +25,12 @@ from markupsafe import Markup, escape
 
 from scorewatch.reports import site_data
 from scorewatch.reports._jinja import environment
+from scorewatch.reports.site_charts import _BAD, _OK, Series, _num, bars, lines
+
+__all__ = ["Series", "bars", "build_pages", "fleet_statuses", "lines", "model_page", "sparkline"]
 
 MAX_CHART_BATCHES = 360  # 90 days of 4 batches a day; older batches stay in the tables
 MAX_HEATMAP_BATCHES = 120  # 30 days of 4 a day: 20 features x 120 cells keep a page near 0.5 MB
-_BAD, _OK, _GRID, _MARK = "#c0392b", "#7b9cc4", "#b0b8c2", "#6a4c93"
 
 
 def _when(t: datetime | None) -> str:
@@ -48,18 +50,18 @@ def _age(t: datetime | None, now: datetime) -> str:
     return f"{s / 86400:.0f} d ago"
 
 
-def _num(x: Any, digits: int = 3) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)) or x is pd.NA:
-        return "—"
-    if isinstance(x, int) and not isinstance(x, bool):
-        return f"{x:,}"
-    return f"{float(x):.{digits}g}"
-
-
 def _pct(x: Any) -> str:
     if x is None or x is pd.NA or (isinstance(x, float) and not math.isfinite(x)):
         return "—"
     return f"{float(x):.1%}"
+
+
+def _pct0(x: float) -> str:
+    return f"{x:.0%}"
+
+
+def _count(x: float) -> str:
+    return f"{x:,.0f}"
 
 
 def report_href(model: str, report_id: str) -> str:
@@ -96,54 +98,6 @@ def sparkline(
     )
 
 
-def bars(
-    values: Sequence[float | None],
-    tips: Sequence[str],
-    *,
-    bad: Sequence[bool] | None = None,
-    top: float | None = None,
-    markers: Sequence[tuple[int, str]] = (),
-    width: int = 900,
-    height: int = 140,
-    axis: tuple[str, str] = ("", ""),
-) -> Markup:
-    """One bar per batch (oldest left) with its tooltip; ``markers`` are (index, label) vertical lines."""
-    n = len(values)
-    if n == 0:
-        return Markup('<p class="muted">nothing to draw</p>')
-    pad_b, pad_t = 18, 6
-    plot_h = height - pad_b - pad_t
-    hi = top if top is not None else max([v for v in values if v is not None] + [1e-12])
-    slot = (width - 10) / n
-    bar_w = max(slot * 0.8, 0.5)
-    parts = [
-        f'<svg class="chart" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
-        f'<line x1="5" y1="{height - pad_b}" x2="{width - 5}" y2="{height - pad_b}" stroke="{_GRID}"/>'
-    ]
-    for i, (v, tip) in enumerate(zip(values, tips, strict=True)):
-        if v is None or (isinstance(v, float) and not math.isfinite(v)):
-            continue
-        h = plot_h * min(max(v / hi if hi else 0.0, 0.0), 1.0)
-        color = _BAD if bad is not None and bad[i] else _OK
-        parts.append(
-            f'<rect x="{5 + i * slot:.1f}" y="{height - pad_b - h:.1f}" width="{bar_w:.1f}" '
-            f'height="{max(h, 0.5):.1f}" fill="{color}"><title>{escape(tip)}</title></rect>'
-        )
-    for i, label in markers:
-        x = 5 + i * slot
-        parts.append(
-            f'<line class="marker" x1="{x:.1f}" y1="{pad_t}" x2="{x:.1f}" y2="{height - pad_b}" '
-            f'stroke="{_MARK}" stroke-dasharray="3,2"><title>{escape(label)}</title></line>'
-            f'<text x="{x + 2:.1f}" y="{pad_t + 9}" font-size="9" fill="{_MARK}">{escape(label)}</text>'
-        )
-    parts.append(
-        f'<text x="5" y="{height - 4}" font-size="10" fill="#5b6675">{escape(axis[0])}</text>'
-        f'<text x="{width - 5}" y="{height - 4}" font-size="10" text-anchor="end" fill="#5b6675">'
-        f"{escape(axis[1])}</text></svg>"
-    )
-    return Markup("".join(parts))  # noqa: S704 - every interpolated label is escaped above
-
-
 def _cell_color(c: site_data.Cell | None) -> str:
     if c is None:
         return "#f3f5f9"
@@ -174,19 +128,35 @@ def heatmap_svg(hm: site_data.Heatmap, *, width: int = 900, row_h: int = 14, lab
     parts = [
         f'<svg class="heatmap" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
     ]
+    # Escape each user string once (feature, batch id, test), not once per cell: the numbers and
+    # fixed words around them need no escaping, and a fleet page has thousands of cells.
+    heads = [
+        f"{escape(bid)} · {when:%Y-%m-%d %H:%M}" for bid, when in zip(hm.batch_ids, hm.times, strict=True)
+    ]
+    tests: dict[str, str] = {}
     for i, col in enumerate(hm.columns):
         y = i * row_h
         short = col if len(col) <= 26 else col[:25] + "…"
+        esc_col = escape(col)
         parts.append(
             f'<text x="{label_w - 4}" y="{y + row_h - 3}" font-size="10" text-anchor="end" fill="#1d2330">'
-            f"{escape(short)}<title>{escape(col)}</title></text>"
+            f"{escape(short)}<title>{esc_col}</title></text>"
         )
-        for j, (bid, when) in enumerate(zip(hm.batch_ids, hm.times, strict=True)):
-            c = hm.cells[i][j]
+        for j, c in enumerate(hm.cells[i]):
+            if c is None:
+                tip = f"{esc_col} · {heads[j]}: not evaluated"
+            else:
+                test = tests.get(c.test)
+                if test is None:
+                    test = tests[c.test] = str(escape(c.test))
+                verdict = "drifted" if c.drifted else "no drift"
+                tip = (
+                    f"{esc_col} · {heads[j]}: {test} {_num(c.score, 3)} (threshold {_num(c.threshold, 3)}), "
+                    f"severity {c.severity:.2f}, {verdict}"
+                )
             parts.append(
                 f'<rect class="cell" x="{label_w + j * cell_w:.1f}" y="{y}" width="{cell_w:.1f}" '
-                f'height="{row_h - 1}" '
-                f'fill="{_cell_color(c)}"><title>{escape(cell_text(col, bid, when, c))}</title></rect>'
+                f'height="{row_h - 1}" fill="{_cell_color(c)}"><title>{tip}</title></rect>'
             )
     y = row_h * len(hm.columns) + 12
     parts.append(
@@ -270,8 +240,16 @@ def render_model(
     now: datetime,
     reports: Mapping[str, str],
     versions: pd.DataFrame | None = None,
+    performance: pd.DataFrame | None = None,
+    monitor_estimates: Mapping[str, float] | None = None,
+    higher_is_better: bool = True,
 ) -> str:
-    """One model's health over time. ``reports`` maps report id -> href of its drift report."""
+    """One model's health over time. ``reports`` maps report id -> href of its drift report.
+
+    ``performance`` is the model's performance history (labels runs, ``PERFORMANCE_COLUMNS``),
+    ``monitor_estimates`` the monitor's per-batch estimates (batch id -> value) when it writes
+    them; ``higher_is_better`` is the direction of the metric (for the below-floor marks).
+    """
     per_batch = timeline[timeline["scope"] == "batch"].tail(MAX_CHART_BATCHES)
     windows = timeline[timeline["scope"] == "window"].tail(MAX_CHART_BATCHES)
     records = []
@@ -279,6 +257,8 @@ def render_model(
         d = r._asdict()
         d["report"] = reports.get(str(r.batch_id))
         d["drifted_names"] = d.get("drifted_names") if isinstance(d.get("drifted_names"), tuple) else ()
+        if d["scope"] == "batch":
+            d["row"] = _batch_row(d)
         records.append(d)
     first, last = (
         (_when(per_batch["time"].iloc[0]), _when(per_batch["time"].iloc[-1])) if len(per_batch) else ("", "")
@@ -310,12 +290,14 @@ def render_model(
             top=1.0,
             markers=markers,
             axis=(first, last),
+            fmt=_pct0,
         ),
         "windows": bars(
             vals(windows, "drift_share"),
             tips(windows, "drift_share", _pct),
             bad=[bool(x) if not pd.isna(x) else False for x in windows["dataset_drift"]],
             top=1.0,
+            fmt=_pct0,
         )
         if len(windows)
         else None,
@@ -324,6 +306,7 @@ def render_model(
             tips(per_batch, "rows_scored", _num),
             markers=markers,
             axis=(first, last),
+            fmt=_count,
         ),
         "rejected": bars(
             vals(per_batch, "rejected_rate"),
@@ -331,9 +314,19 @@ def render_model(
             bad=[bool(x and x > 0) for x in vals(per_batch, "rejected_rate")],
             markers=markers,
             axis=(first, last),
+            fmt=lambda x: f"{x:.1%}",
         ),
         "heatmap": heatmap_svg(hm),
     }
+    perf = _performance_view(
+        status,
+        per_batch,
+        performance if performance is not None else site_data.empty_performance(),
+        monitor_estimates or {},
+        higher_is_better=higher_is_better,
+        markers=markers,
+        axis=(first, last),
+    )
     return _ENV.get_template("site_model.html").render(
         title=f"{status.model} — model health",
         s=status,
@@ -344,13 +337,157 @@ def render_model(
         versions=_version_rows(versions, status.model) if versions is not None else None,
         marker_source="promotions (registry)" if versions is not None else "a change of the scoring version",
         hm=hm,
-        hm_rows=list(zip(hm.columns, hm.cells, strict=True)),
+        hm_rows=[(col, _heatmap_cells(cells)) for col, cells in zip(hm.columns, hm.cells, strict=True)],
         hm_times=[_when(t) for t in hm.times],
         max_heatmap=MAX_HEATMAP_BATCHES,
         generated=_when(now),
         max_chart=MAX_CHART_BATCHES,
         n_batches=int((timeline["scope"] == "batch").sum()),
+        perf=perf,
     )
+
+
+def _yes_no(x: Any) -> str:
+    return "yes" if x is True else ("no" if x is False else "—")
+
+
+def _batch_row(d: Mapping[str, Any]) -> Markup:
+    """One row of the batch table, built in Python (hundreds per page): every string from the data
+    (batch id, version, feature names, report href) is escaped; the rest are numbers and fixed words."""
+    version = escape(d["model_version"]) if isinstance(d.get("model_version"), str) else "—"
+    cv = d.get("config_version")
+    config = _num(cv) if isinstance(cv, (int, float)) and not isinstance(cv, bool) else "—"
+    names = ", ".join(f"<code>{escape(f)}</code>" for f in d["drifted_names"])
+    report = f'<a href="{escape(d["report"])}">drift report</a>' if d.get("report") else "—"
+    return Markup(  # noqa: S704 - every string from the data is escaped above
+        f"<tr><td><code>{escape(d['batch_id'])}</code></td><td>{_when(d['time'])}</td><td>{version}</td>\n"
+        f"<td>{config}</td>\n"
+        f'<td class="n">{_pct(d.get("drift_share"))}</td><td>{_yes_no(d.get("dataset_drift"))}</td>\n'
+        f"<td>{_yes_no(d.get('prediction_drift'))}</td>\n<td>{names}</td>\n"
+        f'<td class="n">{_num(d.get("quality_violations"))}</td>'
+        f'<td class="n">{_num(d.get("rows_scored"))}</td>'
+        f'<td class="n">{_num(d.get("rows_rejected"))}</td>\n'
+        f'<td class="n">{_pct(d.get("rejected_rate"))}</td><td>{report}</td></tr>'
+    )
+
+
+def _heatmap_cells(cells: Sequence[site_data.Cell | None]) -> Markup:
+    """One heatmap-table row's cells (numbers only, so nothing to escape), built once in Python:
+    a page has thousands of them and a template loop per cell dominated the rendering."""
+    return Markup(  # noqa: S704 - severities and a fixed mark only
+        "".join(
+            '<td class="n hm-cell">—</td>'
+            if c is None
+            else f'<td class="n hm-cell">{c.severity:.2f}{"*" if c.drifted else ""}</td>'
+            for c in cells
+        )
+    )
+
+
+def _labeled(row: Any) -> int | None:
+    v = getattr(row, "labeled_rows", None)
+    return None if v is None or pd.isna(v) else int(v)
+
+
+def _performance_view(
+    status: site_data.ModelStatus,
+    per_batch: pd.DataFrame,
+    performance: pd.DataFrame,
+    monitor_estimates: Mapping[str, float],
+    *,
+    higher_is_better: bool,
+    markers: Sequence[tuple[int, str]],
+    axis: tuple[str, str],
+) -> dict[str, Any]:
+    """The performance section: charts over the batch axis, the per-batch and per-run tables."""
+    metric = status.metric or site_data.primary_metric(performance)
+    pb = site_data.performance_per_batch(performance, metric)
+    runs = site_data.performance_per_run(performance, metric)
+    by_batch = {str(r.batch_id): r for r in pb.itertuples(index=False)}
+    floor = status.floor
+
+    def below(v: float | None) -> bool | None:
+        if v is None or floor is None or not math.isfinite(v):
+            return None
+        return v < floor if higher_is_better else v > floor
+
+    def val(r: Any, col: str) -> float | None:
+        if r is None:
+            return None
+        v = getattr(r, col)
+        return None if v is None or pd.isna(v) else float(v)
+
+    ids = [str(b) for b in per_batch["batch_id"]]
+    rows_ = [by_batch.get(b) for b in ids]
+    realized = [val(r, "realized") for r in rows_]
+    estimated = [val(r, "estimated") for r in rows_]
+    monitor = [monitor_estimates.get(b) for b in ids]
+    coverage = [val(r, "coverage") for r in rows_]
+    times = list(per_batch["time"])
+
+    def tips(name: str, values: Sequence[float | None]) -> list[str]:
+        return [
+            f"{b} · {_when(t)}: {name} {metric} {_num(v, 4)}"
+            for b, t, v in zip(ids, times, values, strict=True)
+        ]
+
+    series = [Series("realized", realized, tips("realized", realized), "#1d2330")]
+    if any(v is not None for v in estimated):
+        series.append(
+            Series("estimated (labels run)", estimated, tips("estimated", estimated), "#2f7f6f", True)
+        )
+    if any(v is not None for v in monitor):
+        series.append(Series("estimated (monitor)", monitor, tips("estimated", monitor), "#d07a00", True))
+    table = [
+        {
+            "batch_id": b,
+            "time": t,
+            "realized": realized[i],
+            "estimated": estimated[i],
+            "monitor": monitor[i],
+            "coverage": coverage[i],
+            "labeled_rows": _labeled(rows_[i]),
+            "below": below(realized[i]) if realized[i] is not None else below(estimated[i] or monitor[i]),
+        }
+        for i, (b, t) in enumerate(zip(ids, times, strict=True))
+        if realized[i] is not None or estimated[i] is not None or monitor[i] is not None
+    ][::-1]
+    has_any = bool(table) or not runs.empty
+    return {
+        "metric": metric,
+        "floor": floor,
+        "has_any": has_any,
+        "monitor": any(v is not None for v in monitor),
+        "chart": lines(series, floor=floor, markers=markers, axis=axis, fmt=lambda x: f"{x:.3g}")
+        if has_any
+        else None,
+        "coverage": bars(
+            coverage,
+            [
+                f"{b} · {_when(t)}: label coverage {_pct(c)}"
+                for b, t, c in zip(ids, times, coverage, strict=True)
+            ],
+            top=1.0,
+            markers=markers,
+            axis=axis,
+            fmt=lambda x: f"{x:.0%}",
+        )
+        if any(c is not None for c in coverage)
+        else None,
+        "table": table,
+        "runs": [
+            {
+                "time": r.computed_at.to_pydatetime(),
+                "version": r.model_version,
+                "realized": None if pd.isna(r.realized) else float(r.realized),
+                "estimated": None if pd.isna(r.estimated) else float(r.estimated),
+                "coverage": None if pd.isna(r.coverage) else float(r.coverage),
+                "labeled_rows": r.labeled_rows,
+                "below": below(None if pd.isna(r.realized) else float(r.realized)),
+            }
+            for r in runs.iloc[::-1].itertuples(index=False)
+        ],
+    }
 
 
 def build_pages(
@@ -362,26 +499,110 @@ def build_pages(
     reports: Mapping[tuple[str, str], str] | None = None,
     models: Sequence[str] | None = None,
     versions: pd.DataFrame | None = None,
+    performance: pd.DataFrame | None = None,
+    summaries: Mapping[str, Mapping[str, Any]] | None = None,
+    higher_is_better: Mapping[str, bool] | None = None,
 ) -> list[SitePage]:
     """The index and every model page. ``reports`` are the (model, id) pairs that have a drift report
-    (their hrefs point at ``models/<model>/reports/<id>.html``, which the caller copies)."""
+    (their hrefs point at ``models/<model>/reports/<id>.html``, which the caller copies).
+
+    ``performance`` is the performance history of every model, ``summaries`` each model's latest
+    labels summary and ``higher_is_better`` each metric's direction (default: higher is better).
+    """
     batches, volumes = site_data.batch_table(history), site_data.volume_table(outputs)
     statuses = site_data.fleet_from_tables(
-        batches, volumes, now=now, stale_after=stale_after, models=models, versions=versions
+        batches,
+        volumes,
+        now=now,
+        stale_after=stale_after,
+        models=models,
+        versions=versions,
+        performance=summaries,
     )
     pages = [SitePage("index.html", render_index(statuses, now=now, stale_after=stale_after))]
+    b_by = dict(tuple(batches.groupby("model", sort=False))) if not batches.empty else {}
+    v_by = dict(tuple(volumes.groupby("model", sort=False))) if not volumes.empty else {}
     have = set(reports or {})
     # Slice once per model: the per-model queries then scan only that model's rows.
     h_by = dict(tuple(history.groupby("model_name", sort=False))) if not history.empty else {}
-    b_by = dict(tuple(batches.groupby("model", sort=False))) if not batches.empty else {}
-    v_by = dict(tuple(volumes.groupby("model", sort=False))) if not volumes.empty else {}
+    o_by = dict(tuple(outputs.groupby("model", sort=False))) if not outputs.empty else {}
+    p_by = (
+        dict(tuple(performance.groupby("model_name", sort=False)))
+        if performance is not None and not performance.empty
+        else {}
+    )
     for s in statuses:
-        h = h_by.get(s.model, history.iloc[:0])
-        b, v = b_by.get(s.model, batches.iloc[:0]), v_by.get(s.model, volumes.iloc[:0])
-        tl = site_data.join_timeline(b, v, s.model)
-        hm = site_data.heatmap(h, s.model, last=MAX_HEATMAP_BATCHES)
         hrefs = {rid: report_href(s.model, rid) for (m, rid) in have if m == s.model}
         pages.append(
-            SitePage(model_href(s.model), render_model(s, tl, hm, now=now, reports=hrefs, versions=versions))
+            model_page(
+                s,
+                h_by.get(s.model, history.iloc[:0]),
+                o_by.get(s.model, outputs.iloc[:0]),
+                now=now,
+                reports=hrefs,
+                versions=versions,
+                performance=p_by.get(s.model),
+                higher_is_better=(higher_is_better or {}).get(s.metric or "", True),
+                tables=(b_by.get(s.model, batches.iloc[:0]), v_by.get(s.model, volumes.iloc[:0])),
+            )
         )
     return pages
+
+
+def fleet_statuses(
+    history: pd.DataFrame,
+    outputs: pd.DataFrame,
+    *,
+    now: datetime,
+    stale_after: timedelta = timedelta(hours=24),
+    models: Sequence[str] | None = None,
+    versions: pd.DataFrame | None = None,
+    summaries: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[site_data.ModelStatus]:
+    """The overview rows (attention order) of the models in ``history``/``outputs``/``versions``."""
+    return site_data.fleet_from_tables(
+        site_data.batch_table(history),
+        site_data.volume_table(outputs),
+        now=now,
+        stale_after=stale_after,
+        models=models,
+        versions=versions,
+        performance=summaries,
+    )
+
+
+def model_page(
+    status: site_data.ModelStatus,
+    history: pd.DataFrame,
+    outputs: pd.DataFrame,
+    *,
+    now: datetime,
+    reports: Mapping[str, str],
+    versions: pd.DataFrame | None = None,
+    performance: pd.DataFrame | None = None,
+    higher_is_better: bool = True,
+    tables: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> SitePage:
+    """The page of one model from its own rows only (``history``/``outputs``/``performance``).
+
+    ``tables`` are the model's :func:`~site_data.batch_table` and :func:`~site_data.volume_table`
+    when the caller already has them.
+    """
+    if tables is not None:
+        tl = site_data.join_timeline(tables[0], tables[1], status.model)
+    else:
+        tl = site_data.timeline(history, outputs, status.model)
+    hm = site_data.heatmap(history, status.model, last=MAX_HEATMAP_BATCHES)
+    metric = status.metric or (site_data.primary_metric(performance) if performance is not None else None)
+    html = render_model(
+        status,
+        tl,
+        hm,
+        now=now,
+        reports=reports,
+        versions=versions,
+        performance=performance,
+        monitor_estimates=site_data.history_estimates(history, metric),
+        higher_is_better=higher_is_better,
+    )
+    return SitePage(model_href(status.model), html)

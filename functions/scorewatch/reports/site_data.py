@@ -16,7 +16,8 @@ bucket; time is a parameter (``now``), never read here.
     counts 0 rows), ``at`` (the object's modification time, UTC).
 
 Attention order (:func:`fleet`): ``drift`` (the latest evaluation found dataset or prediction
-drift) before ``quality`` (the latest evaluation has data-quality violations) before ``stale``
+drift) before ``performance`` (the latest labels run found realized performance worse than the
+model's floor) before ``quality`` (the latest evaluation has data-quality violations) before ``stale``
 (no batch scored or evaluated within ``stale_after``) before ``ok``; within a level the larger
 latest drift share comes first, then the name.
 
@@ -33,14 +34,14 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
-STATUSES = ("drift", "quality", "stale", "ok")  # attention order: first needs attention most
+STATUSES = ("drift", "performance", "quality", "stale", "ok")  # attention order: first needs it most
 WINDOW_PREFIX = "window-"
 OUTPUT_COLUMNS = ("model", "batch_id", "kind", "rows", "at")
 
@@ -78,6 +79,12 @@ class ModelStatus:
     rejected_files_7d: int
     champion: str | None = None  # from the registry, when the site is built with one
     champion_since: datetime | None = None
+    # From the latest labels run (its JSON summary), when there is one.
+    metric: str | None = None
+    realized: float | None = None
+    estimated: float | None = None
+    floor: float | None = None
+    coverage: float | None = None
 
     @property
     def rejected_share_7d(self) -> float | None:
@@ -241,7 +248,8 @@ def heatmap(history: pd.DataFrame, model: str, *, role: str = "feature", last: i
     dist = h["distance"].astype(float).tolist()
     thr = h["threshold"].astype(float).tolist()
     drifted = h["drifted"].astype("boolean").fillna(False).astype(bool).tolist()
-    for k, (col, bid, test) in enumerate(zip(h["column"], h["batch_id"], h["test"], strict=True)):
+    cols, bids, tests = h["column"].tolist(), h["batch_id"].tolist(), h["test"].tolist()
+    for k, (col, bid, test) in enumerate(zip(cols, bids, tests, strict=True)):
         score = pval[k] if not math.isnan(pval[k]) else (dist[k] if not math.isnan(dist[k]) else None)
         grid[col_i[col]][bat_i[bid]] = Cell(
             severity=sev[k],
@@ -274,8 +282,14 @@ def model_status(
     *,
     now: datetime,
     stale_after: timedelta = timedelta(hours=24),
+    performance: Mapping[str, Any] | None = None,
 ) -> ModelStatus:
-    """The overview row of one model from its evaluations and volumes (see :func:`fleet`)."""
+    """The overview row of one model from its evaluations and volumes (see :func:`fleet`).
+
+    ``performance`` is the latest labels run's summary (``metric``, ``value``, ``estimated_value``,
+    ``floor``, ``coverage``, ``degraded``);
+    its ``degraded`` raises the ``performance`` flag.
+    """
     now_ts = _ts(now)
     b = batches[batches["model"] == model]
     v = volumes[volumes["model"] == model]
@@ -286,6 +300,9 @@ def model_status(
     flags = []
     if latest is not None and (bool(latest["dataset_drift"]) or bool(latest["prediction_drift"])):
         flags.append("drift")
+    perf = dict(performance or {})
+    if perf.get("degraded"):
+        flags.append("performance")
     if latest is not None and int(latest["quality_violations"]) > 0:
         flags.append("quality")
     if last_at is None or now_ts - last_at > stale_after:
@@ -308,7 +325,22 @@ def model_status(
         rows_7d=int(week["rows_scored"].sum()),
         rejected_7d=int(week["rows_rejected"].sum()),
         rejected_files_7d=int(week["rejected_files"].sum()),
+        metric=str(perf["metric"]) if perf.get("metric") else None,
+        realized=_float(perf.get("value")),
+        estimated=_float(perf.get("estimated_value")),
+        floor=_float(perf.get("floor")),
+        coverage=_float(perf.get("coverage")),
     )
+
+
+def _float(x: Any) -> float | None:
+    if x is None or x is pd.NA:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
 
 
 VERSION_COLUMNS = ("model", "version", "status", "created_at", "promoted_at", "archived_at", "parent_version")
@@ -383,11 +415,13 @@ def fleet_from_tables(
     stale_after: timedelta = timedelta(hours=24),
     models: Iterable[str] | None = None,
     versions: pd.DataFrame | None = None,
+    performance: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[ModelStatus]:
     """:func:`fleet` from already computed :func:`batch_table` and :func:`volume_table`.
 
     With the registry's ``versions`` (columns ``VERSION_COLUMNS``) each row also carries the
-    champion and its promotion time, and every registered model is listed.
+    champion and its promotion time, and every registered model is listed. ``performance`` maps a
+    model to its latest labels summary (:func:`model_status`).
     """
     registered = set(versions["model"]) if versions is not None else set()
     names: set[str] = set(batches["model"]) | set(volumes["model"]) | set(models or ()) | registered
@@ -395,7 +429,12 @@ def fleet_from_tables(
     v_by = dict(tuple(volumes.groupby("model", sort=False))) if not volumes.empty else {}
     rows = [
         model_status(
-            m, b_by.get(m, batches.iloc[:0]), v_by.get(m, volumes.iloc[:0]), now=now, stale_after=stale_after
+            m,
+            b_by.get(m, batches.iloc[:0]),
+            v_by.get(m, volumes.iloc[:0]),
+            now=now,
+            stale_after=stale_after,
+            performance=(performance or {}).get(m),
         )
         for m in names
     ]
@@ -415,3 +454,149 @@ def drift_share_series(
     b = batch_table(history)
     b = b[(b["model"] == model) & (b["scope"] == scope)]
     return [(str(i), float(s)) for i, s in zip(b["batch_id"], b["drift_share"], strict=True)]
+
+
+# -- performance history (the labels runs) ------------------------------------------------------
+
+#: Columns of the performance history rows the labels function writes (``lifecycle.labels.history_rows``).
+PERFORMANCE_COLUMNS = (
+    "model_name",
+    "model_version",
+    "scope",
+    "batch_id",
+    "metric",
+    "realized",
+    "estimated",
+    "scored_rows",
+    "labeled_rows",
+    "coverage",
+    "run_id",
+    "computed_at",
+)
+#: Monitoring history columns named ``estimated_<metric>`` hold a per-batch estimate, when present.
+ESTIMATED_PREFIX = "estimated_"
+
+
+def empty_performance() -> pd.DataFrame:
+    """A performance history with no rows (no labels run yet)."""
+    return pd.DataFrame({c: pd.Series([], dtype="object") for c in PERFORMANCE_COLUMNS})
+
+
+def primary_metric(performance: pd.DataFrame) -> str | None:
+    """The metric with the most realized values (ties: name), or None without any."""
+    if performance.empty or not {"metric", "realized"} <= set(performance.columns):
+        return None
+    p = performance[pd.to_numeric(performance["realized"], errors="coerce").notna()]
+    if p.empty:
+        p = performance
+    counts = p["metric"].astype(str).value_counts()
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+
+
+def performance_per_batch(performance: pd.DataFrame, metric: str | None) -> pd.DataFrame:
+    """Per scoring batch, the latest labels run's ``metric``: realized, estimated and label coverage.
+
+    Each labels run recomputes every batch of its window, so the newest run (``computed_at``)
+    holds the current value. Columns: ``batch_id``, ``realized``, ``estimated``, ``coverage``,
+    ``labeled_rows``, ``scored_rows``, ``computed_at``.
+    """
+    cols = ["batch_id", "realized", "estimated", "coverage", "labeled_rows", "scored_rows", "computed_at"]
+    if metric is None or performance.empty or not set(PERFORMANCE_COLUMNS) <= set(performance.columns):
+        return pd.DataFrame(columns=cols)
+    p = performance[(performance["scope"] == "batch") & (performance["metric"] == metric)]
+    p = p[p["batch_id"].notna()]
+    if p.empty:
+        return pd.DataFrame(columns=cols)
+    p = p.assign(computed_at=pd.to_datetime(p["computed_at"], utc=True))
+    p = p.sort_values(["computed_at", "run_id"], kind="stable").drop_duplicates("batch_id", keep="last")
+    out = p[cols].reset_index(drop=True)
+    for c in ("realized", "estimated", "coverage"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
+    return out
+
+
+def performance_per_run(performance: pd.DataFrame, metric: str | None) -> pd.DataFrame:
+    """The window value of ``metric`` of every labels run, oldest first (one point per run).
+
+    Columns: ``computed_at``, ``realized``, ``estimated``, ``coverage``, ``labeled_rows``,
+    ``scored_rows``, ``model_version``.
+    """
+    cols = [
+        "computed_at",
+        "realized",
+        "estimated",
+        "coverage",
+        "labeled_rows",
+        "scored_rows",
+        "model_version",
+    ]
+    if metric is None or performance.empty:
+        return pd.DataFrame(columns=cols)
+    p = performance[(performance["scope"] == "window") & (performance["metric"] == metric)]
+    if p.empty:
+        return pd.DataFrame(columns=cols)
+    p = p.assign(computed_at=pd.to_datetime(p["computed_at"], utc=True))
+    p = p.sort_values(["computed_at", "run_id"], kind="stable").drop_duplicates("run_id", keep="last")
+    out = p[cols].reset_index(drop=True)
+    for c in ("realized", "estimated", "coverage"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
+    return out
+
+
+def history_estimates(history: pd.DataFrame, metric: str | None) -> dict[str, float]:
+    """batch_id -> the monitor's own estimate of ``metric``, from an ``estimated_<metric>`` column.
+
+    The monitoring history carries such a column only when the monitor estimates performance;
+    without it (or without ``metric``) the mapping is empty.
+    """
+    col = f"{ESTIMATED_PREFIX}{metric}" if metric else None
+    if col is None or col not in history.columns or history.empty:
+        return {}
+    h = history[["batch_id", col]].copy()
+    h[col] = pd.to_numeric(h[col], errors="coerce")
+    h = h[h[col].notna()].drop_duplicates("batch_id", keep="first")
+    return {str(b): float(v) for b, v in zip(h["batch_id"], h[col], strict=True)}
+
+
+def history_metrics(history: pd.DataFrame) -> tuple[str, ...]:
+    """The metrics the monitoring history estimates (its ``estimated_<metric>`` columns)."""
+    return tuple(
+        sorted(c[len(ESTIMATED_PREFIX) :] for c in history.columns if c.startswith(ESTIMATED_PREFIX))
+    )
+
+
+# -- the per-model summary an incremental build keeps (the index is rebuilt from these) ---------
+
+_TIMES = ("last_batch_at", "champion_since")
+_TUPLES = ("flags", "drifted_features", "drift_series")
+
+
+def status_to_dict(s: ModelStatus) -> dict[str, Any]:
+    """A JSON-able form of ``s`` (times as ISO 8601); :func:`status_from_dict` reverses it."""
+    d = asdict(s)
+    for k in _TIMES:
+        d[k] = d[k].isoformat() if d[k] is not None else None
+    for k in _TUPLES:
+        d[k] = list(d[k])
+    return d
+
+
+def status_from_dict(d: Mapping[str, Any]) -> ModelStatus:
+    """The :class:`ModelStatus` of :func:`status_to_dict` (unknown keys ignored, missing ones default)."""
+    known = {f.name for f in fields(ModelStatus)}
+    values = {k: v for k, v in d.items() if k in known}
+    for k in _TIMES:
+        if values.get(k) is not None:
+            values[k] = _ts(values[k]).to_pydatetime()
+    for k in _TUPLES:
+        values[k] = tuple(values.get(k) or ())
+    return ModelStatus(**values)
+
+
+def restale(s: ModelStatus, *, now: datetime, stale_after: timedelta) -> ModelStatus:
+    """``s`` with its ``stale`` flag recomputed for ``now`` (a kept summary ages between rebuilds)."""
+    flags = [f for f in s.flags if f not in ("stale", "ok")]
+    if s.last_batch_at is None or _ts(now) - _ts(s.last_batch_at) > stale_after:
+        flags.append("stale")
+    order = sorted(flags, key=STATUSES.index)
+    return replace(s, flags=tuple(order) or ("ok",), status=order[0] if order else "ok")

@@ -55,3 +55,22 @@ def _s3_client(endpoint: str | None, region: str | None) -> Any:
 def s3_client() -> Any:
     """The boto3 S3 client for the current endpoint/region (created once, reused)."""
     return _s3_client(_endpoint(), _region())
+
+
+@lru_cache(maxsize=8)
+def _presigning_client(endpoint: str | None, region: str | None) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    with _client_lock:
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name=region or "us-east-1",
+            config=Config(signature_version="s3v4"),
+        )
+
+
+def presigning_client() -> Any:
+    """An S3 client that presigns with Signature Version 4 (required for SSE-KMS objects)."""
+    return _presigning_client(_endpoint(), _region())
