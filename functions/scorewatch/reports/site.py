@@ -14,6 +14,7 @@ a folder, a static file server or presigned S3 URLs of a copied prefix.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -356,7 +357,9 @@ def _batch_row(d: Mapping[str, Any]) -> Markup:
     (batch id, version, feature names, report href) is escaped; the rest are numbers and fixed words."""
     version = escape(d["model_version"]) if isinstance(d.get("model_version"), str) else "—"
     cv = d.get("config_version")
-    config = _num(cv) if isinstance(cv, (int, float)) and not isinstance(cv, bool) else "—"
+    # numpy integers are numbers.Real too; pandas' NA and NaN are not a version
+    is_version = isinstance(cv, numbers.Real) and not isinstance(cv, bool) and not math.isnan(cv)
+    config = _num(int(cv)) if is_version else "—"
     names = ", ".join(f"<code>{escape(f)}</code>" for f in d["drifted_names"])
     report = f'<a href="{escape(d["report"])}">drift report</a>' if d.get("report") else "—"
     return Markup(  # noqa: S704 - every string from the data is escaped above
