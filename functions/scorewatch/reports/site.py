@@ -359,7 +359,7 @@ def _batch_row(d: Mapping[str, Any]) -> Markup:
     cv = d.get("config_version")
     # numpy integers are numbers.Real too; pandas' NA and NaN are not a version
     is_version = isinstance(cv, numbers.Real) and not isinstance(cv, bool) and not math.isnan(cv)
-    config = _num(int(cv)) if is_version else "—"
+    config = _num(int(cv)) if is_version and cv is not None else "—"
     names = ", ".join(f"<code>{escape(f)}</code>" for f in d["drifted_names"])
     report = f'<a href="{escape(d["report"])}">drift report</a>' if d.get("report") else "—"
     return Markup(  # noqa: S704 - every string from the data is escaped above
