@@ -38,6 +38,7 @@ from scorewatch.core.cards import ModelCard
 from scorewatch.core.config import ModelConfig
 from scorewatch.core.contract import Prefix
 from scorewatch.core.errors import InputRejectedError
+from scorewatch.io import scored as scored_objects
 from scorewatch.io import storage
 from scorewatch.monitoring import estimation, performance
 from scorewatch.scoring import decisions
@@ -143,17 +144,12 @@ def read_labels(
 
 
 def scored_uris(data_bucket: str, model: str, *, since: datetime) -> list[storage.ObjectInfo]:
-    """Scored output objects of ``model`` in ``date=`` partitions on or after ``since``'s day."""
-    prefix = f"s3://{data_bucket}/{Prefix.SCORED}model={model}/"
-    first_day = since.strftime("%Y-%m-%d")
-    out = []
-    for info in storage.list_uris(prefix):
-        if not info.uri.endswith(".parquet"):
-            continue
-        part = next((p for p in info.uri.split("/") if p.startswith("date=")), None)
-        if part is None or part[len("date=") :] >= first_day:
-            out.append(info)
-    return out
+    """Current scored outputs of ``model`` in ``date=`` partitions on or after ``since``'s day.
+
+    A result superseded by a later upload of the same key (or by a backfill) is left out
+    (``scorewatch.io.scored``), so a key uploaded three times is joined once.
+    """
+    return scored_objects.current_scored(data_bucket, model, since=since)
 
 
 def read_scored(infos: Sequence[storage.ObjectInfo], *, id_columns: Sequence[str]) -> pd.DataFrame:

@@ -1,0 +1,120 @@
+"""Which scored outputs are current: one result per source key (issue 15, invariant 2).
+
+Every scored object stays where it was written (outputs are write-once, and the score role may not
+delete); a later upload of the same key, or an explicit backfill by a new champion, *supersedes*
+the earlier result. The rule every reader applies (the labels join, the retraining assembly, the
+``scored_current`` Athena view, ``scorewatch site``):
+
+    for each (model, ``source_uri``), the current result is the batch scored last
+    (greatest ``scored_at`` of its rows, then ``batch_id``); every other batch is superseded.
+
+Scoring order is upload order: an event for an upload that has since been replaced is skipped
+(``superseded``) before it is read, and an upload replaced while it is read has its output
+discarded, so an older upload's result never carries a later ``scored_at`` than its successor's.
+
+The lineage columns are constant per object (and per part of a large file, whose parts share the
+batch id), so this reads three columns per object, never the rows' data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyarrow.compute as pc
+
+from scorewatch.core.contract import Prefix
+from scorewatch.io import storage
+
+#: The lineage columns the rule reads (LINEAGE_COLUMNS of scorewatch.scoring.scorer).
+CURRENT_COLUMNS = ("source_uri", "batch_id", "scored_at")
+
+
+@dataclass(frozen=True)
+class ScoredObject:
+    """One scored output object and the lineage that decides whether it is current."""
+
+    info: storage.ObjectInfo
+    source_uri: str | None
+    batch_id: str | None
+    scored_at: datetime | None
+
+
+def scored_prefix(data_bucket: str, model: str) -> str:
+    return f"s3://{data_bucket}/{Prefix.SCORED}model={model}/"
+
+
+def list_scored(data_bucket: str, model: str, *, since: datetime | None = None) -> list[storage.ObjectInfo]:
+    """Every scored Parquet object of ``model`` (``date=`` partitions on or after ``since``'s day)."""
+    first_day = since.strftime("%Y-%m-%d") if since is not None else ""
+    out = []
+    for info in storage.list_uris(scored_prefix(data_bucket, model)):
+        if not info.uri.endswith(".parquet"):
+            continue
+        part = next((p for p in info.uri.split("/") if p.startswith("date=")), None)
+        if part is None or part[len("date=") :] >= first_day:
+            out.append(info)
+    return out
+
+
+def describe(info: storage.ObjectInfo) -> ScoredObject:
+    """The object's source, batch and latest ``scored_at`` (three projected columns)."""
+    names = set(storage.read_schema(info.uri).names)
+    cols = [c for c in CURRENT_COLUMNS if c in names]
+    table = storage.read_table(info.uri, columns=cols)
+    if table.num_rows == 0:
+        return ScoredObject(info=info, source_uri=None, batch_id=None, scored_at=None)
+
+    def first(name: str) -> str | None:
+        if name not in cols:
+            return None
+        value = table.column(name)[0].as_py()
+        return None if value is None else str(value)
+
+    scored_at = pc.max(table.column("scored_at")).as_py() if "scored_at" in cols else None
+    return ScoredObject(
+        info=info, source_uri=first("source_uri"), batch_id=first("batch_id"), scored_at=scored_at
+    )
+
+
+def current(objects: Iterable[ScoredObject]) -> tuple[list[ScoredObject], list[ScoredObject]]:
+    """Split ``objects`` into (current, superseded) by the module's rule; input order is kept.
+
+    An object without lineage (an empty file, or one written by hand) is current: nothing
+    supersedes it.
+    """
+    objects = list(objects)
+    batch_at: dict[tuple[str, str], datetime] = {}
+    for o in objects:
+        if o.source_uri is None or o.batch_id is None or o.scored_at is None:
+            continue
+        k = (o.source_uri, o.batch_id)
+        batch_at[k] = max(batch_at.get(k, o.scored_at), o.scored_at)
+    winner: dict[str, tuple[datetime, str]] = {}
+    for (source, batch), at in batch_at.items():
+        if source not in winner or (at, batch) > winner[source]:
+            winner[source] = (at, batch)
+    keep, gone = [], []
+    for o in objects:
+        if o.source_uri is None or o.batch_id is None or o.source_uri not in winner:
+            keep.append(o)
+        elif winner[o.source_uri][1] == o.batch_id:
+            keep.append(o)
+        else:
+            gone.append(o)
+    return keep, gone
+
+
+def current_scored(
+    data_bucket: str, model: str, *, since: datetime | None = None
+) -> list[storage.ObjectInfo]:
+    """The current scored objects of ``model`` (see the module docstring), sorted by URI."""
+    keep, _ = current(describe(i) for i in list_scored(data_bucket, model, since=since))
+    return [o.info for o in keep]
+
+
+def current_of(infos: Sequence[storage.ObjectInfo]) -> list[storage.ObjectInfo]:
+    """``infos`` less the superseded ones (for readers that list scored objects themselves)."""
+    keep, _ = current(describe(i) for i in infos)
+    return [o.info for o in keep]
