@@ -1,4 +1,8 @@
-"""labels: S3 Object Created under labels/<model>/ (via EventBridge) -> realized performance."""
+"""labels: S3 Object Created under labels/<model>/ (via EventBridge) -> realized performance.
+
+Also ``Batch Scored``: labels that arrived before their batch are joined once it is scored (a
+model with no stored labels returns at once, reading nothing else).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,15 @@ from scorewatch.core.errors import InputRejectedError, ModelNotFoundError
 from scorewatch.core.schema import check_model_name
 from scorewatch.handlers import _once, _registry, logger, observed
 from scorewatch.handlers.settings import LabelsSettings, load
+from scorewatch.io import storage
 from scorewatch.io.events import EventPublisher, PerformanceDegraded
 from scorewatch.io.metrics import record
+from scorewatch.lifecycle import label_store
 from scorewatch.lifecycle.labels import LabelJoiner
 
 #: The registry cooldown that bounds Performance Degraded events per model.
 PERFORMANCE_COOLDOWN = "performance"
+BATCH_SCORED = "Batch Scored"
 
 
 def model_from_label_key(key: str) -> str:
@@ -32,9 +39,17 @@ def model_from_label_key(key: str) -> str:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Join all labels of the model with its recent scored outputs; publish metrics and degradation."""
     settings = load(LabelsSettings)
-    s3 = S3EventNotificationEventBridgeModel.model_validate(event)
-    obj = s3.detail.object
-    model = model_from_label_key(obj.key)
+    if event.get("detail-type") == BATCH_SCORED:
+        model = check_model_name(str(event["detail"]["model"]))
+        batch = str(event["detail"].get("batch_id", ""))
+        if not storage.list_uris(label_store.store_prefix(settings.data_bucket, model)):
+            return {"model_name": model, "skipped": "no labels stored for this model"}
+        trigger = f"batch:{batch}"
+    else:
+        s3 = S3EventNotificationEventBridgeModel.model_validate(event)
+        obj = s3.detail.object
+        model = model_from_label_key(obj.key)
+        trigger = f"{s3.detail.bucket.name}/{obj.key}@{obj.etag}"
     joiner = _once(
         "labels",
         settings,
@@ -42,7 +57,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     mc = settings.models.model(model)
     try:
-        result = joiner.run(mc, trigger=f"{s3.detail.bucket.name}/{obj.key}@{obj.etag}")
+        result = joiner.run(mc, trigger=trigger)
     except ModelNotFoundError as exc:
         logger.warning("labels not joined: model has no champion", model=model, problem=str(exc))
         return {"model_name": model, "skipped": str(exc)}
