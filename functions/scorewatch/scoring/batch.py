@@ -37,10 +37,11 @@ from scorewatch.core.errors import (
     InputRejectedError,
     InputTooLargeError,
 )
-from scorewatch.io import storage
+from scorewatch.io import ledger, storage
 from scorewatch.io.events import BatchRejected, BatchScored, EventPublisher
 from scorewatch.io.metrics import record
 from scorewatch.io.transient import transient_errors
+from scorewatch.scoring.rejections import ARROW_DATA_ERRORS, public_message, unreadable_input
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -181,6 +182,13 @@ class BatchScorer:
 
         batch_id = req.batch_id or batch_id_for(identity, card.version)
         d = layout.day(info.last_modified or scored_at)
+        if req.part is None:
+            # The ledger, not the idempotency record's TTL, decides whether this source version
+            # was already handled (io.ledger): schedules and replays score only what is new.
+            pinned = req.model_version not in (None, "champion")
+            hit = ledger.lookup(self.data_bucket, model, identity, model_version=card.version, pinned=pinned)
+            if hit is not None:
+                return ScoreOutcome.model_validate(hit)
         try:
             if req.part is None:
                 too_large = self._too_large(info, mc)
@@ -201,7 +209,14 @@ class BatchScorer:
             )
         except (InputRejectedError, InputTooLargeError) as exc:
             return self._reject(
-                req, exc, model=model, version=card.version, batch_id=batch_id, d=d, at=scored_at
+                req,
+                exc,
+                model=model,
+                version=card.version,
+                batch_id=batch_id,
+                d=d,
+                at=scored_at,
+                identity=identity,
             )
         except ARROW_DATA_ERRORS as exc:
             # Input values Arrow could not read or convert that no reader or validation check
@@ -215,6 +230,7 @@ class BatchScorer:
                 batch_id=batch_id,
                 d=d,
                 at=scored_at,
+                identity=identity,
             )
 
     def _current(self, req: ScoreRequest) -> storage.ObjectInfo | ScoreOutcome:
@@ -378,10 +394,28 @@ class BatchScorer:
                 Metric.BATCH_LATENCY: time.monotonic() - started,
             },
         )
+        ledger.record(
+            bucket,
+            card.model_name,
+            storage.source_identity(info),
+            card.version,
+            outcome.model_dump(mode="json"),
+        )
         return outcome
 
     # ------------------------------------------------------------- rejection
-    def _reject(self, req: ScoreRequest, exc: Exception, *, model, version, batch_id, d, at) -> ScoreOutcome:
+    def _reject(
+        self,
+        req: ScoreRequest,
+        exc: Exception,
+        *,
+        model,
+        version,
+        batch_id,
+        d,
+        at,
+        identity: str | None = None,
+    ) -> ScoreOutcome:
         from scorewatch.scoring.scorer import write_rejections
 
         reason = getattr(exc, "reason", None) or "input_too_large"
@@ -414,7 +448,7 @@ class BatchScorer:
             )
         )
         record(model, {Metric.BATCHES_REJECTED: 1})
-        return ScoreOutcome(
+        outcome = ScoreOutcome(
             status="rejected",
             source_uri=req.uri,
             model=model,
@@ -424,6 +458,9 @@ class BatchScorer:
             reason=reason,
             message=str(exc),
         )
+        if identity is not None:
+            ledger.record(self.data_bucket, model, identity, version, outcome.model_dump(mode="json"))
+        return outcome
 
     def _reject_unrouted(self, req: ScoreRequest, exc: InputRejectedError, at: datetime) -> ScoreOutcome:
         """A key outside ``incoming/<model>/``: report it; no model dimension to put a metric under."""
@@ -578,7 +615,7 @@ class BatchScorer:
                 Metric.REJECTED_ROW_RATE: rows_rejected / rows_in if rows_in else 0.0,
             },
         )
-        return ScoreOutcome(
+        outcome = ScoreOutcome(
             status="scored",
             source_uri=detail.source_uri,
             model=model,
@@ -591,37 +628,11 @@ class BatchScorer:
             profile_uri=profile_uri,
             sample_uri=sample_uri,
         )
-
-
-def public_message(exc: Exception) -> str:
-    """What an event may say about a rejection: no raw input values (``InputRejectedError``)."""
-    return getattr(exc, "public_message", None) or str(exc)
-
-
-#: Arrow's errors for values it cannot parse or convert (not its I/O errors: those are OSError).
-ARROW_DATA_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
-
-
-def unreadable_input(uri: str, exc: BaseException) -> InputRejectedError:
-    """A whole-file rejection for an Arrow data error that reached the batch boundary.
-
-    Arrow's text can quote an input value, so it goes to the log only as the error type and the
-    place it was raised; the message names the file and what to do.
-    """
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    where = f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else "unknown"
-    logging.getLogger(__name__).error(
-        "input rejected: Arrow could not read its values",
-        extra={"source_uri": uri, "error_type": type(exc).__name__, "raised_at": where},
-    )
-    return InputRejectedError(
-        f"{uri}: the file holds values that cannot be read or converted ({type(exc).__name__}); "
-        "check that each column holds one type, or write the file as CSV",
-        source_uri=uri,
-        reason="unreadable_input",
-    )
+        pinned = storage.ObjectInfo(uri=detail.source_uri, size=0, etag=inp.etag, version_id=inp.version_id)
+        ledger.record(
+            bucket, model, storage.source_identity(pinned), inp.model_version, outcome.model_dump(mode="json")
+        )
+        return outcome
 
 
 def _discard(uri: str) -> None:
