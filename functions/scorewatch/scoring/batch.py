@@ -394,13 +394,7 @@ class BatchScorer:
                 Metric.BATCH_LATENCY: time.monotonic() - started,
             },
         )
-        ledger.record(
-            bucket,
-            card.model_name,
-            storage.source_identity(info),
-            card.version,
-            outcome.model_dump(mode="json"),
-        )
+        _record(bucket, card.model_name, storage.source_identity(info), card.version, outcome)
         return outcome
 
     # ------------------------------------------------------------- rejection
@@ -459,7 +453,7 @@ class BatchScorer:
             message=str(exc),
         )
         if identity is not None:
-            ledger.record(self.data_bucket, model, identity, version, outcome.model_dump(mode="json"))
+            _record(self.data_bucket, model, identity, version, outcome)
         return outcome
 
     def _reject_unrouted(self, req: ScoreRequest, exc: InputRejectedError, at: datetime) -> ScoreOutcome:
@@ -629,10 +623,29 @@ class BatchScorer:
             sample_uri=sample_uri,
         )
         pinned = storage.ObjectInfo(uri=detail.source_uri, size=0, etag=inp.etag, version_id=inp.version_id)
-        ledger.record(
-            bucket, model, storage.source_identity(pinned), inp.model_version, outcome.model_dump(mode="json")
-        )
+        _record(bucket, model, storage.source_identity(pinned), inp.model_version, outcome)
         return outcome
+
+
+def _record(bucket: str, model: str, identity: str, version: str, outcome: ScoreOutcome) -> None:
+    """Write the ledger entry once the event is out; a failure here must not fail the invocation.
+
+    Raising would make the retry publish the event a second time. Not raising, the idempotency
+    record still answers replays for 24 h; only a schedule after that (with the entry still
+    missing) would score the object again, onto the same keys. Logged as an error so it is seen.
+    """
+    try:
+        ledger.record(bucket, model, identity, version, outcome.model_dump(mode="json"))
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        logging.getLogger(__name__).error(
+            "scoring ledger entry not written",
+            extra={
+                "model": model,
+                "version": version,
+                "source_uri": outcome.source_uri,
+                "error": type(exc).__name__,
+            },
+        )
 
 
 def _discard(uri: str) -> None:

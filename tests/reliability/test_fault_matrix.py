@@ -1,0 +1,240 @@
+"""Fault-injection matrix over the score path, on moto's server (issue 15).
+
+For every AWS call a warm score invocation makes (discovered by recording a clean run, so a new
+call joins the matrix by itself), a transient failure (503/throttling, once) and a permanent one
+(403 AccessDenied, until fixed) are injected at that call. The same event is then delivered
+again with the fault gone, and once more as a duplicate. Invariants afterwards, for every point:
+
+* no loss: the object is scored, ``rows_in = rows_scored + rows_rejected = 30``, and the scoring
+  ledger has its entry;
+* no duplicate: one output object for the batch and one ``Batch Scored`` over all three calls;
+* clear outcome: the faulted invocation either raised (``TransientError`` for a transient fault,
+  so Lambda retries; the AWS error for a permanent one, so the event lands in the DLQ) or
+  completed in full; it never returned a partial result.
+
+The table of points x outcomes is written to ``test-artifacts/fault-matrix.md`` and is the one
+in docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import botocore.client
+import pytest
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from faults import client_error, install_arrow_read_faults, install_boto_faults
+from reliability_kit import MODEL, Ctx, csv_bytes, frame, make_stack, model_config, register_champion
+
+from scorewatch.core.errors import TransientError
+
+ROWS = 30
+TRANSIENT = {
+    "s3": "SlowDown",
+    "dynamodb": "ProvisionedThroughputExceededException",
+    "events": "ThrottlingException",
+}
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _target(service: str, op: str, params: dict[str, Any], stack: Any) -> str:
+    """A readable name for what the call touches (key prefix, table)."""
+    if service == "s3":
+        if params.get("Bucket") == stack.res.models_bucket:
+            return "models bucket"
+        key = str(params.get("Key") or params.get("Prefix") or "")
+        parts = key.split("/")
+        if parts[0] == "monitoring" and len(parts) > 2:
+            return f"monitoring/{parts[2]}/"
+        return f"{parts[0]}/" if parts[0] else "(bucket)"
+    if service == "dynamodb":
+        table = str(params.get("TableName", ""))
+        return "idempotency" if table == stack.res.idempotency_table else "registry"
+    return "bus"
+
+
+def _recorder(monkeypatch, stack) -> list[tuple[str, str, str]]:
+    calls: list[tuple[str, str, str]] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def wrapped(self, operation_name, api_params):
+        service = self.meta.service_model.service_name
+        point = (service, operation_name, _target(service, operation_name, api_params, stack))
+        if point not in calls:
+            calls.append(point)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", wrapped)
+    return calls
+
+
+@pytest.fixture
+def stack(resources, monkeypatch):
+    st = make_stack(resources, monkeypatch, models=[model_config()])
+    st.card = register_champion(resources)
+    return st
+
+
+def _drop(stack, name: str, seed: int) -> dict:
+    key = f"incoming/{MODEL}/{name}.csv"
+    return stack.s3_event(key, stack.put(key, csv_bytes(frame(ROWS, seed=seed))))
+
+
+def _discover(stack, monkeypatch) -> list[tuple[str, str, str]]:
+    from scorewatch.handlers import score
+
+    assert score.handler(_drop(stack, "warm-up", 0), Ctx())["status"] == "scored"
+    stack.events()
+    with monkeypatch.context() as m:
+        calls = _recorder(m, stack)
+        score.handler(_drop(stack, "discover", 1), Ctx())
+    stack.events()
+    # the test's own put_object is not the score path's
+    return [c for c in calls if not (c[1] == "PutObject" and c[2] == "incoming/")]
+
+
+def _inject(monkeypatch, point, mode: str):
+    service, op, target = point
+    faults = install_boto_faults(monkeypatch)
+
+    def when(params, _t=target):
+        return _target(service, op, params, _stack_ref[0]) == _t
+
+    if mode == "transient":
+        faults.fail(op, when=when, error=lambda: client_error(TRANSIENT[service], op, 503), times=1)
+    else:
+        faults.fail(op, when=when, error=lambda: client_error("AccessDenied", op, 403))
+    return faults
+
+
+_stack_ref: list[Any] = []
+
+
+def _run_point(stack, monkeypatch, point, mode: str, i: int) -> dict[str, Any]:
+    from scorewatch.handlers import score
+
+    event = _drop(stack, f"fault-{i}-{mode}", 10 + i)
+    key = event["detail"]["object"]["key"]
+    with monkeypatch.context() as m:
+        if point[1] == "GetObject (pyarrow)":
+            state = install_arrow_read_faults(m, lambda path: path.endswith(f"{key}"))
+            if mode == "transient":
+                first_calls = [0]
+                real = state.when
+
+                def once(path, _real=real, _n=first_calls):
+                    if _real(path) and _n[0] == 0:
+                        _n[0] += 1
+                        return True
+                    return False
+
+                state.when = once
+            hit = lambda: state.hits  # noqa: E731
+        else:
+            faults = _inject(m, point, mode)
+            hit = lambda: sum(faults.hits.values())  # noqa: E731
+        try:
+            first: Any = score.handler(event, Ctx())
+            first_result = f"completed ({first['status']})"
+        except TransientError:
+            first_result = "TransientError"
+        except Exception as exc:  # the matrix records what escaped
+            first_result = type(exc).__name__
+        injected = hit()
+    try:
+        replay = score.handler(event, Ctx())
+        waited = False
+    except IdempotencyAlreadyInProgressError:
+        # The faulted run left its INPROGRESS record (saving the result failed): Lambda's retry
+        # is refused until that record's expiry, the invocation's timeout. Let it expire.
+        _expire_in_progress(stack)
+        replay = score.handler(event, Ctx())
+        waited = True
+    duplicate = score.handler(event, Ctx())
+    events = [e for e in stack.events(wait=0.5) if e["detail"].get("source_uri", "").endswith(key)]
+    batch = replay["batch_id"]
+    outputs = [k for k in stack.keys("scored/") if batch in k]
+    from scorewatch.core import layout
+    from scorewatch.io import storage
+
+    uri = layout.s3_uri(stack.res.data_bucket, key)
+    entry = layout.ledger_key(MODEL, storage.source_identity(storage.stat(uri)), stack.card.version)
+    ledger = storage.exists(layout.s3_uri(stack.res.data_bucket, entry))
+    return {
+        "point": point,
+        "mode": mode,
+        "injected": injected,
+        "first": first_result,
+        "replay": replay,
+        "duplicate": duplicate,
+        "events": [e["detail-type"] for e in events],
+        "outputs": outputs,
+        "ledger": ledger,
+        "waited": waited,
+    }
+
+
+def _expire_in_progress(stack) -> None:
+    import boto3
+
+    table = boto3.resource("dynamodb").Table(stack.res.idempotency_table)
+    for item in table.scan()["Items"]:
+        if item.get("status") == "INPROGRESS":
+            table.delete_item(Key={"id": item["id"]})
+
+
+def test_every_aws_call_of_the_score_path_under_transient_and_permanent_faults(stack, monkeypatch):
+    _stack_ref[:] = [stack]
+    points = _discover(stack, monkeypatch)
+    names = {(s, o) for s, o, _ in points}
+    # the calls a warm invocation makes: the matrix must cover at least these
+    assert {
+        ("s3", "HeadObject"),
+        ("s3", "ListObjectsV2"),
+        ("dynamodb", "PutItem"),
+        ("events", "PutEvents"),
+    } <= names
+    points.append(("s3", "GetObject (pyarrow)", "incoming/"))  # permanent here: 503 until fixed
+    rows = []
+    for i, point in enumerate(points):
+        for mode in ("transient", "permanent"):
+            r = _run_point(stack, monkeypatch, point, mode, i)
+            rows.append(r)
+            where = f"{point} {mode}: {r['first']}"
+            assert r["injected"] >= 1, where
+            assert r["replay"]["status"] == "scored", where
+            assert (
+                r["replay"]["rows_in"] == r["replay"]["rows_scored"] + r["replay"]["rows_rejected"] == ROWS
+            ), where
+            assert r["duplicate"] == r["replay"], where
+            assert r["events"] == ["Batch Scored"], where
+            assert len(r["outputs"]) == 1, where
+            assert r["first"] in ("TransientError", "completed (scored)") or mode == "permanent", where
+            if mode == "transient":
+                assert r["first"] in ("TransientError", "completed (scored)"), where
+            else:
+                assert r["first"] != "completed (rejected)", where
+    # the ledger entry is written after the event: only a fault on that very write leaves it out
+    assert [r["point"][2] for r in rows if not r["ledger"]] == ["monitoring/ledger/"] * 2
+    ARTIFACTS.mkdir(exist_ok=True)
+    lines = [
+        "| call (target) | transient (503/throttle, once) | permanent (403, until fixed) "
+        "| after replay + duplicate | ledger entry |",
+        "|---|---|---|---|---|",
+    ]
+    for point in points:
+        t, p = (
+            next(r for r in rows if r["point"] == point and r["mode"] == m)
+            for m in ("transient", "permanent")
+        )
+        service, op, target = point
+        wait = " (retry after the in-progress record expires)" if t["waited"] or p["waited"] else ""
+        lines.append(
+            f"| {service} {op} ({target}) | {t['first']} | {p['first']} "
+            f"| scored once: 1 output, 1 Batch Scored{wait} "
+            f"| {'yes' if t['ledger'] and p['ledger'] else 'no'} |"
+        )
+    (ARTIFACTS / "fault-matrix.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    print(f"points={len(points)} faults={len(rows)} objects={len(rows) + 2} rows={ROWS * (len(rows) + 2)}")
