@@ -238,3 +238,139 @@ def test_every_aws_call_of_the_score_path_under_transient_and_permanent_faults(s
     (ARTIFACTS / "fault-matrix.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     print(f"points={len(points)} faults={len(rows)} objects={len(rows) + 2} rows={ROWS * (len(rows) + 2)}")
+
+
+# ------------------------------------------------------------------------------------ labels path
+LABEL_ROWS = 20
+
+
+def _labels_stack(resources, monkeypatch):
+    cfg = model_config(id_columns=["customer_id"], target="churn", alarms={"performance_floor": 0.99})
+    st = make_stack(resources, monkeypatch, models=[cfg])
+    st.card = register_champion(resources)
+    return st
+
+
+def _label_drop(stack, name: str, start: int) -> dict:
+    ids = [f"c{start + i:07d}" for i in range(LABEL_ROWS)]
+    body = ("customer_id,churn\n" + "".join(f"{c},{i % 2}\n" for i, c in enumerate(ids))).encode()
+    key = f"labels/{MODEL}/{name}.csv"
+    return stack.s3_event(key, stack.put(key, body))
+
+
+def _end_cooldown(stack) -> None:
+    """What the cooldown's expiry does: the next degraded join may announce again."""
+    import boto3
+
+    table = boto3.resource("dynamodb").Table(stack.res.registry_table)
+    from scorewatch.core.contract import Table
+
+    pk, sk = Table.REGISTRY_PK, Table.REGISTRY_SK
+    for item in table.scan()["Items"]:
+        if str(item.get(pk, "")).startswith(Table.CONTROL_PREFIX):
+            table.delete_item(Key={pk: item[pk], sk: item[sk]})
+
+
+def test_every_aws_call_of_the_labels_path_under_transient_and_permanent_faults(resources, monkeypatch):
+    from scorewatch.handlers import labels as labels_handler
+    from scorewatch.handlers import score
+
+    st = _labels_stack(resources, monkeypatch)
+    _stack_ref[:] = [st]
+    n_scored = 2000  # ids c0000000.. scored in one batch; every label file names 20 of them
+    key = f"incoming/{MODEL}/scored.csv"
+    assert (
+        score.handler(st.s3_event(key, st.put(key, csv_bytes(frame(n_scored)))), Ctx())["status"] == "scored"
+    )
+    labels_handler.handler(_label_drop(st, "warm-up", 0), Ctx(function_name="labels"))
+    st.events()
+    _end_cooldown(st)
+    with monkeypatch.context() as m:
+        calls = _recorder(m, st)
+        labels_handler.handler(_label_drop(st, "discover", LABEL_ROWS), Ctx(function_name="labels"))
+    st.events()
+    points = [c for c in calls if not (c[1] == "PutObject" and c[2] == "labels/")]
+    assert ("events", "PutEvents", "bus") in points and ("dynamodb", "PutItem", "registry") in points
+    files, rows = 2, []
+    for i, point in enumerate(points):
+        for mode in ("transient", "permanent"):
+            _end_cooldown(st)
+            event = _label_drop(st, f"p{i}-{mode}", LABEL_ROWS * (files + 0))
+            files += 1
+            with monkeypatch.context() as m:
+                faults = _inject(m, point, mode)
+                try:
+                    labels_handler.handler(event, Ctx(function_name="labels"))
+                    first = "completed"
+                except TransientError:
+                    first = "TransientError"
+                except Exception as exc:  # the matrix records what escaped
+                    first = type(exc).__name__
+                injected = sum(faults.hits.values())
+            replay = labels_handler.handler(event, Ctx(function_name="labels"))
+            duplicate = labels_handler.handler(event, Ctx(function_name="labels"))
+            degraded = [e for e in st.events(wait=0.5) if e["detail-type"] == "Performance Degraded"]
+            store = [k for k in st.keys(f"monitoring/model={MODEL}/labels/store/") if k.endswith(".parquet")]
+            r = {
+                "point": point,
+                "mode": mode,
+                "first": first,
+                "injected": injected,
+                "labeled": (replay["labeled_rows"], duplicate["labeled_rows"]),
+                "store": len(store),
+                "degraded": len(degraded),
+            }
+            rows.append(r)
+            where = f"{point} {mode}: {r}"
+            assert injected >= 1, where
+            assert r["labeled"] == (LABEL_ROWS * files,) * 2, where  # no label lost or counted twice
+            assert r["store"] == files, where  # each label file in the ledger once
+            assert r["degraded"] == 1, where  # announced once, not lost and not twice
+            if mode == "transient":
+                assert first in ("TransientError", "completed"), where
+    lines = [
+        "| call (target) | transient (once) | permanent (403, until fixed) | after replay + duplicate |",
+        "|---|---|---|---|",
+    ]
+    for point in points:
+        t, p = (
+            next(r for r in rows if r["point"] == point and r["mode"] == m)
+            for m in ("transient", "permanent")
+        )
+        service, op, target = point
+        lines.append(
+            f"| {service} {op} ({target}) | {t['first']} | {p['first']} "
+            "| labels counted once, 1 store part, 1 Performance Degraded |"
+        )
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "fault-matrix-labels.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    print(f"points={len(points)} faults={len(rows)} label files={files}")
+
+
+# ----------------------------------------------------------------------------------- monitor path
+@pytest.mark.parametrize("mode", ["transient", "permanent"])
+def test_a_failed_drift_detected_publish_gives_the_cooldown_back_and_the_retry_announces_once(
+    stack, monkeypatch, mode
+):
+    """The cooldown is claimed before Drift Detected is published: a failed publish must not
+    leave it claimed, or the retry finds the cooldown taken and the drift is never announced."""
+    from scorewatch.handlers import monitor, score
+
+    _stack_ref[:] = [stack]
+    drifted = frame(300, seed=3)
+    drifted["tenure"] += 40
+    drifted["plan"] = "max"
+    key = f"incoming/{MODEL}/drifted.csv"
+    score.handler(stack.s3_event(key, stack.put(key, csv_bytes(drifted))), Ctx())
+    (scored_event,) = stack.events()
+    with monkeypatch.context() as m:
+        faults = _inject(m, ("events", "PutEvents", "bus"), mode)
+        with pytest.raises(Exception) as err:
+            monitor.handler(scored_event, Ctx(function_name="monitor"))
+        assert sum(faults.hits.values()) == 1 if mode == "transient" else sum(faults.hits.values()) >= 1
+    assert isinstance(err.value, TransientError) == (mode == "transient")
+    retry = monitor.handler(scored_event, Ctx(function_name="monitor"))
+    duplicate = monitor.handler(scored_event, Ctx(function_name="monitor"))
+    assert (retry["drift_event"], duplicate["drift_event"]) == (True, False)
+    assert [e["detail-type"] for e in stack.events(wait=0.5)] == ["Drift Detected"]

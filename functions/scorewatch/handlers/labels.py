@@ -80,22 +80,31 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         )
     ):
         publisher = _once("publisher", settings, lambda: EventPublisher(settings.event_bus))
-        publisher.publish(
-            PerformanceDegraded(
-                model=model,
-                version=result.model_version,
-                kind="realized",
-                metric=result.metric,
-                value=result.value,
-                floor=result.floor,
-                rows=result.labeled_rows,
-                report_uri=result.summary_uri,
-                detected_at=result.computed_at,
-            )
-        )
+        try:
+            _publish_degraded(publisher, model, result)
+        except Exception:
+            # unannounced: give the cooldown back so the retry announces it (else it is lost)
+            joiner.registry.release_cooldown(model, PERFORMANCE_COOLDOWN, now=result.computed_at)
+            raise
     summary = result.model_dump(mode="json", exclude={"batches", "window_estimated", "unknown_sample"})
     logger.info(
         "labels joined",
         **{k: summary[k] for k in ("model_name", "labels", "unknown_ids", "coverage", "value")},
     )
     return summary
+
+
+def _publish_degraded(publisher: EventPublisher, model: str, result: Any) -> None:
+    publisher.publish(
+        PerformanceDegraded(
+            model=model,
+            version=result.model_version,
+            kind="realized",
+            metric=result.metric,
+            value=result.value,
+            floor=result.floor,
+            rows=result.labeled_rows,
+            report_uri=result.summary_uri,
+            detected_at=result.computed_at,
+        )
+    )

@@ -45,6 +45,7 @@ from scorewatch.core.contract import Prefix
 from scorewatch.core.errors import InputRejectedError
 from scorewatch.io import scored as scored_objects
 from scorewatch.io import storage
+from scorewatch.io.transient import transient_errors
 from scorewatch.lifecycle import label_store
 from scorewatch.monitoring import estimation, performance
 from scorewatch.scoring import decisions
@@ -556,6 +557,11 @@ class LabelJoiner:
         ModelNotFoundError
             The model has no champion (nothing to take ids/classes from).
         """
+        # S3/DynamoDB throttling, 5xx and timeouts are retryable: the ledger makes a retry safe
+        with transient_errors(what=f"joining labels of {config.name}"):
+            return self._run(config, trigger=trigger)
+
+    def _run(self, config: ModelConfig, *, trigger: str | None) -> LabelJoinResult:
         model = config.name
         now = self.now()
         card = self.registry.get(model, "champion")
