@@ -109,3 +109,27 @@ def test_the_athena_view_sql_keeps_the_batch_scored_last_per_source(three_upload
         out = pd.read_sql(SCORED_CURRENT_SQL.replace("{table}", "scored"), db)
     assert len(out) == 20
     assert set(out["batch_id"]) == {st.outs[2]["batch_id"]}
+
+
+def test_scorewatch_site_counts_the_current_result_only(three_uploads):
+    from scorewatch.io.site_history import read_outputs
+
+    st = three_uploads
+    outputs = read_outputs(f"s3://{st.res.data_bucket}")
+    scored_rows = outputs[outputs["kind"] == "scored"]
+    assert scored_rows["batch_id"].tolist() == [st.outs[2]["batch_id"]]
+    assert scored_rows["rows"].tolist() == [20]
+
+
+def test_the_footer_statistics_and_the_columns_give_the_same_lineage(three_uploads):
+    st = three_uploads
+    for info in scored.list_scored(st.res.data_bucket, MODEL):
+        by_footer = scored.describe(info)
+        by_columns = scored._from_columns(info)
+        assert (by_footer.source_uri, by_footer.batch_id, by_footer.scored_at, by_footer.rows) == (
+            by_columns.source_uri,
+            by_columns.batch_id,
+            by_columns.scored_at,
+            by_columns.rows,
+        )
+        assert by_footer.rows == 20 and by_footer.source_uri.endswith("customers #1.csv")

@@ -13,7 +13,7 @@ Scoring order is upload order: an event for an upload that has since been replac
 discarded, so an older upload's result never carries a later ``scored_at`` than its successor's.
 
 The lineage columns are constant per object (and per part of a large file, whose parts share the
-batch id), so this reads three columns per object, never the rows' data.
+batch id), so this reads each object's Parquet footer (their statistics), never the rows.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pyarrow.compute as pc
 
@@ -39,6 +40,7 @@ class ScoredObject:
     source_uri: str | None
     batch_id: str | None
     scored_at: datetime | None
+    rows: int | None = None
 
 
 def scored_prefix(data_bucket: str, model: str) -> str:
@@ -59,12 +61,51 @@ def list_scored(data_bucket: str, model: str, *, since: datetime | None = None) 
 
 
 def describe(info: storage.ObjectInfo) -> ScoredObject:
-    """The object's source, batch and latest ``scored_at`` (three projected columns)."""
+    """The object's source, batch and latest ``scored_at``, from the Parquet footer's statistics.
+
+    One footer read per object (the lineage columns are constant, so their min/max statistics
+    are their values); the three columns are read instead when a writer left no statistics.
+    """
+    import pyarrow.parquet as pq
+
+    fs, path = storage.filesystem(info.uri)
+    with fs.open_input_file(path) as f:
+        md = pq.ParquetFile(f).metadata
+    found = _from_statistics(md)
+    if found is not None:
+        source, batch, at = found
+        return ScoredObject(info=info, source_uri=source, batch_id=batch, scored_at=at, rows=md.num_rows)
+    return _from_columns(info)
+
+
+def _from_statistics(md: Any) -> tuple[str | None, str | None, datetime | None] | None:
+    if md.num_rows == 0:
+        return (None, None, None)
+    names = [md.schema.column(i).name for i in range(md.num_columns)]
+    values: dict[str, list[tuple[Any, Any]]] = {c: [] for c in CURRENT_COLUMNS if c in names}
+    for g in range(md.num_row_groups):
+        rg = md.row_group(g)
+        for c, seen in values.items():
+            st = rg.column(names.index(c)).statistics
+            if st is None or not st.has_min_max:
+                return None
+            seen.append((st.min, st.max))
+    source = values.get("source_uri", [(None, None)])[0][0]
+    batch = values.get("batch_id", [(None, None)])[0][0]
+    at = max((hi for _, hi in values["scored_at"]), default=None) if "scored_at" in values else None
+    return (
+        None if source is None else str(source),
+        None if batch is None else str(batch),
+        at if isinstance(at, datetime) else None,
+    )
+
+
+def _from_columns(info: storage.ObjectInfo) -> ScoredObject:
     names = set(storage.read_schema(info.uri).names)
     cols = [c for c in CURRENT_COLUMNS if c in names]
     table = storage.read_table(info.uri, columns=cols)
     if table.num_rows == 0:
-        return ScoredObject(info=info, source_uri=None, batch_id=None, scored_at=None)
+        return ScoredObject(info=info, source_uri=None, batch_id=None, scored_at=None, rows=0)
 
     def first(name: str) -> str | None:
         if name not in cols:
@@ -74,7 +115,11 @@ def describe(info: storage.ObjectInfo) -> ScoredObject:
 
     scored_at = pc.max(table.column("scored_at")).as_py() if "scored_at" in cols else None
     return ScoredObject(
-        info=info, source_uri=first("source_uri"), batch_id=first("batch_id"), scored_at=scored_at
+        info=info,
+        source_uri=first("source_uri"),
+        batch_id=first("batch_id"),
+        scored_at=scored_at,
+        rows=table.num_rows,
     )
 
 
