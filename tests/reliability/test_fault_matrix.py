@@ -374,3 +374,79 @@ def test_a_failed_drift_detected_publish_gives_the_cooldown_back_and_the_retry_a
     duplicate = monitor.handler(scored_event, Ctx(function_name="monitor"))
     assert (retry["drift_event"], duplicate["drift_event"]) == (True, False)
     assert [e["detail-type"] for e in stack.events(wait=0.5)] == ["Drift Detected"]
+
+
+def test_every_aws_call_of_the_monitor_path_under_transient_and_permanent_faults(stack, monkeypatch):
+    """Batch Scored -> monitor for a drifted batch: one report, one history file, one Drift Detected."""
+    from scorewatch.handlers import monitor, score
+
+    _stack_ref[:] = [stack]
+
+    def drifted_batch(name: str, seed: int) -> dict:
+        df = frame(300, seed=seed)
+        df["tenure"] += 40
+        df["plan"] = "max"
+        key = f"incoming/{MODEL}/{name}.csv"
+        score.handler(stack.s3_event(key, stack.put(key, csv_bytes(df))), Ctx())
+        (event,) = stack.events()
+        return event
+
+    monitor.handler(drifted_batch("warm-up", 0), Ctx(function_name="monitor"))
+    stack.events()
+    _end_cooldown(stack)
+    event = drifted_batch("discover", 1)
+    with monkeypatch.context() as m:
+        calls = _recorder(m, stack)
+        monitor.handler(event, Ctx(function_name="monitor"))
+    stack.events()
+    points = list(calls)
+    assert ("events", "PutEvents", "bus") in points
+    rows = []
+    for i, point in enumerate(points):
+        for mode in ("transient", "permanent"):
+            event = drifted_batch(f"m{i}-{mode}", 100 + 2 * i + (mode == "permanent"))
+            batch = event["detail"]["batch_id"]
+            _end_cooldown(stack)
+            with monkeypatch.context() as m:
+                faults = _inject(m, point, mode)
+                try:
+                    monitor.handler(event, Ctx(function_name="monitor"))
+                    first = "completed"
+                except TransientError:
+                    first = "TransientError"
+                except Exception as exc:  # the matrix records what escaped
+                    first = type(exc).__name__
+                injected = sum(faults.hits.values())
+            retry = monitor.handler(event, Ctx(function_name="monitor"))
+            duplicate = monitor.handler(event, Ctx(function_name="monitor"))
+            drift = [e for e in stack.events(wait=0.5) if e["detail-type"] == "Drift Detected"]
+            reports = [k for k in stack.keys(f"monitoring/model={MODEL}/drift/") if batch in k]
+            history = [k for k in stack.keys(f"monitoring/model={MODEL}/history/") if batch in k]
+            r = {"point": point, "mode": mode, "first": first, "injected": injected}
+            rows.append(r)
+            where = f"{point} {mode}: {r} {retry}"
+            assert injected >= 1, where
+            assert retry["report_uri"] == duplicate["report_uri"], where
+            assert sorted(k.rsplit(".", 1)[1] for k in reports) == ["html", "json"], where
+            assert len(history) == 1, where
+            assert len(drift) == 1 and drift[0]["detail"]["batch_id"] == batch, where
+            if mode == "transient":
+                assert first in ("TransientError", "completed"), where
+    lines = [
+        "| call (target) | transient (once) | permanent (403, until fixed) | after retry + duplicate |",
+        "|---|---|---|---|",
+    ]
+    for point in points:
+        t, p = (
+            next(r for r in rows if r["point"] == point and r["mode"] == m)
+            for m in ("transient", "permanent")
+        )
+        service, op, target = point
+        lines.append(
+            f"| {service} {op} ({target}) | {t['first']} | {p['first']} "
+            "| 1 drift report (json + html), 1 history file, 1 Drift Detected |"
+        )
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "fault-matrix-monitor.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    print(f"points={len(points)} faults={len(rows)}")
