@@ -41,7 +41,7 @@ from scorewatch.io import ledger, storage
 from scorewatch.io.events import BatchRejected, BatchScored, EventPublisher
 from scorewatch.io.metrics import record
 from scorewatch.io.transient import transient_errors
-from scorewatch.scoring.rejections import ARROW_DATA_ERRORS, public_message, unreadable_input
+from scorewatch.scoring.unreadable import ARROW_DATA_ERRORS, public_message, unreadable_input
 
 if TYPE_CHECKING:
     import pandas as pd
