@@ -133,3 +133,18 @@ def test_the_footer_statistics_and_the_columns_give_the_same_lineage(three_uploa
             by_columns.rows,
         )
         assert by_footer.rows == 20 and by_footer.source_uri.endswith("customers #1.csv")
+
+
+def test_a_rejected_reupload_supersedes_the_earlier_result(three_uploads):
+    st = three_uploads
+    key = f"incoming/{MODEL}/customers #1.csv"
+    out = score.handler(st.s3_event(key, st.put(key, b"customer_id,tenure\nc1,1\n")), Ctx())
+    assert out["status"] == "rejected"
+    assert scored.current_scored(st.res.data_bucket, MODEL) == []
+    reg = Registry(table_name=st.res.registry_table, models_bucket=st.res.models_bucket)
+    result = LabelJoiner(data_bucket=st.res.data_bucket, registry=reg).run(parse_config(CONFIG).model(MODEL))
+    assert (result.scored_rows, result.labeled_rows, result.unknown_ids) == (0, 0, 20)
+    # and a corrected upload after it is current again
+    again = score.handler(st.s3_event(key, st.put(key, encode(frame(20, seed=1), "csv"))), Ctx())
+    (current,) = scored.current_scored(st.res.data_bucket, MODEL)
+    assert again["batch_id"] in current.uri

@@ -6,7 +6,9 @@ the earlier result. The rule every reader applies (the labels join, the retraini
 ``scored_current`` Athena view, ``scorewatch site``):
 
     for each (model, ``source_uri``), the current result is the batch scored last
-    (greatest ``scored_at`` of its rows, then ``batch_id``); every other batch is superseded.
+    (greatest ``scored_at`` of its rows, then ``batch_id``); every other batch is superseded,
+    and so is that batch when a later upload of the source was rejected as a whole (its report
+    written after the batch was scored).
 
 Scoring order is upload order: an event for an upload that has since been replaced is skipped
 (``superseded``) before it is read, and an upload replaced while it is read has its output
@@ -151,12 +153,41 @@ def current(objects: Iterable[ScoredObject]) -> tuple[list[ScoredObject], list[S
     return keep, gone
 
 
+def rejected_sources(data_bucket: str, model: str, *, since: datetime | None = None) -> dict[str, datetime]:
+    """Source URI -> when its latest whole-file rejection report was written (the window's)."""
+    first_day = since.strftime("%Y-%m-%d") if since is not None else ""
+    out: dict[str, datetime] = {}
+    for info in storage.list_uris(f"s3://{data_bucket}/{Prefix.REJECTED}model={model}/"):
+        part = next((p for p in info.uri.split("/") if p.startswith("date=")), "date=")
+        if not info.uri.endswith(".json") or part[len("date=") :] < first_day or info.last_modified is None:
+            continue
+        try:
+            doc = storage.read_json(info.uri)
+        except FileNotFoundError:
+            continue
+        source = doc.get("source_uri")
+        # the scorer's clock (as scored_at); S3's LastModified (whole seconds) for older reports
+        at = datetime.fromisoformat(doc["rejected_at"]) if doc.get("rejected_at") else info.last_modified
+        if isinstance(source, str) and (source not in out or at > out[source]):
+            out[source] = at
+    return out
+
+
 def current_scored(
     data_bucket: str, model: str, *, since: datetime | None = None
 ) -> list[storage.ObjectInfo]:
-    """The current scored objects of ``model`` (see the module docstring), sorted by URI."""
+    """The current scored objects of ``model`` (see the module docstring), sorted by URI.
+
+    A source whose later upload was rejected as a whole has no current scored result: its
+    earlier result is superseded by the rejection (the report's write time is after it).
+    """
     keep, _ = current(describe(i) for i in list_scored(data_bucket, model, since=since))
-    return [o.info for o in keep]
+    rejected = rejected_sources(data_bucket, model, since=since)
+    return [
+        o.info
+        for o in keep
+        if not (o.source_uri in rejected and o.scored_at is not None and o.scored_at < rejected[o.source_uri])
+    ]
 
 
 def current_of(infos: Sequence[storage.ObjectInfo]) -> list[storage.ObjectInfo]:

@@ -428,6 +428,7 @@ class BatchScorer:
             message=str(exc),
             rows_in=getattr(exc, "rows_in", None),
             rows_rejected=getattr(exc, "rows_rejected", None),
+            rejected_at=at,
         )
         self.publisher.publish(
             BatchRejected(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import pyarrow as pa
 
@@ -23,6 +24,7 @@ def write_rejections(
     message: str | None = None,
     rows_in: int | None = None,
     rows_rejected: int | None = None,
+    rejected_at: datetime | None = None,
 ) -> str:
     """Write what was rejected: a Parquet table of rows, or a JSON report for a whole file.
 
@@ -55,6 +57,8 @@ def write_rejections(
                 "message": message,
                 "rows_in": rows_in,
                 "rows_rejected": rows_rejected if rows_rejected is not None else len(rejected),
+                # orders the rejection against the source's scored results (io.scored)
+                "rejected_at": rejected_at.isoformat() if rejected_at is not None else None,
                 "rejected_sample": [
                     {
                         "row": r.row,
