@@ -8,6 +8,9 @@ model(s); a query without a ``model`` predicate is refused by Athena. ``date`` s
 
 from __future__ import annotations
 
+import base64
+import json
+
 from aws_cdk import Aws
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_s3 as s3
@@ -30,6 +33,20 @@ SCORED_COLUMNS = (
     ("scored_at", "timestamp"),
     ("decision", "string"),
 )
+# The current result per source key (issue 15, invariant 2; scorewatch.io.scored): a re-upload or a
+# backfill supersedes the earlier batch of the same source_uri, which stays in `scored` (outputs are
+# write-once). The batch scored last wins; ties go to the greater batch_id, as in the runtime rule.
+CURRENT_VIEW = "scored_current"
+# A literal (the column list is checked against SCORED_COLUMNS by tests/infra).
+SCORED_CURRENT_SQL = (
+    'SELECT model_name, model_version, batch_id, source_uri, scored_at, decision, model, "date" FROM ('
+    "SELECT b.*, rank() OVER (PARTITION BY model, source_uri ORDER BY batch_scored_at DESC, batch_id DESC)"
+    " AS current_rank FROM ("
+    "SELECT s.*, max(scored_at) OVER (PARTITION BY model, source_uri, batch_id) AS batch_scored_at"
+    " FROM {table} s) b) r WHERE current_rank = 1 OR source_uri IS NULL"
+)
+_PRESTO_TYPES = {"string": "varchar", "timestamp": "timestamp"}
+
 # One row per evaluated column per batch: MonitoringReport.history_rows (scorewatch.monitoring.evaluation);
 # tests/infra checks this list against that schema.
 _STRINGS = ("batch_id", "model_name", "model_version")
@@ -89,6 +106,37 @@ class Analytics(Construct):
             template=f"{root}{Prefix.MONITORING}model=${{model}}/history/date=${{date}}/",
             location=f"{root}{Prefix.MONITORING}",
         )
+        self.scored_current = self._current_view()
+
+    def _current_view(self) -> glue.CfnTable:
+        """``scored_current``: the ``scored`` rows of each source's current batch (an Athena view)."""
+        columns = (*SCORED_COLUMNS, ("model", "string"), ("date", "string"))
+        sql = SCORED_CURRENT_SQL.replace("{table}", f'"{self.database_name}"."scored"')
+        presto = {
+            "originalSql": sql,
+            "catalog": "awsdatacatalog",
+            "schema": self.database_name,
+            "columns": [{"name": c, "type": _PRESTO_TYPES[t]} for c, t in columns],
+        }
+        encoded = base64.b64encode(json.dumps(presto).encode()).decode()
+        view = glue.CfnTable(
+            self,
+            CURRENT_VIEW,
+            catalog_id=Aws.ACCOUNT_ID,
+            database_name=self.database_name,
+            table_input=glue.CfnTable.TableInputProperty(
+                name=CURRENT_VIEW,
+                table_type="VIRTUAL_VIEW",
+                parameters={"presto_view": "true", "comment": "Presto View"},
+                view_original_text=f"/* Presto View: {encoded} */",
+                view_expanded_text="/* Presto View */",
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    columns=[glue.CfnTable.ColumnProperty(name=c, type=t) for c, t in columns],
+                ),
+            ),
+        )
+        view.add_dependency(self.scored)
+        return view
 
     def _table(
         self, name: str, *, columns: tuple[tuple[str, str], ...], template: str, location: str

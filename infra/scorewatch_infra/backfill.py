@@ -15,10 +15,16 @@ from scorewatch_infra.workflows import PrefixResultWriter, lambda_task, workflow
 BACKFILL_CONCURRENCY = 10
 TOLERATED_FAILURE_PERCENTAGE = 5
 RESULTS_PREFIX = f"{Prefix.BACKFILL}results/"
+_DEFAULTS = '{"model_version":null}'
 
 
 class Backfill(Construct):
-    """Input ``{"bucket", "prefix"}``: score each object under the data bucket's ``prefix``."""
+    """Input ``{"bucket", "prefix", "model_version"?}``: score each object under ``prefix``.
+
+    Without ``model_version`` an object already scored by any version is answered from the
+    scoring ledger (nothing new); with it (an explicit re-score by a new champion) each object
+    gets that version's own result, once.
+    """
 
     def __init__(
         self,
@@ -47,6 +53,7 @@ class Backfill(Construct):
             item_selector={
                 "bucket": data_bucket.bucket_name,
                 "key": sfn.JsonPath.string_at("$$.Map.Item.Value.Key"),
+                "model_version": sfn.JsonPath.string_at("$.model_version"),
             },
             max_concurrency=BACKFILL_CONCURRENCY,
             tolerated_failure_percentage=TOLERATED_FAILURE_PERCENTAGE,
@@ -54,12 +61,19 @@ class Backfill(Construct):
             result_path="$.map_result",
         )
         score_all.item_processor(score_object)
+        # model_version is optional in the input: default it to null so the selector can name it.
+        defaults = sfn.Pass(
+            self,
+            "Defaults",
+            parameters={"merged.$": f"States.JsonMerge(States.StringToJson('{_DEFAULTS}'), $, false)"},
+            output_path="$.merged",
+        )
         name = f"{factory.prefix}-backfill"
         self.state_machine = sfn.StateMachine(
             self,
             "state-machine",
             state_machine_name=name,
-            definition_body=sfn.DefinitionBody.from_chainable(score_all),
+            definition_body=sfn.DefinitionBody.from_chainable(defaults.next(score_all)),
             timeout=Duration.hours(24),
             tracing_enabled=True,
             logs=workflow_logs(self, "logs", name, key=key),

@@ -57,3 +57,14 @@ class Monitoring(Construct):
             event_pattern=object_created_pattern(data_bucket.bucket_name, Prefix.LABELS),
             targets=[targets.LambdaFunction(self.labels.function, **routing.target_options())],
         )
+        # Labels that arrived before their batch are joined once it is scored (issue 15); the
+        # handler returns at once for a model with no stored labels.
+        self.batch_scored_labels_rule = events.Rule(
+            self,
+            "batch-scored-labels",
+            rule_name=f"{factory.prefix}-batch-scored-to-labels",
+            description="Batch Scored -> labels (join labels that arrived early)",
+            event_bus=routing.bus,
+            event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[DetailType.BATCH_SCORED]),
+            targets=[targets.LambdaFunction(self.labels.function, **routing.target_options())],
+        )

@@ -87,6 +87,7 @@ def _monitor(reg: Registry) -> None:
     reg.get("churn", "champion")
     reg.claim_cooldown("churn", "drift", now=NOW, minutes=60)
     reg.claim_cooldown("churn", PERFORMANCE_COOLDOWN, now=NOW, minutes=60)  # estimated performance
+    reg.release_cooldown("churn", "drift", now=NOW)  # a failed Drift Detected publish
 
 
 def _labels(reg: Registry) -> None:
@@ -94,6 +95,7 @@ def _labels(reg: Registry) -> None:
 
     reg.get("churn", "champion")
     reg.claim_cooldown("churn", PERFORMANCE_COOLDOWN, now=NOW, minutes=60)
+    reg.release_cooldown("churn", PERFORMANCE_COOLDOWN, now=NOW)  # a failed publish
 
 
 def _assemble(reg: Registry) -> None:

@@ -209,7 +209,7 @@ def test_labels_join_counts_unknown_ids_and_matches_sklearn(world: World) -> Non
     assert result.window_metrics["decision_value_per_row"] is not None
     assert result.window_estimated["decision_value_per_row"] is not None
     history = world.stack.read_parquet(result.history_uri.split("/", 3)[3])
-    assert set(history["scope"]) == {"window", "batch"}
+    assert set(history["scope"]) == {"window", "batch", "version"}
     assert {"realized", "estimated"} <= set(history.columns)
     summary = world.stack.read_json(result.summary_uri.split("/", 3)[3])
     assert summary["unknown_ids"] == 3

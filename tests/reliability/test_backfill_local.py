@@ -54,3 +54,23 @@ def test_backfill_runs_locally_and_scores_each_object_once(cloud) -> None:
     assert _scored_keys(cloud, res.data_bucket) == on_arrival
     rejected = s3.list_objects_v2(Bucket=res.data_bucket, Prefix="rejected/").get("KeyCount", 0)
     assert rejected >= 1
+
+
+def test_a_backfill_pinning_a_new_champion_rescores_each_object_once(cloud) -> None:
+    """Issue 15: without model_version the ledger answers (above); with it, its own result, once."""
+    from reliability_kit import cloud_resources, register_champion
+
+    res = cloud_resources(cloud)
+    (backfill,) = [arn for arn in cloud.report.state_machines.values() if arn.endswith("-backfill")]
+    prefix = f"incoming/{MODEL}/2026-11/"
+    before = _scored_keys(cloud, res.data_bucket)
+    assert len(before) == 3  # after the test above
+    new = register_champion(res, MODEL)
+    for attempt in range(2):  # the second run is a replay: nothing more
+        name = cloud.start_execution(
+            backfill, {"bucket": res.data_bucket, "prefix": prefix, "model_version": new.version}
+        )
+        cloud.drain(timeout=300)
+        (run,) = [e for e in cloud.executions() if name in e.arn]
+        assert run.status == "SUCCEEDED", (attempt, run.error)
+        assert len(_scored_keys(cloud, res.data_bucket)) == 6, attempt

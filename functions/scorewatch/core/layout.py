@@ -14,6 +14,7 @@ replayed event overwrites rather than duplicates.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 
 from scorewatch.core.contract import Prefix
@@ -109,6 +110,17 @@ def manifest_key(model: str, batch_id: str) -> str:
 
 def part_outcome_key(model: str, batch_id: str, part: int) -> str:
     return f"{parts_prefix(model, batch_id)}outcomes/part-{part:05d}.json"
+
+
+def ledger_prefix(model: str, source_identity: str) -> str:
+    """Where the ledger records what was scored for one source version (any model version)."""
+    digest = hashlib.sha256(source_identity.encode()).hexdigest()[:32]
+    return f"{Prefix.MONITORING}model={model}/ledger/{digest}/"
+
+
+def ledger_key(model: str, source_identity: str, model_version: str) -> str:
+    """The ledger entry of (source version, model version): the recorded outcome."""
+    return f"{ledger_prefix(model, source_identity)}{model_version}.json"
 
 
 def drift_key(model: str, d: str, report_id: str, ext: str = "json") -> str:

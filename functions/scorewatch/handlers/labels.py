@@ -1,4 +1,8 @@
-"""labels: S3 Object Created under labels/<model>/ (via EventBridge) -> realized performance."""
+"""labels: S3 Object Created under labels/<model>/ (via EventBridge) -> realized performance.
+
+Also ``Batch Scored``: labels that arrived before their batch are joined once it is scored (a
+model with no stored labels returns at once, reading nothing else).
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,16 @@ from scorewatch.core.schema import check_model_name
 from scorewatch.core.thresholds import breach
 from scorewatch.handlers import _once, _registry, fleet_config, logger, observed
 from scorewatch.handlers.settings import LabelsSettings, load
+from scorewatch.io import storage
 from scorewatch.io.events import EventPublisher, PerformanceDegraded
 from scorewatch.io.metrics import record
+from scorewatch.lifecycle import label_store
 from scorewatch.lifecycle.labels import LabelJoiner
 from scorewatch.monitoring.performance import higher_is_better
 
 #: The registry cooldown that bounds Performance Degraded events per model.
 PERFORMANCE_COOLDOWN = "performance"
+BATCH_SCORED = "Batch Scored"
 
 
 def model_from_label_key(key: str) -> str:
@@ -46,9 +53,17 @@ def performance_breach(metric: str, value: float | None, floor: float | None) ->
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Join all labels of the model with its recent scored outputs; publish metrics and degradation."""
     settings = load(LabelsSettings)
-    s3 = S3EventNotificationEventBridgeModel.model_validate(event)
-    obj = s3.detail.object
-    model = model_from_label_key(obj.key)
+    if event.get("detail-type") == BATCH_SCORED:
+        model = check_model_name(str(event["detail"]["model"]))
+        batch = str(event["detail"].get("batch_id", ""))
+        if not storage.list_uris(label_store.store_prefix(settings.data_bucket, model)):
+            return {"model_name": model, "skipped": "no labels stored for this model"}
+        trigger = f"batch:{batch}"
+    else:
+        s3 = S3EventNotificationEventBridgeModel.model_validate(event)
+        obj = s3.detail.object
+        model = model_from_label_key(obj.key)
+        trigger = f"{s3.detail.bucket.name}/{obj.key}@{obj.etag}"
     joiner = _once(
         "labels",
         settings,
@@ -56,7 +71,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     mc = fleet_config(settings).model(model)
     try:
-        result = joiner.run(mc, trigger=f"{s3.detail.bucket.name}/{obj.key}@{obj.etag}")
+        result = joiner.run(mc, trigger=trigger)
     except ModelNotFoundError as exc:
         logger.warning("labels not joined: model has no champion", model=model, problem=str(exc))
         return {"model_name": model, "skipped": str(exc)}
@@ -84,22 +99,31 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         )
     ):
         publisher = _once("publisher", settings, lambda: EventPublisher(settings.event_bus))
-        publisher.publish(
-            PerformanceDegraded(
-                model=model,
-                version=result.model_version,
-                kind="realized",
-                metric=result.metric,
-                value=result.value,
-                floor=result.floor,
-                rows=result.labeled_rows,
-                report_uri=result.summary_uri,
-                detected_at=result.computed_at,
-            )
-        )
+        try:
+            _publish_degraded(publisher, model, result)
+        except Exception:
+            # unannounced: give the cooldown back so the retry announces it (else it is lost)
+            joiner.registry.release_cooldown(model, PERFORMANCE_COOLDOWN, now=result.computed_at)
+            raise
     summary = result.model_dump(mode="json", exclude={"batches", "window_estimated", "unknown_sample"})
     logger.info(
         "labels joined",
         **{k: summary[k] for k in ("model_name", "labels", "unknown_ids", "coverage", "value")},
     )
     return summary
+
+
+def _publish_degraded(publisher: EventPublisher, model: str, result: Any) -> None:
+    publisher.publish(
+        PerformanceDegraded(
+            model=model,
+            version=result.model_version,
+            kind="realized",
+            metric=result.metric,
+            value=result.value,
+            floor=result.floor,
+            rows=result.labeled_rows,
+            report_uri=result.summary_uri,
+            detected_at=result.computed_at,
+        )
+    )

@@ -8,7 +8,8 @@ Everything is found by listing the layout's prefixes (``scorewatch.core.layout``
 * ``monitoring/model=<m>/drift/date=<d>/<id>.html`` — the drift report of each evaluation;
 * ``scored/`` and ``rejected/model=<m>/...`` — one ``outputs`` row per object, its row count from
   the Parquet footer (one ranged read, no rows are read), a whole-file rejection report counting
-  as a rejected file with 0 rows;
+  as a rejected file with 0 rows; a scored object superseded by a re-upload of its source is left
+  out (:mod:`scorewatch.io.scored`);
 * optionally the registry (:func:`read_versions`): every version's status and promotion time.
 
 Keys whose model segment is not a valid model name are skipped, so nothing outside the layout
@@ -29,7 +30,7 @@ import pyarrow.parquet as pq
 from scorewatch.core.contract import Prefix
 from scorewatch.core.errors import InputRejectedError, InvalidModelNameError
 from scorewatch.core.schema import check_model_name
-from scorewatch.io import storage
+from scorewatch.io import scored, storage
 
 _HISTORY = re.compile(r"model=([^/]+)/history/date=[^/]+/([^/]+)\.parquet$")
 _REPORT = re.compile(r"model=([^/]+)/drift/date=[^/]+/([^/]+)\.html$")
@@ -153,7 +154,12 @@ def output_objects(data_uri: str, model: str | None = None) -> list[tuple[str, s
     out = []
     for prefix, kind in ((Prefix.SCORED, "scored"), (Prefix.REJECTED, "rejected")):
         where = model_prefix(data_uri, prefix, model) if model else storage.join(data_uri, prefix)
-        for info in storage.list_uris(where):
+        infos = storage.list_uris(where)
+        if kind == "scored":
+            # a re-uploaded key counts once: its superseded results are left out (io.scored)
+            keep, _ = scored.current(scored.describe(i) for i in infos if i.uri.endswith(".parquet"))
+            infos = [o.info for o in keep]
+        for info in infos:
             m = _OUTPUT.search(info.uri)
             if not m or not _model(m.group(1)):
                 continue  # rejected/unrouted/ and anything outside the layout

@@ -2,9 +2,14 @@
 
 Ground truth is dropped under ``labels/<model>/`` in any input format (CSV, CSV.gz, Parquet,
 JSONL): the model's id columns plus the label (a column named like the model's target, or
-``label``), optionally ``labeled_at``. Each drop triggers a join of *every* label file of the model
-against the scored outputs of the last ``retraining.window_days`` days (``scored/model=<m>/``), so
-the result is cumulative and a replayed event recomputes the same numbers.
+``label``), optionally ``labeled_at``. Each drop reads only the label files that are new to the
+model's ledger (``label_store``: each file is read once into a small store part), then joins
+every stored label with the *current* scored outputs of the last ``retraining.window_days`` days
+(``scored/model=<m>/``, streamed with column projection; only labeled rows are kept), so the
+result is cumulative, a replayed event recomputes the same numbers, memory is bounded by the
+labels, and labels that arrived before their batch are joined once it is scored. Realized
+performance is computed per model version; the headline value (metric, degradation) is the
+champion's own rows'.
 
 Ids are matched on their canonical text (``7``, ``"7"`` and ``7.0`` are the same id) because
 label files written by people rarely keep the scored file's types. Labels whose id was never
@@ -40,7 +45,10 @@ from scorewatch.core.cards import ModelCard
 from scorewatch.core.config import ModelConfig
 from scorewatch.core.contract import Prefix
 from scorewatch.core.errors import InputRejectedError
+from scorewatch.io import scored as scored_objects
 from scorewatch.io import storage
+from scorewatch.io.transient import transient_errors
+from scorewatch.lifecycle import label_store
 from scorewatch.monitoring import estimation, performance
 from scorewatch.scoring import decisions
 
@@ -145,17 +153,12 @@ def read_labels(
 
 
 def scored_uris(data_bucket: str, model: str, *, since: datetime) -> list[storage.ObjectInfo]:
-    """Scored output objects of ``model`` in ``date=`` partitions on or after ``since``'s day."""
-    prefix = f"s3://{data_bucket}/{Prefix.SCORED}model={model}/"
-    first_day = since.strftime("%Y-%m-%d")
-    out = []
-    for info in storage.list_uris(prefix):
-        if not info.uri.endswith(".parquet"):
-            continue
-        part = next((p for p in info.uri.split("/") if p.startswith("date=")), None)
-        if part is None or part[len("date=") :] >= first_day:
-            out.append(info)
-    return out
+    """Current scored outputs of ``model`` in ``date=`` partitions on or after ``since``'s day.
+
+    A result superseded by a later upload of the same key (or by a backfill) is left out
+    (``scorewatch.io.scored``), so a key uploaded three times is joined once.
+    """
+    return scored_objects.current_scored(data_bucket, model, since=since)
 
 
 def read_scored(infos: Sequence[storage.ObjectInfo], *, id_columns: Sequence[str]) -> pd.DataFrame:
@@ -244,6 +247,17 @@ class BatchPerformance(BaseModel):
     notes: tuple[str, ...] = ()
 
 
+class VersionPerformance(BaseModel):
+    """Realized performance of the rows one model version scored (the window's labeled rows)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model_version: str
+    labeled_rows: int
+    metrics: dict[str, float | None]
+    champion: bool = False
+
+
 class LabelJoinResult(BaseModel):
     """What one labels run found: the handler publishes metrics and, when degraded, an event."""
 
@@ -263,6 +277,7 @@ class LabelJoinResult(BaseModel):
     coverage: float | None
     latency_hours: dict[str, float | None]
     metric: str
+    #: ``metric`` on the labeled rows the champion version scored (None when it has none yet)
     value: float | None
     estimated_value: float | None = None
     floor: float | None = None
@@ -270,6 +285,8 @@ class LabelJoinResult(BaseModel):
     window_metrics: dict[str, float | None]
     window_estimated: dict[str, float | None] = Field(default_factory=dict)
     batches: list[BatchPerformance]
+    versions: list[VersionPerformance] = Field(default_factory=list)
+    new_label_files: int = 0
     notes: tuple[str, ...] = ()
     history_uri: str | None = None
     summary_uri: str | None = None
@@ -326,21 +343,32 @@ def evaluate_joined(
     card: ModelCard,
     config: ModelConfig,
     computed_at: datetime,
+    scan: label_store.Scan | None = None,
 ) -> tuple[dict[str, float | None], dict[str, float | None], list[BatchPerformance], tuple[str, ...]]:
-    """Window metrics, window CBPE estimate, per-batch results, notes (pure)."""
+    """Window metrics, window CBPE estimate, per-batch results, notes (pure).
+
+    Without ``scan``, ``joined.frame`` holds every scored row (label NaN where none). With it,
+    the frame holds the labeled rows only and the scan gives the row counts per batch and the
+    sample the estimates are computed on (``label_store``).
+    """
     frame = joined.frame
     has_label = frame[LABEL_COLUMN].notna() if LABEL_COLUMN in frame else pd.Series(False, index=frame.index)
     labeled = frame[has_label]
     classes = list(card.classes) if card.classes else None
 
     def _realized(rows: pd.DataFrame) -> performance.PerformanceResult:
+        y = rows[LABEL_COLUMN]
+        if card.task == "regression":
+            y = pd.to_numeric(y, errors="coerce")  # stored labels are text
         return performance.realized_performance(
-            card.task, rows[LABEL_COLUMN], rows, classes=classes, positive_class=config.positive_class
+            card.task, y, rows, classes=classes, positive_class=config.positive_class
         )
 
+    everything = scan.sample if scan is not None else frame
     window = _realized(labeled)
-    window_est = _estimate(frame, card, config.positive_class)
-    value_real, value_est = decision_values(frame, card=card, config=config)
+    window_est = _estimate(everything, card, config.positive_class)
+    value_real, _ = decision_values(frame, card=card, config=config)
+    _, value_est = decision_values(everything, card=card, config=config)
     window_metrics = {**window.metrics, **value_real}
     window_est = {**window_est, **value_est}
     batches = []
@@ -350,8 +378,14 @@ def evaluate_joined(
             if lab.empty:
                 continue  # batches without labels yet are not evaluated (coverage 0 is in the window)
             res = _realized(lab)
-            value_real, value_est = decision_values(rows, card=card, config=config)
-            cov = performance.label_coverage(len(rows), len(lab))
+            if scan is not None:
+                every = everything[everything["batch_id"] == batch_id] if len(everything) else everything
+                n_rows = scan.batch_rows.get(str(batch_id), len(rows))
+            else:
+                every, n_rows = rows, len(rows)
+            value_real, _ = decision_values(rows, card=card, config=config)
+            _, value_est = decision_values(every, card=card, config=config)
+            cov = performance.label_coverage(n_rows, len(lab))
             version = str(rows["model_version"].iloc[0]) if "model_version" in rows.columns else None
             latency = (
                 performance.label_latency_hours(lab["scored_at"], lab[LABELED_AT])
@@ -362,11 +396,11 @@ def evaluate_joined(
                 BatchPerformance(
                     batch_id=str(batch_id),
                     model_version=version,
-                    scored_rows=len(rows),
+                    scored_rows=n_rows,
                     labeled_rows=len(lab),
                     coverage=cov.coverage,
                     metrics={**res.metrics, **value_real},
-                    estimated={**_estimate(rows, card, config.positive_class), **value_est},
+                    estimated={**_estimate(every, card, config.positive_class), **value_est},
                     latency_hours=latency,
                     notes=res.notes,
                 )
@@ -375,7 +409,11 @@ def evaluate_joined(
 
 
 def history_rows(result: LabelJoinResult) -> pd.DataFrame:
-    """One row per (scope, batch, metric): realized value beside the CBPE estimate."""
+    """One row per (scope, batch, metric): realized value beside the CBPE estimate.
+
+    Scopes: ``window`` (all labeled rows), ``batch`` (one scoring batch) and ``version`` (the
+    rows one model version scored; ``scored_rows`` 0, not counted per version).
+    """
     rows = []
     scopes: list[tuple[str, str | None, str | None, int, int, float | None, dict, dict]] = [
         (
@@ -402,6 +440,8 @@ def history_rows(result: LabelJoinResult) -> pd.DataFrame:
                 b.estimated,
             )
         )
+    for v in result.versions:
+        scopes.append(("version", None, v.model_version, 0, v.labeled_rows, None, v.metrics, {}))
     for scope, batch_id, version, scored, labeled, cov, realized, estimated in scopes:
         for metric in sorted(set(realized) | set(estimated)):
             rows.append(
@@ -438,6 +478,54 @@ def degraded(metric: str, value: float | None, floor: float | None) -> bool:
     return not performance.is_better(metric, value, floor)
 
 
+def _join_scan(
+    scan: label_store.Scan, labels: pd.DataFrame, duplicates: int, *, id_columns: Sequence[str]
+) -> JoinedLabels:
+    """The labeled scored rows of ``scan`` with their label, and the label bookkeeping (pure)."""
+    matched = scan.matched
+    known = set(matched[_KEY].tolist()) if len(matched) else set()
+    unknown = labels[~labels[_KEY].isin(known)] if len(labels) else labels
+    sample = [
+        dict(zip(id_columns, str(k).split("\x1f"), strict=False)) for k in unknown[_KEY].head(UNKNOWN_SAMPLE)
+    ]
+    right = labels[labels[_KEY].isin(known)][[_KEY, LABEL_COLUMN, LABELED_AT, LABEL_URI]]
+    frame = matched.merge(right, on=_KEY, how="inner") if len(matched) else matched
+    if not len(frame):
+        frame = frame.assign(**{LABEL_COLUMN: pd.Series(dtype=object), LABELED_AT: pd.Series(dtype=object)})
+    return JoinedLabels(
+        frame=frame,
+        labels=len(labels) + duplicates,
+        unique_labels=len(labels),
+        unknown_ids=len(unknown),
+        unknown_sample=sample,
+        duplicate_labels=duplicates,
+    )
+
+
+def _per_version(labeled: pd.DataFrame, *, card: ModelCard, config: ModelConfig) -> list[VersionPerformance]:
+    """Realized metrics per model version that scored labeled rows; the champion's is marked."""
+    if not len(labeled) or "model_version" not in labeled.columns:
+        return []
+    classes = list(card.classes) if card.classes else None
+    out = []
+    for version, rows in labeled.groupby(labeled["model_version"].astype(str), sort=True):
+        y = rows[LABEL_COLUMN]
+        if card.task == "regression":
+            y = pd.to_numeric(y, errors="coerce")
+        res = performance.realized_performance(
+            card.task, y, rows, classes=classes, positive_class=config.positive_class
+        )
+        out.append(
+            VersionPerformance(
+                model_version=str(version),
+                labeled_rows=len(rows),
+                metrics=res.metrics,
+                champion=str(version) == card.version,
+            )
+        )
+    return out
+
+
 class LabelJoiner:
     """Runs the labels join for one data bucket (the core of the ``labels`` function).
 
@@ -471,6 +559,11 @@ class LabelJoiner:
         ModelNotFoundError
             The model has no champion (nothing to take ids/classes from).
         """
+        # S3/DynamoDB throttling, 5xx and timeouts are retryable: the ledger makes a retry safe
+        with transient_errors(what=f"joining labels of {config.name}"):
+            return self._run(config, trigger=trigger)
+
+    def _run(self, config: ModelConfig, *, trigger: str | None) -> LabelJoinResult:
         model = config.name
         now = self.now()
         card = self.registry.get(model, "champion")
@@ -485,14 +578,27 @@ class LabelJoiner:
             for i in storage.list_uris(f"s3://{self.data_bucket}/{Prefix.LABELS}{model}/")
             if not i.uri.endswith("/")
         ]
-        labels, problems = read_labels(
-            label_infos, id_columns=id_columns, target=config.target or card.target
+        ingested = label_store.ingest(
+            self.data_bucket,
+            model,
+            label_infos,
+            id_columns=id_columns,
+            target=config.target or card.target,
+            canon=canonical_ids,
         )
+        labels, duplicates = label_store.read_store(self.data_bucket, model)
         since = now - timedelta(days=config.retraining.window_days)
-        scored = read_scored(scored_uris(self.data_bucket, model, since=since), id_columns=id_columns)
-        joined = join_labels(scored, labels, id_columns=id_columns)
+        scan = label_store.scan_scored(
+            self.data_bucket,
+            model,
+            since=since,
+            id_columns=id_columns,
+            keys=labels[_KEY],
+            canon=canonical_ids,
+        )
+        joined = _join_scan(scan, labels, duplicates, id_columns=id_columns)
         window, window_est, batches, notes = evaluate_joined(
-            joined, card=card, config=config, computed_at=now
+            joined, card=card, config=config, computed_at=now, scan=scan
         )
         if card.task == "regression":
             batches, window_est = self._monitor_estimates(model, joined.frame, batches, window_est)
@@ -503,7 +609,9 @@ class LabelJoiner:
             else {"median": None, "p90": None, "max": None, "mean": None}
         )
         metric = config.retraining.metric or performance.default_metric(card.task)
-        value = performance.metric_value(window, metric)
+        versions = _per_version(labeled, card=card, config=config)
+        champion = next((v for v in versions if v.champion), None)
+        value = performance.metric_value(champion.metrics, metric) if champion else None
         floor = config.alarms.performance_floor
         ident = hashlib.sha256(
             "|".join([trigger or "", *sorted(f"{i.uri}@{i.etag}" for i in label_infos)]).encode()
@@ -512,15 +620,16 @@ class LabelJoiner:
             model_name=model,
             model_version=card.version,
             run_id=ident,
-            label_files=len(label_infos),
-            label_file_problems=problems,
+            label_files=ingested.files,
+            new_label_files=len(ingested.new_files),
+            label_file_problems=ingested.problems,
             labels=joined.labels,
             unknown_ids=joined.unknown_ids,
             unknown_sample=joined.unknown_sample,
             duplicate_labels=joined.duplicate_labels,
-            scored_rows=len(joined.frame),
+            scored_rows=scan.rows,
             labeled_rows=len(labeled),
-            coverage=performance.label_coverage(len(joined.frame), len(labeled)).coverage,
+            coverage=performance.label_coverage(scan.rows, len(labeled)).coverage,
             latency_hours=latency,
             metric=metric,
             value=value,
@@ -530,6 +639,7 @@ class LabelJoiner:
             window_metrics=window,
             window_estimated=window_est,
             batches=batches,
+            versions=versions,
             notes=notes,
             computed_at=now,
         )

@@ -375,28 +375,33 @@ class Watcher:
         if drifted and self.registry.claim_cooldown(
             model, COOLDOWN_NAME, now=now, minutes=settings.cooldown_minutes
         ):
-            self.publisher.publish(
-                DriftDetected(
-                    model=model,
-                    version=version,
-                    scope=scope,
-                    batch_id=report_id if scope == "batch" else None,
-                    window_start=window[0] if window else None,
-                    window_end=window[1] if window else None,
-                    batches=batches,
-                    rows=current.rows,
-                    dataset_drift=bool(report.dataset_drift),
-                    drift_share=float(report.drift_share),
-                    drifted_features=tuple(report.drifted_features),
-                    max_psi=_num(report.max_psi),
-                    prediction_drift=bool(report.prediction_drift),
-                    prediction_drift_score=_num(report.prediction_drift_score),
-                    multivariate_drift=getattr(mv, "drifted", None) if mv is not None else None,
-                    report_uri=json_uri,
-                    html_uri=html_uri,
-                    detected_at=now,
+            try:
+                self.publisher.publish(
+                    DriftDetected(
+                        model=model,
+                        version=version,
+                        scope=scope,
+                        batch_id=report_id if scope == "batch" else None,
+                        window_start=window[0] if window else None,
+                        window_end=window[1] if window else None,
+                        batches=batches,
+                        rows=current.rows,
+                        dataset_drift=bool(report.dataset_drift),
+                        drift_share=float(report.drift_share),
+                        drifted_features=tuple(report.drifted_features),
+                        max_psi=_num(report.max_psi),
+                        prediction_drift=bool(report.prediction_drift),
+                        prediction_drift_score=_num(report.prediction_drift_score),
+                        multivariate_drift=getattr(mv, "drifted", None) if mv is not None else None,
+                        report_uri=json_uri,
+                        html_uri=html_uri,
+                        detected_at=now,
+                    )
                 )
-            )
+            except Exception:
+                # unannounced: give the cooldown back so the retry announces it (else it is lost)
+                self.registry.release_cooldown(model, COOLDOWN_NAME, now=now)
+                raise
             published = True
         return WatchOutcome(
             status="evaluated",

@@ -38,7 +38,7 @@ from scorewatch.core.errors import (
     InputTooLargeError,
 )
 from scorewatch.core.thresholds import breach
-from scorewatch.io import storage
+from scorewatch.io import ledger, storage
 from scorewatch.io.events import BatchRejected, BatchScored, EventPublisher
 from scorewatch.io.metrics import record
 from scorewatch.io.transient import transient_errors
@@ -192,6 +192,13 @@ class BatchScorer:
 
         batch_id = req.batch_id or batch_id_for(identity, card.version)
         d = layout.day(info.last_modified or scored_at)
+        if req.part is None:
+            # The ledger, not the idempotency record's TTL, decides whether this source version
+            # was already handled (io.ledger): schedules and replays score only what is new.
+            pinned = req.model_version not in (None, "champion")
+            hit = ledger.lookup(self.data_bucket, model, identity, model_version=card.version, pinned=pinned)
+            if hit is not None:
+                return ScoreOutcome.model_validate(hit)
         try:
             if req.part is None:
                 too_large = self._too_large(info, mc)
@@ -221,7 +228,14 @@ class BatchScorer:
             )
         except (InputRejectedError, InputTooLargeError) as exc:
             return self._reject(
-                req, exc, model=model, version=card.version, batch_id=batch_id, d=d, at=scored_at
+                req,
+                exc,
+                model=model,
+                version=card.version,
+                batch_id=batch_id,
+                d=d,
+                at=scored_at,
+                identity=identity,
             )
         except ARROW_DATA_ERRORS as exc:
             # Input values Arrow could not read or convert that no reader or validation check
@@ -235,6 +249,7 @@ class BatchScorer:
                 batch_id=batch_id,
                 d=d,
                 at=scored_at,
+                identity=identity,
             )
 
     def _current(self, req: ScoreRequest) -> storage.ObjectInfo | ScoreOutcome:
@@ -407,10 +422,22 @@ class BatchScorer:
                 Metric.BATCH_LATENCY: time.monotonic() - started,
             },
         )
+        _record(bucket, card.model_name, storage.source_identity(info), card.version, outcome)
         return outcome
 
     # ------------------------------------------------------------- rejection
-    def _reject(self, req: ScoreRequest, exc: Exception, *, model, version, batch_id, d, at) -> ScoreOutcome:
+    def _reject(
+        self,
+        req: ScoreRequest,
+        exc: Exception,
+        *,
+        model,
+        version,
+        batch_id,
+        d,
+        at,
+        identity: str | None = None,
+    ) -> ScoreOutcome:
         from scorewatch.scoring.scorer import write_rejections
 
         reason = getattr(exc, "reason", None) or "input_too_large"
@@ -429,6 +456,7 @@ class BatchScorer:
             message=str(exc),
             rows_in=getattr(exc, "rows_in", None),
             rows_rejected=getattr(exc, "rows_rejected", None),
+            rejected_at=at,
         )
         self.publisher.publish(
             BatchRejected(
@@ -443,7 +471,7 @@ class BatchScorer:
             )
         )
         record(model, {Metric.BATCHES_REJECTED: 1})
-        return ScoreOutcome(
+        outcome = ScoreOutcome(
             status="rejected",
             source_uri=req.uri,
             model=model,
@@ -453,6 +481,9 @@ class BatchScorer:
             reason=reason,
             message=str(exc),
         )
+        if identity is not None:
+            _record(self.data_bucket, model, identity, version, outcome)
+        return outcome
 
     def _reject_retired(self, req: ScoreRequest, info, *, model: str, scored_at: datetime) -> ScoreOutcome:
         """A drop for a retired model: reported like any rejected file (the input is kept)."""
@@ -628,7 +659,7 @@ class BatchScorer:
                 Metric.REJECTED_ROW_RATE_BREACH: breach(rate, limit, higher_is_worse=True),
             },
         )
-        return ScoreOutcome(
+        outcome = ScoreOutcome(
             status="scored",
             source_uri=detail.source_uri,
             model=model,
@@ -641,6 +672,30 @@ class BatchScorer:
             profile_uri=profile_uri,
             sample_uri=sample_uri,
             config_version=inp.config_version,
+        )
+        pinned = storage.ObjectInfo(uri=detail.source_uri, size=0, etag=inp.etag, version_id=inp.version_id)
+        _record(bucket, model, storage.source_identity(pinned), inp.model_version, outcome)
+        return outcome
+
+
+def _record(bucket: str, model: str, identity: str, version: str, outcome: ScoreOutcome) -> None:
+    """Write the ledger entry once the event is out; a failure here must not fail the invocation.
+
+    Raising would make the retry publish the event a second time. Not raising, the idempotency
+    record still answers replays for 24 h; only a schedule after that (with the entry still
+    missing) would score the object again, onto the same keys. Logged as an error so it is seen.
+    """
+    try:
+        ledger.record(bucket, model, identity, version, outcome.model_dump(mode="json"))
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        logging.getLogger(__name__).error(
+            "scoring ledger entry not written",
+            extra={
+                "model": model,
+                "version": version,
+                "source_uri": outcome.source_uri,
+                "error": type(exc).__name__,
+            },
         )
 
 

@@ -171,7 +171,7 @@ def score_file_with(
     batch_id = scorer.batch_id_for(storage.source_identity(info), model.card.version)
     if output_uri.endswith("/"):
         output_uri = storage.join(output_uri, f"{batch_id}.parquet")
-    from scorewatch.scoring.batch import ARROW_DATA_ERRORS, unreadable_input
+    from scorewatch.scoring.rejections import ARROW_DATA_ERRORS, unreadable_input
 
     try:
         try:

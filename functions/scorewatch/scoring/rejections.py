@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -28,6 +29,7 @@ def write_rejections(
     message: str | None = None,
     rows_in: int | None = None,
     rows_rejected: int | None = None,
+    rejected_at: datetime | None = None,
 ) -> str:
     """Write what was rejected: a Parquet table of rows, or a JSON report for a whole file.
 
@@ -60,6 +62,8 @@ def write_rejections(
                 "message": message,
                 "rows_in": rows_in,
                 "rows_rejected": rows_rejected if rows_rejected is not None else len(rejected),
+                # orders the rejection against the source's scored results (io.scored)
+                "rejected_at": rejected_at.isoformat() if rejected_at is not None else None,
                 "rejected_sample": [
                     {
                         "row": r.row,

@@ -106,6 +106,22 @@ class Control(RegistryBase):
             what=f"claiming cooldown {model_name}/{name}",
         )
 
+    def release_cooldown(self, model_name: str, name: str, *, now: datetime) -> bool:
+        """Give back the cooldown claimed at ``now`` (its announcement could not be published).
+
+        Only the claim made at ``now`` is removed, so a racer's later claim is never undone.
+        """
+        check_model_name(model_name)
+        check_model_name(name)
+        return self._conditional_delete(
+            control_partition(model_name),
+            _COOLDOWN + name,
+            "#claimed_at = :at",
+            {":at": now.isoformat()},
+            {"#claimed_at": "claimed_at"},
+            what=f"releasing cooldown {model_name}/{name}",
+        )
+
     # ------------------------------------------------------------------ pending approval
 
     def put_approval_request(

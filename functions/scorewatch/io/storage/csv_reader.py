@@ -304,15 +304,7 @@ def _csv_read(
         elif byte_range is not None:
             start, end = byte_range
             start = max(start, header.line_bytes)
-            first = _read_first_line(raw, start, end)
-            if first.count(b'"') % 2:
-                raise _reject(
-                    uri,
-                    f"the part starting at byte {start} begins inside a quoted field (odd number of quotes "
-                    "on its first line): quoted fields containing newlines are not supported in split CSV "
-                    "parts; re-export the file without embedded newlines or as Parquet",
-                    "multiline_field_across_parts",
-                )
+            # the planner ends parts only at newlines outside quoted fields (planning._csv_bounds)
             # re-attach the header so every part parses the same way as the whole file
             source = _prefix_reader(b"\n", _RangeReader(raw, start, end))
             first_row = None  # not known for a part; errors report byte offsets instead
@@ -353,12 +345,6 @@ def _check_finite(batch: pa.RecordBatch, typed: Sequence[str]) -> None:
         col = batch.column(batch.schema.get_field_index(name))
         if col.null_count < len(col) and not pc.all(pc.is_finite(col)).as_py():
             raise _TypedParseFailed(f"column {name!r} holds NaN or infinity")
-
-
-def _read_first_line(raw: Any, start: int, end: int) -> bytes:
-    data: bytes = raw.read_at(min(end - start, 1024 * 1024), start)
-    nl = data.find(b"\n")
-    return data if nl < 0 else data[:nl]
 
 
 def _csv_error(

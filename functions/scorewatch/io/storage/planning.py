@@ -120,11 +120,13 @@ def plan_parts(
     """Split ``uri`` into parts of roughly ``target_bytes`` that can be scored independently.
 
     Parquet: consecutive row groups, grouped until their uncompressed size reaches
-    ``target_bytes`` (a row group is never split). CSV: byte ranges aligned to line starts; each
-    part is read with the file's header (see :func:`open_batches`). A quoted field that contains
-    a newline and straddles a boundary is not supported: reading such a part raises
-    InputRejectedError. Gzip and JSONL input cannot be split (InputRejectedError, reason
-    ``not_splittable``).
+    ``target_bytes`` (a row group is never split). CSV: byte ranges aligned to row starts; each
+    part is read with the file's header (see :func:`open_batches`). A boundary is a newline
+    outside quoted fields (an even number of quotes before it, RFC 4180), so a quoted field
+    holding newlines is never cut; this reads the whole file once. A file where no such newline
+    is found for ``MAX_PART_FACTOR`` times the target (unbalanced quotes) is refused
+    (InputRejectedError, ``not_splittable``). Gzip and JSONL input cannot be split
+    (InputRejectedError, reason ``not_splittable``).
 
     Parameters
     ----------
@@ -169,23 +171,70 @@ def plan_parts(
             "not_splittable",
         )
     header = _csv_header(uri, fmt, info)
-    fs, path = _uri.filesystem(uri)
-    bounds = [header.line_bytes]
-    with fs.open_input_file(path) as f:
-        pos = header.line_bytes + target_bytes
-        while pos < info.size:
-            window = f.read_at(min(1024 * 1024, info.size - pos), pos - 1)
-            nl = window.find(b"\n")
-            while nl < 0 and pos + len(window) - 1 < info.size:
-                pos += len(window) - 1
-                window = f.read_at(min(1024 * 1024, info.size - pos + 1), pos - 1)
-                nl = window.find(b"\n")
-            if nl < 0:
-                break
-            boundary = pos - 1 + nl + 1  # first byte after the newline
-            if boundary >= info.size:
-                break
-            bounds.append(boundary)
-            pos = boundary + target_bytes
-    bounds.append(info.size)
+    bounds = _csv_bounds(uri, info, start=header.line_bytes, target_bytes=target_bytes)
     return [Part(index=i, byte_range=(bounds[i], bounds[i + 1])) for i in range(len(bounds) - 1)]
+
+
+#: A CSV part may grow to this many times the target while its end looks for a newline outside
+#: quotes; beyond it the file's quotes are taken as unbalanced and the split is refused.
+MAX_PART_FACTOR = 8
+_WINDOW = 8 * 1024 * 1024
+
+
+def _csv_bounds(uri: str, info: ObjectInfo, *, start: int, target_bytes: int) -> list[int]:
+    """Part starts (and the end) of a CSV's data region: newlines with an even quote count before.
+
+    Counting every quote gives the quoting state at any byte of an RFC 4180 file (an escaped
+    quote is two quotes), so each boundary is the first newline at or after the target offset
+    outside a quoted field. One sequential pass; ``bytes.count``/``find`` do the scanning.
+    """
+    fs, path = _uri.filesystem(uri)
+    size = info.size
+    bounds = [start]
+    target = start + target_bytes
+    parity = 0
+    pos = start
+    with fs.open_input_file(path) as f:
+        while pos < size:
+            data = f.read_at(min(_WINDOW, size - pos), pos)
+            if not data:
+                break
+            i = 0
+            while i < len(data):
+                want = target - 1 - pos  # a newline at or after byte target-1 ends a part at target
+                if want >= len(data):
+                    parity ^= data.count(b'"', i) & 1
+                    i = len(data)
+                    break
+                want = max(want, i)
+                parity ^= data.count(b'"', i, want) & 1
+                nl = data.find(b"\n", want)
+                if nl < 0:
+                    parity ^= data.count(b'"', want) & 1
+                    i = len(data)
+                    break
+                parity ^= data.count(b'"', want, nl) & 1
+                i = nl + 1
+                if parity:
+                    if pos + i - bounds[-1] > MAX_PART_FACTOR * target_bytes:
+                        raise _unbalanced(uri, bounds[-1], MAX_PART_FACTOR * target_bytes)
+                    continue  # a newline inside a quoted field
+                boundary = pos + nl + 1
+                if boundary >= size:
+                    break
+                bounds.append(boundary)
+                target = boundary + target_bytes
+            pos += len(data)
+            if pos - bounds[-1] > MAX_PART_FACTOR * target_bytes:
+                raise _unbalanced(uri, bounds[-1], MAX_PART_FACTOR * target_bytes)
+    bounds.append(size)
+    return bounds
+
+
+def _unbalanced(uri: str, start: int, limit: int) -> Exception:
+    return _reject(
+        uri,
+        f"no row boundary outside quoted fields within {limit:,} bytes after byte {start:,} "
+        "(unbalanced quotes?): the file cannot be split safely; check its quoting, or write it as Parquet",
+        "not_splittable",
+    )
