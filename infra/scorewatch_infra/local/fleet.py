@@ -7,9 +7,9 @@
 3. train, register and promote each model's first champion on its reference data;
 4. drop a stable batch for every model -> all scored, no drift;
 5. drop the second batch of every model at once: shifted for the drifting models (half of the
-   features moved by 1.5 standard deviations, labels kept from the unshifted rows: the old model
-   is wrong now), stable for the others -> ``Drift Detected`` for the drifting models, and their
-   retraining executions run concurrently on the one state machine;
+   features mirrored around their mean and moved by 1.5 standard deviations, labels kept from the
+   unshifted rows: the old model is wrong now), stable for the others -> ``Drift Detected`` for
+   the drifting models, and their retraining executions run concurrently on the one state machine;
 6. drop a third batch -> scored by the new champions where one was promoted.
 
 The fleet table and ``summary.json`` account for every batch dropped (scored or rejected) and for
@@ -80,8 +80,9 @@ class FleetModel:
         return [c for c in self.base.columns if c != TARGET]
 
     def sample(self, rows: int, *, seed: int, shifted: bool = False, start_id: int = 0) -> Any:
-        """``rows`` rows resampled from the data set with noise; ``shifted`` moves half the features
-        by SHIFT_STD standard deviations and keeps the labels of the unshifted rows."""
+        """``rows`` rows resampled from the data set with noise; ``shifted`` mirrors half the features
+        around their mean and moves them by SHIFT_STD standard deviations, keeping the labels of the
+        unshifted rows (what meant high now reads low: the old champion is wrong)."""
         import numpy as np
 
         rng = np.random.default_rng([self.seed, seed])
@@ -90,8 +91,9 @@ class FleetModel:
         for c in self.features:
             frame[c] = frame[c] + rng.normal(0, JITTER_STD * std[c], rows)
         if shifted:
+            mean = self.base[self.features].mean()
             for c in self.features[: len(self.features) // 2]:
-                frame[c] = frame[c] + SHIFT_STD * std[c]
+                frame[c] = 2 * mean[c] - frame[c] + SHIFT_STD * std[c]
         if self.task != "regression":
             frame[TARGET] = frame[TARGET].astype(int)
         frame.insert(0, ID_COLUMN, [f"{self.name}-{start_id + i}" for i in range(rows)])
