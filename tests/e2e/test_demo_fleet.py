@@ -41,6 +41,7 @@ def test_every_model_scored_every_batch_and_everything_is_accounted_for(fleet):
     assert a["batches_dropped"] == a["batches_scored"] == 3 * MODELS
     assert a["batches_rejected"] == 0 and a["batches_unaccounted"] == []
     assert a["executions_unaccounted"] == [] and a["delivery_errors"] == []
+    assert a["iam_findings"] == []
     assert a["all_accounted_for"] is True
     assert len(result.latencies) == 3 * MODELS and all(s > 0 for s in result.latencies)
     # Every model ran under the config version configure stored for it (no synthesis per model).

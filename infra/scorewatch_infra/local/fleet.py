@@ -391,6 +391,8 @@ def account(scenario: FleetScenario, result: FleetResult) -> None:
         "executions_unaccounted": sorted(set(unmatched) | set(running)),
         "max_concurrent_executions": max_concurrent(executions),
         "delivery_errors": list(cloud.router.errors),
+        # Calls the functions made that their roles would not allow on AWS (local/iam.py).
+        "iam_findings": [str(f) for f in cloud.iam_findings()],
         "all_accounted_for": not unaccounted and not unmatched and not running and not cloud.router.errors,
     }
 
