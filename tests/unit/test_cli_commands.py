@@ -50,6 +50,27 @@ def test_entry_point_commands_are_registered(monkeypatch: pytest.MonkeyPatch) ->
     assert parser.parse_args(["local", "tick", "f"]).func is local_cli._tick
 
 
+def test_demo_fleet_runs_the_fleet_scenario_and_fails_when_something_is_unaccounted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from scorewatch_infra.local import cli as local_cli
+    from scorewatch_infra.local import fleet
+
+    calls: list[dict] = []
+
+    def fake_run_fleet(output: Path, **kw: object) -> fleet.FleetResult:
+        calls.append(kw)
+        return fleet.FleetResult(output=output, accounting={"all_accounted_for": len(calls) == 1})
+
+    monkeypatch.setattr(fleet, "run_fleet", fake_run_fleet)
+    _with_entry_points(monkeypatch, LOCAL)
+    args = cli.build_parser().parse_args(["demo", "--fleet", "12", "--output", str(tmp_path)])
+    assert local_cli._demo(args) == 0
+    assert calls[0] == {"models": 12, "rows": 600, "seed": 7, "drift_fraction": 0.5}
+    assert local_cli._demo(args) == 1  # the summary says not every batch or execution is accounted for
+    assert cli.build_parser().parse_args(["demo"]).fleet is None  # the single-model scenario
+
+
 def test_an_entry_point_may_name_the_register_callable(monkeypatch: pytest.MonkeyPatch) -> None:
     ep = importlib.metadata.EntryPoint(
         name="local", value="scorewatch_infra.local.cli:register", group=cli.ENTRY_POINT_GROUP

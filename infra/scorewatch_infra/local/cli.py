@@ -27,7 +27,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser("demo", help="run the scorewatch scenario end to end on the local cloud")
     demo.add_argument("--output", type=Path, default=Path("demo-output"), help="folder for the results")
     demo.add_argument("--seed", type=int, default=7, help="seed of the synthetic data (deterministic)")
-    demo.add_argument("--rows", type=int, default=4000, help="customers per batch")
+    demo.add_argument(
+        "--rows", type=int, default=None, help="rows per batch (default 4000; 600 with --fleet)"
+    )
+    demo.add_argument(
+        "--fleet",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run the scenario for N models at once (issue 16)",
+    )
+    demo.add_argument(
+        "--drift-fraction", type=float, default=0.5, help="with --fleet: share of the models that drift"
+    )
     demo.add_argument(
         "--config", type=Path, default=None, help="model configuration (default examples/models.json)"
     )
@@ -72,10 +84,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from scorewatch_infra.local.demo import DEFAULT_CONFIG, run_demo
 
+    if args.fleet is not None:
+        from scorewatch_infra.local.fleet import run_fleet
+
+        fleet = run_fleet(
+            args.output.resolve(),
+            models=args.fleet,
+            rows=args.rows or 600,
+            seed=args.seed,
+            drift_fraction=args.drift_fraction,
+        )
+        print(f"summary in {fleet.output / 'summary.json'}; total {fleet.seconds:.1f}s")
+        return 0 if fleet.accounting.get("all_accounted_for") else 1
     result = run_demo(
         args.output.resolve(),
         seed=args.seed,
-        rows=args.rows,
+        rows=args.rows or 4000,
         config_path=(args.config or DEFAULT_CONFIG).resolve(),
     )
     print()
