@@ -222,6 +222,7 @@ class Cloud:
             ]
         )
         est = Pipeline([("ct", ct), ("m", LogisticRegression(max_iter=300))]).fit(train[schema.names], y)
+        self.estimator, self.schema = est, schema
         out = predict_frame(est, train[schema.names], task="binary", classes=(0, 1))
         both = pd.concat([train[schema.names], out], axis=1)
         reg = Registry(table_name=reg_table, models_bucket=models)
@@ -256,11 +257,11 @@ class Cloud:
             "POWERTOOLS_SERVICE_NAME": "scorewatch",
         }
 
-    def s3_event(self, i: int) -> dict:
+    def s3_event(self, i: int, rows: int = 1000) -> dict:
         import boto3
 
         key = f"incoming/churn/bench/{uuid.uuid4().hex}.csv"
-        body = self.frame(1000, i).to_csv(index=False).encode()
+        body = self.frame(rows, i).to_csv(index=False).encode()
         put = boto3.client("s3").put_object(Bucket=self.data, Key=key, Body=body)
         return {
             "version": "0",
