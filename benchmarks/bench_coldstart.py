@@ -53,23 +53,31 @@ IMPORT_ONLY = textwrap.dedent(
     """
 )
 
-INVOKE = textwrap.dedent(
-    """
+#: The Lambda context object a child process hands the handler (a template: ``{fid!r}``).
+CONTEXT_CLASS = """
+class Ctx:
+    function_name = {fid!r}
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + {fid!r}
+    aws_request_id = "bench"
+    def get_remaining_time_in_millis(self):
+        return 300000
+"""
+
+INVOKE = (
+    textwrap.dedent(
+        """
     import sys, time, json
     t = time.perf_counter()
     import importlib
     mod = importlib.import_module({module!r})
     dt = time.perf_counter() - t
     event = json.loads(sys.stdin.read())
-
-    class Ctx:
-        function_name = {fid!r}
-        memory_limit_in_mb = 1024
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + {fid!r}
-        aws_request_id = "bench"
-        def get_remaining_time_in_millis(self):
-            return 300000
-
+    """
+    )
+    + CONTEXT_CLASS
+    + textwrap.dedent(
+        """
     import io, contextlib
     t = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
@@ -78,6 +86,7 @@ INVOKE = textwrap.dedent(
     est = [m for m in {estimators!r} if m in sys.modules]
     print(json.dumps({{"import_s": dt, "invoke_s": first, "estimators": est, "status": out.get("status")}}))
     """
+    )
 )
 
 

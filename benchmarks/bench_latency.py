@@ -32,25 +32,22 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_coldstart import Cloud, run_child, tracing_env  # noqa: E402
+from bench_coldstart import CONTEXT_CLASS, Cloud, run_child, tracing_env  # noqa: E402
 
 from scorewatch.core.contract import HANDLERS  # noqa: E402
 
-WARM = textwrap.dedent(
-    """
+WARM = (
+    textwrap.dedent(
+        """
     import sys, time, json, io, contextlib, importlib
     mod = importlib.import_module({module!r})
     fn = getattr(mod, {attr!r})
     events = json.loads(sys.stdin.read())
-
-    class Ctx:
-        function_name = {fid!r}
-        memory_limit_in_mb = 1024
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + {fid!r}
-        aws_request_id = "bench"
-        def get_remaining_time_in_millis(self):
-            return 300000
-
+    """
+    )
+    + CONTEXT_CLASS
+    + textwrap.dedent(
+        """
     times, statuses = [], []
     for event in events:
         t = time.perf_counter()
@@ -60,6 +57,7 @@ WARM = textwrap.dedent(
         statuses.append(out.get("status"))
     print(json.dumps({{"times": times, "statuses": statuses}}))
     """
+    )
 )
 
 

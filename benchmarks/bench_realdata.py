@@ -29,17 +29,12 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 ROOT = HERE.parent
 EVIDENTLY_PY = HERE / ".evidently-venv" / "bin" / "python"
 SCOREWATCH = Path(sys.executable).with_name("scorewatch")
-EVIDENTLY_NAMES = {
-    "Wasserstein distance (normed)": "wasserstein",
-    "Jensen-Shannon distance": "jensenshannon",
-    "K-S p_value": "ks",
-    "chi-square p_value": "chisquare",
-    "Z-test p_value": "z",
-    "PSI": "psi",
-}
+
+from bench_drift import EVIDENTLY_NAMES  # noqa: E402  (the same names for the same tests)
 
 
 def worker_evidently(ref_path: str, cur_path: str) -> dict:
