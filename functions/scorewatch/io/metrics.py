@@ -11,6 +11,7 @@ changes.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 from aws_lambda_powertools import Metrics
@@ -21,6 +22,11 @@ from scorewatch.core.contract import DIMENSION_MODEL, METRIC_NAMESPACE, Metric
 # service="" keeps Powertools from adding a ``service`` dimension taken from
 # POWERTOOLS_SERVICE_NAME, which would stop alarms on {Model} from matching.
 METRICS = Metrics(namespace=METRIC_NAMESPACE, service="")
+
+# An invocation with nothing to measure (a replay answered by the idempotency store, a site or
+# labels run with no new object) is normal here: Powertools' warning for it is noise in every
+# function log and in `scorewatch demo`'s output.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 UNITS: dict[str, MetricUnit] = {
     Metric.ROWS_SCORED: MetricUnit.Count,
