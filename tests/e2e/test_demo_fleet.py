@@ -93,3 +93,12 @@ def test_summary_json_has_one_row_per_model_and_the_table_is_printed(fleet):
     table = printed[-1].splitlines()
     assert table[0].split()[:3] == ["model", "task", "drifting"]
     assert len(table) == 2 + MODELS + 1 and "every batch and execution accounted for" in table[-1]
+
+
+def test_the_fleet_site_has_a_row_and_a_page_per_model(fleet):
+    result, _, _ = fleet
+    assert result.site is not None and result.site.name == "index.html"
+    index = result.site.read_text(encoding="utf-8")
+    for row in result.rows:
+        assert row["model"] in index
+        assert (result.site.parent / "models" / row["model"] / "index.html").exists()

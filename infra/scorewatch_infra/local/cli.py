@@ -94,7 +94,8 @@ def _demo(args: argparse.Namespace) -> int:
             seed=args.seed,
             drift_fraction=args.drift_fraction,
         )
-        print(f"summary in {fleet.output / 'summary.json'}; total {fleet.seconds:.1f}s")
+        site = f"; site {fleet.site}" if fleet.site else ""
+        print(f"summary in {fleet.output / 'summary.json'}{site}; total {fleet.seconds:.1f}s")
         return 0 if fleet.accounting.get("all_accounted_for") else 1
     result = run_demo(
         args.output.resolve(),
@@ -141,6 +142,9 @@ def _up(args: argparse.Namespace) -> int:
     # The template holds no model configuration: store the models file's, as `configure --all` does.
     for applied in seed_models(cloud, (args.config or DEFAULT_CONFIG).resolve(), actor="scorewatch local up"):
         print(f"  configured {applied.name}: {applied.outcome} (config version {applied.stored.version})")
+        # The drop folders a user copies into (`cp day.csv FOLDER/incoming/churn/`) exist at once.
+        for sub in ("incoming", "labels", "labeled"):
+            (folder / sub / applied.name).mkdir(parents=True, exist_ok=True)
     if args.demo_champion:
         from scorewatch_infra.local.demo import Scenario
 
@@ -175,6 +179,16 @@ def _up(args: argparse.Namespace) -> int:
         cloud.start_clock()
     print(f"local cloud up: emulator {cloud.emulator.url}, data bucket {data_bucket}")
     print(f"copy files into {incoming}/<model>/ (or labels into {folder}/labels/<model>/); Ctrl-C to stop")
+    wiring = {"AWS_ENDPOINT_URL": cloud.emulator.url, Env.DATA_BUCKET: data_bucket}
+    for key in (Env.REGISTRY_TABLE, Env.MODELS_BUCKET, Env.EVENT_BUS):
+        wiring[key] = cloud.environment_value(key)
+    print("for the scorewatch CLI in another shell (models, fleet status, site open):")
+    print("  export " + " ".join(f"{k}={v}" for k, v in wiring.items()))
+    # The site function rebuilds a model's page after each monitor/labels run (scorewatch site).
+    print(
+        f"monitoring site: s3://{data_bucket}/site/index.html, kept up to date by the site function "
+        f"(with AWS_ENDPOINT_URL={cloud.emulator.url}: `scorewatch site open --bucket {data_bucket}`)"
+    )
     seen: dict[Path, float] = {}
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the cloud as cleanly as Ctrl-C
     try:

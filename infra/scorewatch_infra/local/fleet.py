@@ -163,6 +163,7 @@ class FleetResult:
     latencies: list[float] = field(default_factory=list)  # drop -> Parquet, seconds, per scored batch
     phases: dict[str, float] = field(default_factory=dict)  # phase -> seconds
     seconds: float = 0.0
+    site: Path | None = None  # index.html of the monitoring site built from the data bucket
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -422,6 +423,18 @@ def fleet_table(result: FleetResult) -> str:
     return "\n".join(lines)
 
 
+def _site(scenario: FleetScenario, result: FleetResult) -> str:
+    """The fleet's static site (``scorewatch site``), read from the emulator's data bucket."""
+    from datetime import UTC, datetime
+
+    from scorewatch.monitoring.site_build import build_site
+
+    out = scenario.output / "site"
+    build_site(f"s3://{scenario.data_bucket}", str(out), now=datetime.now(UTC), registry=scenario.registry())
+    result.site = out / "index.html"
+    return f"monitoring site: {result.site}"
+
+
 def run_fleet(
     output: Path,
     *,
@@ -482,6 +495,7 @@ def run_fleet(
             )
             for i in range(3, batches + 1):
                 phase(f"batch {i} for every model", lambda i=i: scenario.drop_round(i, shifted=True))
+            phase("build the monitoring site", lambda: _site(scenario, result))
         finally:
             account(scenario, result)
             result.seconds = time.perf_counter() - t0
