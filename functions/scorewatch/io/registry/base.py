@@ -50,6 +50,29 @@ def is_conditional_failure(exc: Exception) -> bool:
     return False
 
 
+@contextmanager
+def aws_errors(what: str, *, table_name: str, models_bucket: str | None = None) -> Iterator[None]:
+    """AWS errors inside the block as scorewatch errors: transient ones retried by the caller,
+    a missing table or bucket a configuration error, anything else a ModelError naming ``what``."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if is_transient(exc):
+            raise TransientError(f"transient failure {what}: {code}: {exc}") from exc
+        if code == "ResourceNotFoundException":
+            raise ConfigError(f"{what}: registry table {table_name!r} does not exist") from exc
+        if code == "NoSuchBucket" and models_bucket:
+            raise ConfigError(f"{what}: models bucket {models_bucket!r} does not exist") from exc
+        raise ModelError(f"{what}: {code}: {exc}") from exc
+    except BotoCoreError as exc:
+        if is_transient(exc):
+            raise TransientError(f"transient failure {what}: {exc}") from exc
+        raise ModelError(f"{what}: {exc}") from exc
+
+
 class RegistryBase:
     """Clients for one table and models bucket, with AWS errors mapped to scorewatch errors."""
 
@@ -82,23 +105,8 @@ class RegistryBase:
 
     @contextmanager
     def _aws(self, what: str) -> Iterator[None]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
+        with aws_errors(what, table_name=self.table_name, models_bucket=self.models_bucket):
             yield
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if is_transient(exc):
-                raise TransientError(f"transient failure {what}: {code}: {exc}") from exc
-            if code == "ResourceNotFoundException":
-                raise ConfigError(f"{what}: registry table {self.table_name!r} does not exist") from exc
-            if code == "NoSuchBucket":
-                raise ConfigError(f"{what}: models bucket {self.models_bucket!r} does not exist") from exc
-            raise ModelError(f"{what}: {code}: {exc}") from exc
-        except BotoCoreError as exc:
-            if is_transient(exc):
-                raise TransientError(f"transient failure {what}: {exc}") from exc
-            raise ModelError(f"{what}: {exc}") from exc
 
     # ------------------------------------------------------------------ DynamoDB
 

@@ -33,11 +33,10 @@ from pydantic import ValidationError
 
 from scorewatch.core.config import ModelConfig
 from scorewatch.core.contract import Table
-from scorewatch.core.errors import ConfigError, ModelError, TransientError
+from scorewatch.core.errors import ConfigError
 from scorewatch.core.schema import check_model_name
-from scorewatch.io.registry.base import is_conditional_failure
+from scorewatch.io.registry.base import aws_errors, is_conditional_failure
 from scorewatch.io.registry.marshalling import PK, SK, key, marshal, unmarshal
-from scorewatch.io.transient import is_transient
 
 logger = logging.getLogger("scorewatch.io.registry")
 
@@ -158,21 +157,8 @@ class ConfigStore:
 
     @contextmanager
     def _aws(self, what: str) -> Iterator[None]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
+        with aws_errors(what, table_name=self.table_name):
             yield
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if is_transient(exc):
-                raise TransientError(f"transient failure {what}: {code}: {exc}") from exc
-            if code == "ResourceNotFoundException":
-                raise ConfigError(f"{what}: registry table {self.table_name!r} does not exist") from exc
-            raise ModelError(f"{what}: {code}: {exc}") from exc
-        except BotoCoreError as exc:
-            if is_transient(exc):
-                raise TransientError(f"transient failure {what}: {exc}") from exc
-            raise ModelError(f"{what}: {exc}") from exc
 
     # ------------------------------------------------------------------ reads
 
