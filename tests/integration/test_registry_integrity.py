@@ -256,3 +256,24 @@ def test_pointer_pins_the_champion_card(reg, stack):
         TableName=stack.res.registry_table, Key=key(pointer_partition(MODEL), "#champion")
     )["Item"]
     assert json.loads(item["card"]["S"])["artifact"]["sha256"] == stack.card.artifact.sha256
+
+
+def test_a_failed_announcement_gives_its_cooldown_back_and_keeps_its_own_error(reg, monkeypatch):
+    claim = {"now": NOW, "minutes": 60}
+    assert reg.claim_cooldown(MODEL, "drift", **claim)
+    give_back = reg.giving_back_cooldown
+    with pytest.raises(RuntimeError, match="publish failed"), give_back(MODEL, "drift", now=NOW):
+        raise RuntimeError("publish failed")
+    assert reg.claim_cooldown(MODEL, "drift", **claim)  # given back: the retry can announce
+    with reg.giving_back_cooldown(MODEL, "drift", now=NOW):
+        pass  # published: the cooldown stays held
+    assert not reg.claim_cooldown(MODEL, "drift", **claim)
+
+    def broken(*_a, **_k):
+        raise ConnectionError("registry unreachable")
+
+    # a give-back that fails too is logged; the publish error is what the caller sees
+    monkeypatch.setattr(reg, "release_cooldown", broken)
+    give_back = reg.giving_back_cooldown
+    with pytest.raises(RuntimeError, match="publish failed"), give_back(MODEL, "drift", now=NOW):
+        raise RuntimeError("publish failed")

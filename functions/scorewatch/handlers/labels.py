@@ -99,12 +99,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         )
     ):
         publisher = _once("publisher", settings, lambda: EventPublisher(settings.event_bus))
-        try:
+        with joiner.registry.giving_back_cooldown(model, PERFORMANCE_COOLDOWN, now=result.computed_at):
             _publish_degraded(publisher, model, result)
-        except Exception:
-            # unannounced: give the cooldown back so the retry announces it (else it is lost)
-            joiner.registry.release_cooldown(model, PERFORMANCE_COOLDOWN, now=result.computed_at)
-            raise
     summary = result.model_dump(mode="json", exclude={"batches", "window_estimated", "unknown_sample"})
     logger.info(
         "labels joined",

@@ -375,7 +375,7 @@ class Watcher:
         if drifted and self.registry.claim_cooldown(
             model, COOLDOWN_NAME, now=now, minutes=settings.cooldown_minutes
         ):
-            try:
+            with self.registry.giving_back_cooldown(model, COOLDOWN_NAME, now=now):
                 self.publisher.publish(
                     DriftDetected(
                         model=model,
@@ -398,10 +398,6 @@ class Watcher:
                         detected_at=now,
                     )
                 )
-            except Exception:
-                # unannounced: give the cooldown back so the retry announces it (else it is lost)
-                self.registry.release_cooldown(model, COOLDOWN_NAME, now=now)
-                raise
             published = True
         return WatchOutcome(
             status="evaluated",
@@ -484,20 +480,21 @@ class Watcher:
             card.model_name, PERFORMANCE_COOLDOWN, now=now, minutes=mc.alarms.performance_cooldown_minutes
         ):
             return False
-        self.publisher.publish(
-            PerformanceDegraded(
-                model=card.model_name,
-                version=card.version,
-                kind="estimated",
-                metric=metric,
-                value=value,
-                floor=floor,
-                rows=rows,
-                batch_id=report_id if scope == "batch" else None,
-                report_uri=report_uri,
-                detected_at=now,
+        with self.registry.giving_back_cooldown(card.model_name, PERFORMANCE_COOLDOWN, now=now):
+            self.publisher.publish(
+                PerformanceDegraded(
+                    model=card.model_name,
+                    version=card.version,
+                    kind="estimated",
+                    metric=metric,
+                    value=value,
+                    floor=floor,
+                    rows=rows,
+                    batch_id=report_id if scope == "batch" else None,
+                    report_uri=report_uri,
+                    detected_at=now,
+                )
             )
-        )
         return True
 
 

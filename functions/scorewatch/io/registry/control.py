@@ -12,11 +12,13 @@ an expiry and nothing reads them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from scorewatch.core.schema import check_model_name
-from scorewatch.io.registry.base import RegistryBase, format_version
+from scorewatch.io.registry.base import RegistryBase, format_version, logger
 from scorewatch.io.registry.marshalling import PK, SK, control_partition, marshal
 
 _LOCK = "lock#"
@@ -121,6 +123,26 @@ class Control(RegistryBase):
             {"#claimed_at": "claimed_at"},
             what=f"releasing cooldown {model_name}/{name}",
         )
+
+    @contextmanager
+    def giving_back_cooldown(self, model_name: str, name: str, *, now: datetime) -> Iterator[None]:
+        """Publish the announcement of the cooldown claimed at ``now`` inside the block; if it
+        raises, the cooldown is given back so the retry announces it (else it would be lost).
+
+        A failed give-back is logged, never raised over the publish error that caused it.
+        """
+        try:
+            yield
+        except Exception:
+            try:
+                self.release_cooldown(model_name, name, now=now)
+            except Exception:  # noqa: BLE001 - the publish error below is the one to report
+                logger.error(
+                    "cooldown not given back after a failed announcement",
+                    extra={"model": model_name, "cooldown": name},
+                    exc_info=True,
+                )
+            raise
 
     # ------------------------------------------------------------------ pending approval
 
