@@ -61,6 +61,15 @@ class DriftSettings(_Strict):
         default_factory=dict,
         description="Per-column overrides of the drift test and threshold, keyed by column name.",
     )
+    multiple_testing: Literal["holm", "bonferroni", "none"] = Field(
+        default="holm",
+        description="Family-wise error control of the p-value tests (ks, chisquare, z) of one "
+        "comparison: the feature columns tested at their default threshold form one family, the "
+        "prediction columns another; 'holm' (Holm-Bonferroni) or 'bonferroni' adjusts their "
+        "p-values so that a same-distribution batch flags any column with probability at most "
+        "the threshold; 'none' tests each column alone. Distance tests and explicit thresholds "
+        "are not adjusted.",
+    )
     prediction_test: DriftTest | None = Field(
         default=None,
         description="Drift test for the prediction and score columns; unset, chosen like a feature's.",

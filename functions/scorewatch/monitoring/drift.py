@@ -20,8 +20,17 @@ numeric columns with at most 20 distinct values on both sides (as Evidently does
 quantile bins otherwise. PSI and Jensen-Shannon on the same counts are always computed too (the
 ``MaxPSI`` metric and the prediction drift score).
 
-A column is drifted when its test says so; the dataset drifts when the share of drifted features
-is ``>= DriftSettings.dataset_drift_share``. Prediction drift applies the same logic to the
+A column tested with a distance drifts when the distance is at or above its threshold. The
+p-value tests of one comparison are corrected for multiple testing
+(``DriftSettings.multiple_testing``, default ``holm``; :mod:`~scorewatch.monitoring.multiple_testing`):
+the feature columns whose p-value test runs at its default threshold form one family, the
+prediction columns another, and a column drifts when its adjusted p-value passes the threshold,
+so a same-distribution batch flags any column of a family with probability at most the threshold.
+A column with an explicit threshold (``columns[<name>].threshold``, ``prediction_threshold``) is
+outside the family: its raw p-value is compared with the threshold as given. The raw statistic and
+p-value are kept; ``adjusted_pvalue`` and ``effective_threshold`` (the level the raw p-value was
+compared with) are added. The dataset drifts when the share of drifted features is
+``>= DriftSettings.dataset_drift_share``. Prediction drift applies the same logic to the
 prediction/score columns (``prediction_test`` / ``prediction_threshold`` override);
 ``prediction_drift_score`` is the largest Jensen-Shannon distance among them.
 """
@@ -30,7 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -45,6 +54,7 @@ from scorewatch.monitoring.profiles import (
     Profile,
     numeric_values,
 )
+from scorewatch.monitoring.multiple_testing import Correction, adjust_pvalues
 from scorewatch.monitoring.stattests import (
     SORTED_SAMPLE_TESTS,
     TestResult,
@@ -52,6 +62,8 @@ from scorewatch.monitoring.stattests import (
     get_test,
     jensenshannon_test,
     psi_test,
+    pvalue_drifted,
+    pvalue_severity,
     wasserstein_sorted,
 )
 
@@ -63,7 +75,15 @@ _NOVEL = "\x00novel"  # values absent from the whole reference (a high-cardinali
 
 @dataclass(frozen=True)
 class ColumnDrift:
-    """Drift verdict of one column: the deciding test plus PSI and Jensen-Shannon on its counts."""
+    """Drift verdict of one column: the deciding test plus PSI and Jensen-Shannon on its counts.
+
+    ``result`` is the test's raw outcome (statistic, p-value, its verdict at the threshold alone).
+    For a p-value test that ran, :func:`detect_drift` sets ``correction`` (what was applied:
+    ``holm``/``bonferroni`` in a family of ``family_size`` columns, ``none`` when the column was
+    tested alone), ``adjusted_pvalue`` (compared with ``result.threshold`` for the verdict) and
+    ``effective_threshold`` (the level the raw p-value was compared with); all are None for
+    distance tests, skipped tests and a lone :func:`column_drift`.
+    """
 
     column: str
     role: Literal["feature", "prediction"]
@@ -73,14 +93,23 @@ class ColumnDrift:
     jensenshannon: float | None
     chosen_by: Literal["auto", "override", "fallback"]
     note: str | None = None
+    correction: Correction | None = None
+    adjusted_pvalue: float | None = None
+    effective_threshold: float | None = None
+    family_size: int | None = None
 
     @property
     def drifted(self) -> bool:
-        return self.result.drifted
+        if self.adjusted_pvalue is None:
+            return self.result.drifted
+        return pvalue_drifted(self.result.test, self.adjusted_pvalue, self.result.threshold)
 
     @property
     def severity(self) -> float:
-        return self.result.severity
+        """As :attr:`TestResult.severity`, on the adjusted p-value when there is one (>= 1: drifted)."""
+        if self.adjusted_pvalue is None:
+            return self.result.severity
+        return pvalue_severity(self.adjusted_pvalue, self.result.threshold)
 
     def to_dict(self) -> dict[str, Any]:
         # A flat view (the test's fields beside the verdict), not a field dump: hand-written.
@@ -95,6 +124,10 @@ class ColumnDrift:
             "jensenshannon": self.jensenshannon,
             "chosen_by": self.chosen_by,
             "note": self.note,
+            "correction": self.correction,
+            "adjusted_pvalue": self.adjusted_pvalue,
+            "effective_threshold": self.effective_threshold,
+            "family_size": self.family_size,
         }
 
 
@@ -307,6 +340,43 @@ def column_drift(
     )
 
 
+def correct_family(
+    columns: Sequence[ColumnDrift], method: Correction, *, alone: frozenset[str] = frozenset()
+) -> tuple[ColumnDrift, ...]:
+    """``columns`` with the p-value tests corrected as one family (see the module docstring).
+
+    Columns named in ``alone`` (an explicit threshold) keep their raw p-value as the adjusted one
+    (``correction="none"``) and do not count in the family; distance and skipped tests are
+    returned unchanged.
+    """
+    family = [
+        i
+        for i, c in enumerate(columns)
+        if c.result.pvalue is not None and c.result.reason is None and c.column not in alone
+    ]
+    adjusted = adjust_pvalues([columns[i].result.pvalue or 0.0 for i in family], method)
+    out = list(columns)
+    for i, a in zip(family, adjusted, strict=True):
+        c = columns[i]
+        out[i] = replace(
+            c,
+            correction=method,
+            adjusted_pvalue=a.pvalue,
+            effective_threshold=c.result.threshold / a.divisor,
+            family_size=len(family),
+        )
+    for i, c in enumerate(columns):
+        if c.column in alone and c.result.pvalue is not None and c.result.reason is None:
+            out[i] = replace(
+                c,
+                correction="none",
+                adjusted_pvalue=c.result.pvalue,
+                effective_threshold=c.result.threshold,
+                family_size=1,
+            )
+    return tuple(out)
+
+
 def detect_drift(
     reference: Profile,
     current: Profile,
@@ -368,6 +438,7 @@ def detect_drift(
     absent = set(current.absent)
     features: list[ColumnDrift] = []
     predictions: list[ColumnDrift] = []
+    alone: set[str] = set()  # explicit thresholds: honoured as given, outside the family
     for ref in reference.columns:
         if ref.name in absent or not current.has(ref.name):
             continue
@@ -379,6 +450,8 @@ def detect_drift(
         if ref.role == "prediction":
             test = test or settings.prediction_test
             threshold = threshold if threshold is not None else settings.prediction_threshold
+        if threshold is not None:
+            alone.add(ref.name)
         cd = column_drift(
             ref,
             current.column(ref.name),
@@ -390,6 +463,8 @@ def detect_drift(
             current_sorted=current_sorted,
         )
         (predictions if ref.role == "prediction" else features).append(cd)
+    features = list(correct_family(features, settings.multiple_testing, alone=frozenset(alone)))
+    predictions = list(correct_family(predictions, settings.multiple_testing, alone=frozenset(alone)))
     evaluated = [c for c in features if c.result.reason is None]
     drifted = sum(c.drifted for c in evaluated)
     share = drifted / len(evaluated) if evaluated else 0.0

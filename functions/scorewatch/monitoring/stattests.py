@@ -77,8 +77,7 @@ class TestResult:
         if self.reason is not None or self.score is None:
             return 0.0
         if self.pvalue is not None:
-            p = max(self.pvalue, 1e-300)
-            return math.log10(p) / math.log10(self.threshold) if self.threshold < 1 else 0.0
+            return pvalue_severity(self.pvalue, self.threshold)
         return self.distance / self.threshold if self.distance is not None else 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,6 +93,18 @@ class TestResult:
             "drifted": self.drifted,
             "reason": self.reason,
         }
+
+
+def pvalue_drifted(test: str, pvalue: float, threshold: float) -> bool:
+    """The verdict of p-value test ``test`` at ``pvalue``: ``ks`` drifts at ``p <= threshold``,
+    ``chisquare`` and ``z`` at ``p < threshold`` (Evidently's comparisons)."""
+    return pvalue <= threshold if test == "ks" else pvalue < threshold
+
+
+def pvalue_severity(pvalue: float, threshold: float) -> float:
+    """``log10(p) / log10(threshold)``: 1 at the threshold, larger the smaller ``p`` (for sorting)."""
+    p = max(pvalue, 1e-300)
+    return math.log10(p) / math.log10(threshold) if threshold < 1 else 0.0
 
 
 def _finite_or_none(x: float | None) -> float | None:
