@@ -118,3 +118,23 @@ def _settings(path, doc):
     p = path / "settings.json"
     p.write_text(json.dumps(doc))
     return p
+
+
+def test_drift_corrects_the_per_column_pvalues_unless_told_not_to(tmp_path, capsys):
+    # 30 same-distribution columns of 200 rows (KS each): uncorrected, three cross p <= 0.05 by
+    # chance; Holm-Bonferroni (the default) flags none, with the raw p-values unchanged.
+    rng = np.random.default_rng(12)
+    sides = [pd.DataFrame({f"x{i}": rng.normal(size=200) for i in range(30)}) for _ in range(2)]
+    sides[0].to_csv(tmp_path / "ref.csv", index=False)
+    sides[1].to_csv(tmp_path / "cur.csv", index=False)
+    settings = str(_settings(tmp_path, {"multivariate": False, "dataset_drift_share": 0.03}))  # any column
+    base = ["drift", "--reference", str(tmp_path / "ref.csv"), "--current", str(tmp_path / "cur.csv")]
+    base += ["--settings", settings]
+    assert main([*base, "--json", str(tmp_path / "holm.json")]) == EXIT_OK
+    assert main([*base, "--json", str(tmp_path / "none.json"), "--multiple-testing", "none"]) == EXIT_DRIFT
+    holm, none = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("holm", "none"))
+    assert none["summary"]["drifted_features"] == ["x19", "x21", "x27"]
+    assert holm["summary"]["drifted_features"] == [] and holm["settings"]["multiple_testing"] == "holm"
+    for h, n in zip(holm["features"], none["features"], strict=True):
+        assert h["test"] == "ks" and h["pvalue"] == n["pvalue"] == n["adjusted_pvalue"]
+        assert h["correction"] == "holm" and h["family_size"] == 30 and h["adjusted_pvalue"] > 0.05

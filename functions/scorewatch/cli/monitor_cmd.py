@@ -47,6 +47,12 @@ def register(subparsers: Any) -> None:
     d.add_argument("--json", metavar="URI", help="write the JSON report here")
     d.add_argument("--html", metavar="URI", help="write the HTML report here")
     d.add_argument("--settings", metavar="FILE", help="DriftSettings as JSON (per-column tests/thresholds)")
+    d.add_argument(
+        "--multiple-testing",
+        choices=("holm", "bonferroni", "none"),
+        default=None,
+        help="correction of the per-column p-value tests (default: the settings', holm)",
+    )
     d.add_argument("--title", default=None, help="HTML report title")
     _common(d)
     d.set_defaults(func=_drift_cmd)
@@ -260,6 +266,8 @@ def _drift_cmd(args: argparse.Namespace) -> int:
             settings = DriftSettings.model_validate(_load_json_file(args.settings, "drift settings"))
         except ValidationError as exc:
             raise ConfigError(f"invalid drift settings {args.settings}: {exc}") from exc
+    if args.multiple_testing:
+        settings = settings.model_copy(update={"multiple_testing": args.multiple_testing})
     schema = _schema_arg(args)
     if args.baseline:
         reference = Profile.from_dict(storage.read_json(args.baseline))

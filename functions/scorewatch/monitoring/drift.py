@@ -47,6 +47,7 @@ import pandas as pd
 
 from scorewatch.core.config import DriftSettings
 from scorewatch.core.errors import ConfigError, MonitoringInputError
+from scorewatch.monitoring.multiple_testing import Correction, adjust_pvalues
 from scorewatch.monitoring.profiles import (
     CategoricalProfile,
     ColumnProfile,
@@ -54,7 +55,6 @@ from scorewatch.monitoring.profiles import (
     Profile,
     numeric_values,
 )
-from scorewatch.monitoring.multiple_testing import Correction, adjust_pvalues
 from scorewatch.monitoring.stattests import (
     SORTED_SAMPLE_TESTS,
     TestResult,

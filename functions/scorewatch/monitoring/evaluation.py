@@ -177,7 +177,8 @@ class MonitoringReport:
              "features": [column, ...], "predictions": [column, ...]}
 
             column = {"column", "kind", "drifted", "severity", "test", "score", "threshold",
-                      "is_pvalue", "reason", "psi", "jensenshannon", "note",
+                      "is_pvalue", "correction", "adjusted_pvalue", "effective_threshold",
+                      "family_size", "reason", "psi", "jensenshannon", "note",
                       "reference": column_summary(...), "current": column_summary(...),
                       "distribution": distribution(...)}
         """
@@ -219,6 +220,10 @@ class MonitoringReport:
             "score": r.score,
             "threshold": r.threshold,
             "is_pvalue": r.pvalue is not None,
+            "correction": c.correction,
+            "adjusted_pvalue": c.adjusted_pvalue,
+            "effective_threshold": c.effective_threshold,
+            "family_size": c.family_size,
             "reason": r.reason,
             "psi": c.psi,
             "jensenshannon": c.jensenshannon,

@@ -38,6 +38,14 @@ def _score_text(c: dict[str, Any]) -> str:
         return f"{c['test']}: {c['reason']}"
     what = "p-value" if c["is_pvalue"] else "distance"
     op = ("≤" if c["test"] == "ks" else "<") if c["is_pvalue"] else "≥"
+    method = c.get("correction")
+    if c["is_pvalue"] and method in ("holm", "bonferroni") and c.get("adjusted_pvalue") is not None:
+        name = "Holm" if method == "holm" else "Bonferroni"
+        return (
+            f"{c['test']} p-value {_num(c['score'])}, {name}-adjusted over {c['family_size']} columns "
+            f"{_num(c['adjusted_pvalue'])} (drift if {op} {_num(c['threshold'])}; raw p-value "
+            f"level {_num(c['effective_threshold'])})"
+        )
     return f"{c['test']} {what} {_num(c['score'])} (drift if {op} {_num(c['threshold'])})"
 
 
