@@ -46,6 +46,10 @@ def test_holm_known_answers():
     got = adjust_pvalues([0.04, 0.001, 0.02], "holm")
     assert [a.pvalue for a in got] == pytest.approx([0.04, 0.003, 0.04])
     assert [a.divisor for a in got] == [1, 3, 2]
+    # Tied p-values pass or fail together: one level, the first rank's.
+    got = adjust_pvalues([0.02, 0.001, 0.02, 0.3], "holm")
+    assert [a.pvalue for a in got] == pytest.approx([0.06, 0.004, 0.06, 0.3])
+    assert [a.divisor for a in got] == [3, 4, 3, 1]
     # Capped at 1; a NaN counts as no evidence.
     assert [a.pvalue for a in adjust_pvalues([0.6, 0.7, float("nan")], "holm")] == [1.0, 1.0, 1.0]
     assert adjust_pvalues([], "holm") == []

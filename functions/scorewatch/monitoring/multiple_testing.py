@@ -33,8 +33,9 @@ class Adjusted:
     """One p-value after the correction.
 
     ``pvalue`` is the adjusted p-value (compare it with ``alpha``); ``divisor`` is what ``alpha``
-    is divided by to get the level the raw p-value was compared with (Holm: ``m - rank + 1``,
-    Bonferroni: ``m``, none: 1).
+    is divided by to get the level the raw p-value was compared with (Holm: ``m - rank + 1``, for
+    a run of tied p-values the first one's, as they pass or fail together; Bonferroni: ``m``;
+    none: 1).
     """
 
     pvalue: float
@@ -77,11 +78,12 @@ def adjust_pvalues(pvalues: Sequence[float], method: Correction) -> list[Adjuste
         return [Adjusted(p, 1) for p in ps]
     if method == "bonferroni":
         return [Adjusted(min(1.0, m * p), m) for p in ps]
-    order = sorted(range(m), key=lambda i: ps[i])  # stable: ties keep their column order
+    order = sorted(range(m), key=lambda i: ps[i])
     out: list[Adjusted | None] = [None] * m
-    running = 0.0
+    running, divisor, previous = 0.0, m, -1.0
     for rank, i in enumerate(order):
-        divisor = m - rank
-        running = max(running, min(1.0, divisor * ps[i]))
+        if ps[i] != previous:  # tied p-values pass or fail together, at the first one's level
+            divisor, previous = m - rank, ps[i]
+        running = max(running, min(1.0, (m - rank) * ps[i]))
         out[i] = Adjusted(running, divisor)
     return [a for a in out if a is not None]
