@@ -6,6 +6,8 @@ Everything is found by listing the layout's prefixes (``scorewatch.core.layout``
 
 * ``monitoring/model=<m>/history/date=<d>/<id>.parquet`` — the history rows, concatenated;
 * ``monitoring/model=<m>/drift/date=<d>/<id>.html`` — the drift report of each evaluation;
+* ``monitoring/model=<m>/performance/date=<d>/<run>.parquet`` and ``performance/summary/...json``
+  — each labels run's performance history rows and summary;
 * ``scored/`` and ``rejected/model=<m>/...`` — one ``outputs`` row per object, its row count from
   the Parquet footer (one ranged read, no rows are read), a whole-file rejection report counting
   as a rejected file with 0 rows; a scored object superseded by a re-upload of its source is left
@@ -34,7 +36,9 @@ from scorewatch.io import scored, storage
 
 _HISTORY = re.compile(r"model=([^/]+)/history/date=[^/]+/([^/]+)\.parquet$")
 _REPORT = re.compile(r"model=([^/]+)/drift/date=[^/]+/([^/]+)\.html$")
-_PERFORMANCE = re.compile(r"model=([^/]+)/performance/date=[^/]+/([^/]+)\.(parquet|json)$")
+# A labels run's rows (.parquet) and its summary (.json, under summary/; directly beside the rows
+# before the Glue table read that folder).
+_PERFORMANCE = re.compile(r"model=([^/]+)/performance/(?:summary/)?date=[^/]+/([^/]+)\.(parquet|json)$")
 #: Keys of a labels run's JSON summary (``LabelJoinResult``) the site uses.
 SUMMARY_KEYS = ("metric", "value", "estimated_value", "floor", "coverage", "degraded", "computed_at")
 _EPOCH = datetime.fromtimestamp(0, tz=UTC)
@@ -91,7 +95,7 @@ def list_monitoring(prefix_uri: str) -> MonitoringObjects:
             reports[(r.group(1), r.group(2))] = info
             continue
         p = _PERFORMANCE.search(info.uri)
-        if p and _model(p.group(1)):
+        if p and _model(p.group(1)) and (p.group(3) == "json" or "/summary/" not in info.uri):
             (performance if p.group(3) == "parquet" else summaries).append(info)
     return MonitoringObjects(history, reports, performance, summaries)
 
