@@ -24,9 +24,9 @@ from urllib.parse import quote
 import pandas as pd
 from markupsafe import Markup, escape
 
-from scorewatch.reports import site_data
+from scorewatch.reports import site_data, site_events
 from scorewatch.reports._jinja import environment
-from scorewatch.reports.site_charts import _BAD, _OK, Series, _num, bars, lines
+from scorewatch.reports.site_charts import _BAD, _OK, Marker, Series, _num, bars, lines
 
 __all__ = ["Series", "bars", "build_pages", "fleet_statuses", "lines", "model_page", "sparkline"]
 
@@ -264,13 +264,20 @@ def render_model(
     first, last = (
         (_when(per_batch["time"].iloc[0]), _when(per_batch["time"].iloc[-1])) if len(per_batch) else ("", "")
     )
+    events: list[site_events.LifecycleEvent] = []
+    markers: list[Marker]
     if versions is not None:
-        # Promotions from the registry, placed at the first batch at or after each promotion.
-        events = [(at, f"v{v} promoted") for at, v in site_data.promotions(versions, status.model)]
-        markers = site_data.marker_positions(list(per_batch["time"]), events)
-        markers = [(i, label) for i, label in markers if 0 < i < len(per_batch)]
+        # The registry's events (promotions, retraining verdicts, approvals), each placed at the
+        # first batch at or after it; one after the last batch sits on the right edge.
+        events = site_events.lifecycle_events(versions, status.model)
+        places = site_data.marker_positions(list(per_batch["time"]), [(e.at, e.label) for e in events])
+        markers = [
+            (i, e.label, e.detail, e.kind)
+            for (i, _), e in zip(places, events, strict=True)
+            if 0 < i <= len(per_batch)
+        ]
     else:
-        markers = version_markers(list(per_batch["model_version"])) if "model_version" in per_batch else []
+        markers = [*version_markers(list(per_batch["model_version"]))] if "model_version" in per_batch else []
 
     def tips(frame: pd.DataFrame, what: str, fmt: Any) -> list[str]:
         return [
@@ -336,7 +343,12 @@ def render_model(
         records=records,
         windows=[d for d in records if d["scope"] == "window"],
         versions=_version_rows(versions, status.model) if versions is not None else None,
-        marker_source="promotions (registry)" if versions is not None else "a change of the scoring version",
+        marker_source="promotions, retraining verdicts and approvals (registry)"
+        if versions is not None
+        else "a change of the scoring version",
+        events=[
+            {"at": _when(e.at), "version": e.version, "kind": e.kind, "detail": e.detail} for e in events
+        ],
         hm=hm,
         hm_rows=[(col, _heatmap_cells(cells)) for col, cells in zip(hm.columns, hm.cells, strict=True)],
         hm_times=[_when(t) for t in hm.times],
@@ -399,7 +411,7 @@ def _performance_view(
     monitor_estimates: Mapping[str, float],
     *,
     higher_is_better: bool,
-    markers: Sequence[tuple[int, str]],
+    markers: Sequence[Marker],
     axis: tuple[str, str],
 ) -> dict[str, Any]:
     """The performance section: charts over the batch axis, the per-batch and per-run tables."""
