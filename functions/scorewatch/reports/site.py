@@ -17,6 +17,7 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -37,6 +38,12 @@ MAX_HEATMAP_BATCHES = 120  # 30 days of 4 a day: 20 features x 120 cells keep a 
 def _when(t: datetime | None) -> str:
     if t is None or t is pd.NaT or (isinstance(t, float) and math.isnan(t)):
         return "—"
+    return _when_text(t)
+
+
+@lru_cache(maxsize=1 << 16)
+def _when_text(t: datetime) -> str:
+    # Cached: a batch's time is written on every chart's hover text and in its table row.
     return t.strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -279,13 +286,20 @@ def render_model(
     else:
         markers = [*version_markers(list(per_batch["model_version"]))] if "model_version" in per_batch else []
 
+    # Plain Python lists, once per frame: iterating pandas' Arrow-backed columns element by
+    # element is several times slower, and each chart walks the same batches again.
+    heads: dict[int, list[str]] = {}
+
     def tips(frame: pd.DataFrame, what: str, fmt: Any) -> list[str]:
-        return [
-            f"{b} · {_when(t)} · v{v if isinstance(v, str) else '?'}: {what} {fmt(x)}"
-            for b, t, v, x in zip(
-                frame["batch_id"], frame["time"], frame["model_version"], frame[what], strict=True
-            )
-        ]
+        head = heads.get(id(frame))
+        if head is None:
+            head = heads[id(frame)] = [
+                f"{b} · {_when(t)} · v{v if isinstance(v, str) else '?'}: "
+                for b, t, v in zip(
+                    frame["batch_id"].tolist(), frame["time"], frame["model_version"].tolist(), strict=True
+                )
+            ]
+        return [f"{h}{what} {fmt(x)}" for h, x in zip(head, frame[what].tolist(), strict=True)]
 
     def vals(frame: pd.DataFrame, col: str) -> list[float | None]:
         return [None if pd.isna(x) else float(x) for x in frame[col]]

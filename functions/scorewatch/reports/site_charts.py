@@ -18,6 +18,8 @@ _BAD, _OK, _GRID, _MARK = "#c0392b", "#7b9cc4", "#b0b8c2", "#6a4c93"
 
 
 def _num(x: Any, digits: int = 3) -> str:
+    if type(x) is float:  # the common case first (a heatmap formats two per cell)
+        return f"{x:.{digits}g}" if math.isfinite(x) else "—"
     if x is None or (isinstance(x, float) and not math.isfinite(x)) or x is pd.NA:
         return "—"
     if isinstance(x, int) and not isinstance(x, bool):
