@@ -20,6 +20,7 @@ Usage: ``python benchmarks/bench_site.py [--models 100] [--days 90] [--per-day 4
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -155,6 +156,116 @@ def timed_update(data: str, site: str, model: str) -> int:
     return 0
 
 
+READERS = ("pyarrow-objects", "pyarrow-dataset", "duckdb", "duckdb-union")
+
+
+def read_history(method: str, root: str) -> pd.DataFrame:
+    """Every history row under ``root`` (laid out like the data bucket) as a DataFrame, three ways.
+
+    ``pyarrow-objects`` is the site's reader (``io.site_history``: list the prefix, one
+    ``read_table`` per object, concatenate); ``pyarrow-dataset`` is one ``pyarrow.dataset`` scan
+    of the Hive-partitioned keys; ``duckdb`` is ``read_parquet`` over the same glob, the
+    ``monitoring_history`` table as the named Athena queries see it (``duckdb-union`` with
+    ``union_by_name``, which a history whose columns grew over time needs).
+    """
+    if method == "pyarrow-objects":
+        from scorewatch.io.site_history import list_monitoring, read_tables
+
+        frame = read_tables(list_monitoring(f"{root}/monitoring/").history, time_column="evaluated_at")
+        assert frame is not None
+        return frame.drop(columns="_source")
+    if method == "pyarrow-dataset":
+        import pyarrow.dataset as ds
+
+        files = sorted(str(p) for p in Path(root, "monitoring").glob("model=*/history/date=*/*.parquet"))
+        table = ds.dataset(files, format="parquet").to_table()
+        return table.to_pandas()
+    if method in ("duckdb", "duckdb-union"):
+        import duckdb
+
+        glob = f"{root}/monitoring/model=*/history/date=*/*.parquet"
+        con = duckdb.connect()
+        con.execute("SET threads = 2")
+        # union_by_name: history written before a column existed (config_version) has fewer
+        # columns; without it DuckDB takes the first file's schema for all.
+        union = ", union_by_name = true" if method == "duckdb-union" else ""
+        sql = f"SELECT * FROM read_parquet('{glob}'{union})"
+        return con.execute(sql).to_arrow_table().to_pandas()
+    raise ValueError(method)
+
+
+def reads(args: argparse.Namespace) -> int:
+    """The history read three ways (:data:`READERS`), each in its own process, over the same files."""
+    import subprocess
+
+    t0 = time.perf_counter()
+    history, outputs = synthetic(args.models, args.days, args.per_day, args.features)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for _, mine in history.groupby("model_name", sort=False):
+            _write_history(root, mine)
+        n = sum(1 for _ in root.glob("monitoring/model=*/history/date=*/*.parquet"))
+        mib = sum(p.stat().st_size for p in root.rglob("*.parquet")) / 2**20
+        print(
+            f"wrote {n:,} history objects ({mib:,.0f} MiB, {len(history):,} rows) "
+            f"in {time.perf_counter() - t0:.1f} s"
+        )
+        del history, outputs
+        for method in READERS:
+            subprocess.run([sys.executable, __file__, "--read-one", method, str(root)], check=False)
+    return 0
+
+
+_READER_MODULES = {"pyarrow-objects": "scorewatch.io.site_history", "pyarrow-dataset": "pyarrow.dataset"}
+
+
+def read_one(method: str, root: str) -> int:
+    import importlib
+
+    try:
+        importlib.import_module(_READER_MODULES.get(method, "duckdb"))  # imports are not the read
+        before = peak_mib()
+        t0, c0 = time.perf_counter(), time.process_time()
+        frame = read_history(method, root)
+        t1, c1 = time.perf_counter(), time.process_time()
+    except ImportError as exc:
+        print(f"{method:16s} not measured: {exc}")
+        return 0
+    # What the site does next with the frame: the per-evaluation table every page starts from.
+    from scorewatch.reports.site_data import batch_table
+
+    batch_table(frame.assign(evaluated_at=pd.to_datetime(frame["evaluated_at"], utc=True)))
+    t2 = time.perf_counter()
+    print(
+        f"{method:16s} read {len(frame):,} rows: {t1 - t0:5.2f} s wall, {c1 - c0:5.2f} s CPU "
+        f"(+ batch_table {t2 - t1:.2f} s) · "
+        f"peak RSS {peak_mib():,.0f} MiB (after imports {before:,.0f} MiB)"
+    )
+    return 0
+
+
+def _write_history(root: Path, history: pd.DataFrame) -> None:
+    """One Parquet object per evaluation, where the monitor writes it (no scored outputs)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from scorewatch.core import layout
+
+    table = pa.Table.from_pandas(history, preserve_index=False)
+    bids = history["batch_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, bids[1:] != bids[:-1]])  # rows of a batch are contiguous
+    ends = np.r_[starts[1:], len(bids)]
+    model = str(history["model_name"].iloc[0])
+    days = history["evaluated_at"].dt.strftime("%Y-%m-%d").to_numpy()
+    made: set[Path] = set()
+    for a, b in zip(starts, ends, strict=True):
+        path = root / layout.history_key(model, str(days[a]), str(bids[a]))
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
+        pq.write_table(table.slice(a, b - a), path)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", type=int, default=100)
@@ -163,22 +274,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--features", type=int, default=20)
     ap.add_argument("--write", metavar="DIR", help="also write the pages here")
     ap.add_argument("--incremental", action="store_true", help="time one incremental update instead")
+    ap.add_argument("--read", action="store_true", help="time the history read: pyarrow vs DuckDB")
     ap.add_argument("--update", nargs=3, metavar=("DATA", "SITE", "MODEL"), help=argparse.SUPPRESS)
+    ap.add_argument("--read-one", nargs=2, metavar=("METHOD", "ROOT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.update:
         return timed_update(*args.update)
+    if args.read_one:
+        return read_one(*args.read_one)
+    if args.read:
+        return reads(args)
     if args.incremental:
         return incremental(args)
     t0 = time.perf_counter()
     history, outputs = synthetic(args.models, args.days, args.per_day, args.features)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     pages = build_pages(history, outputs, now=NOW)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     sizes = {p.path: len(p.html.encode()) for p in pages}
     model_sizes = [v for k, v in sizes.items() if k != "index.html"]
     print(f"history rows: {len(history):,} ({args.models} models x {args.days * args.per_day} batches)")
-    print(f"synthesize: {t1 - t0:.1f} s · build_pages (all queries + {len(pages)} pages): {t2 - t1:.1f} s")
+    print(
+        f"synthesize: {t1 - t0:.1f} s · build_pages (all queries + {len(pages)} pages): "
+        f"{t2 - t1:.1f} s wall, {c2 - c1:.1f} s CPU · load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"peak RSS: {rss_mb:,.0f} MB")
     print(
         f"index.html: {sizes['index.html'] / 1024:,.0f} KB · "

@@ -1,9 +1,14 @@
-"""Analytics: a Glue database and partition-projected tables for Athena over the data bucket.
+"""Analytics: a Glue database, partition-projected tables and the site's views as named Athena queries.
 
 The ``model`` partition is projected as ``injected``: Athena takes the model from the query's
 ``WHERE model = '...'`` (or ``IN (...)``), so a model configured after the deploy is queryable at
 once and the table definition does not grow with the fleet. The price: every query names its
 model(s); a query without a ``model`` predicate is refused by Athena. ``date`` stays a date range.
+
+The stack's Athena workgroup writes results under ``athena-results/`` of the data bucket,
+encrypted with the data key, and holds one named query per view of the static site
+(:mod:`scorewatch_infra.analytics_queries`), so the fleet overview, a model's drift share, its
+drift heatmap and its performance with label coverage are one click away in the Athena console.
 """
 
 from __future__ import annotations
@@ -12,11 +17,14 @@ import base64
 import json
 
 from aws_cdk import Aws
+from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from scorewatch.core.contract import Prefix
+from scorewatch_infra.analytics_queries import NAMED_QUERIES
 
 PARQUET = {
     "input_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
@@ -71,9 +79,29 @@ HISTORY_COLUMNS = (
     ("drift_share", "double"),
 )
 
+# One row per (scope, batch, metric) of each labels run: scorewatch.lifecycle.labels.history_rows;
+# tests/infra checks this list against the rows that function writes.
+PERFORMANCE_COLUMNS = (
+    ("model_name", "string"),
+    ("model_version", "string"),
+    ("scope", "string"),
+    ("batch_id", "string"),
+    ("metric", "string"),
+    ("realized", "double"),
+    ("estimated", "double"),
+    ("scored_rows", "bigint"),
+    ("labeled_rows", "bigint"),
+    ("coverage", "double"),
+    ("headline", "boolean"),
+    ("floor", "double"),
+    ("run_id", "string"),
+    ("computed_at", "timestamp"),
+)
+
 
 class Analytics(Construct):
-    """Glue database + tables over scored/ and monitoring history (no crawler: partition projection)."""
+    """Glue database + tables over scored/, the monitoring and performance history (no crawler:
+    partition projection), an Athena workgroup and the site's views as its named queries."""
 
     def __init__(
         self,
@@ -82,6 +110,7 @@ class Analytics(Construct):
         *,
         prefix: str,
         data_bucket: s3.IBucket,
+        key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         self.database_name = prefix.replace("-", "_")
@@ -106,7 +135,47 @@ class Analytics(Construct):
             template=f"{root}{Prefix.MONITORING}model=${{model}}/history/date=${{date}}/",
             location=f"{root}{Prefix.MONITORING}",
         )
+        # The labels runs' performance history (realized beside estimated, label coverage).
+        self.performance = self._table(
+            "performance_history",
+            columns=PERFORMANCE_COLUMNS,
+            template=f"{root}{Prefix.MONITORING}model=${{model}}/performance/date=${{date}}/",
+            location=f"{root}{Prefix.MONITORING}",
+        )
         self.scored_current = self._current_view()
+        self.workgroup = athena.CfnWorkGroup(
+            self,
+            "workgroup",
+            name=prefix,
+            description="scorewatch: the site's views over the monitoring and performance history",
+            state="ENABLED",
+            recursive_delete_option=True,
+            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+                enforce_work_group_configuration=True,
+                publish_cloud_watch_metrics_enabled=True,
+                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                    output_location=f"{root}{Prefix.ATHENA}",
+                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
+                        encryption_option="SSE_KMS", kms_key=key.key_arn
+                    ),
+                ),
+            ),
+        )
+        self.named_queries = [self._named_query(name, *spec) for name, spec in NAMED_QUERIES.items()]
+
+    def _named_query(self, name: str, description: str, sql: str) -> athena.CfnNamedQuery:
+        query = athena.CfnNamedQuery(
+            self,
+            f"query-{name}",
+            name=f"{self.database_name}-{name}",
+            description=description,
+            database=self.database_name,
+            query_string=sql,
+            work_group=self.workgroup.ref,
+        )
+        query.add_dependency(self.workgroup)
+        query.add_dependency(self.database)
+        return query
 
     def _current_view(self) -> glue.CfnTable:
         """``scored_current``: the ``scored`` rows of each source's current batch (an Athena view)."""

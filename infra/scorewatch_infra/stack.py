@@ -130,7 +130,9 @@ class ScorewatchStack(Stack):
             ],
             routing=self.routing,
         )
-        self.analytics = Analytics(self, "analytics", prefix=prefix, data_bucket=self.storage.data)
+        self.analytics = Analytics(
+            self, "analytics", prefix=prefix, data_bucket=self.storage.data, key=self.storage.key
+        )
         # CDK's grant action families become explicit actions when the app is synthesized.
         self.explicit_actions = ExplicitActions()
         Aspects.of(self).add(self.explicit_actions)

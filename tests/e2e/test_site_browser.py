@@ -14,8 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from scorewatch.core.cards import StatusChange
+from scorewatch.io.site_history import versions_frame
 from scorewatch.reports.site import build_pages
 from tests.e2e.test_report_browser import ARTIFACTS, _browser, _run
+from tests.unit.test_site_events import _card, _cmp
 
 pytestmark = pytest.mark.slow
 
@@ -73,6 +76,51 @@ def site_dir(tmp_path_factory) -> Path:
     return root
 
 
+def _batch_time(b: int) -> datetime:
+    return NOW - timedelta(hours=6 * (BATCHES - b))
+
+
+def _registry():
+    """churn's registry: v2 approved by a reviewer and promoted just before batch 8; a retrained v3
+    rejected by the gate (its reason names the injected feature) just before batch 12."""
+    cards = [
+        _card("000001", "archived", NOW - timedelta(days=30), promoted_at=NOW - timedelta(days=30)),
+        _card(
+            "000002",
+            "champion",
+            _batch_time(7),
+            parent_version="000001",
+            promoted_at=_batch_time(8) - timedelta(hours=1),
+            approvals=("alice",),
+            comparison=_cmp(True, 0.86, 0.84),
+            status_history=(
+                StatusChange(
+                    from_status="candidate", to_status="champion", at=_batch_time(8) - timedelta(hours=1)
+                ),
+            ),
+        ),
+        _card(
+            "000003",
+            "rejected",
+            _batch_time(11),
+            parent_version="000002",
+            archived_at=_batch_time(12) - timedelta(hours=1),
+            comparison=_cmp(False, 0.80, 0.86, f"guard failed on {EVIL}"),
+        ),
+    ]
+    return versions_frame([("churn", c) for c in cards])
+
+
+@pytest.fixture(scope="module")
+def registry_site_dir(tmp_path_factory) -> Path:
+    history, outputs = _history()
+    root = tmp_path_factory.mktemp("site-registry")
+    for page in build_pages(history, outputs, now=NOW, versions=_registry()):
+        (root / page.path).parent.mkdir(parents=True, exist_ok=True)
+        (root / page.path).write_text(page.html, encoding="utf-8")
+    return root
+
+
 def _dom(browser: str, tmp_path: Path, page: Path) -> str:
     proc = _run(browser, tmp_path / "profile", "--dump-dom", page.as_uri())
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -94,10 +142,32 @@ def test_model_page_has_heatmap_cells_markers_and_injected_names_as_text(site_di
     assert "<script>" not in dom.lower() and "<title>pwned</title>" not in dom
 
 
+def test_model_page_marks_the_rejected_challenger_and_the_approval_in_the_browser(
+    registry_site_dir, tmp_path
+):
+    dom = _dom(_browser(), tmp_path, registry_site_dir / "models" / "churn" / "index.html")
+    # One of each on the drift, rows and rejected-rate axes (v1's promotion precedes the batches).
+    assert len(re.findall(r'<line class="marker" data-kind="rejected"', dom)) == 3
+    assert len(re.findall(r'<line class="marker" data-kind="approved"', dom)) == 3
+    assert dom.count('class="marker"') == 6
+    assert "v000002 approved by alice and promoted (gate passed: roc_auc 0.860 vs 0.840)" in dom
+    events = dom[dom.index('<table id="events">') :].split("</table>")[0]
+    assert re.findall(r'<tr data-kind="(\w+)">', events) == ["promoted", "approved", "rejected"]
+    assert "guard failed on &lt;script&gt;document.title='pwned'&lt;/script&gt;" in events
+    assert "<script>" not in dom.lower() and "<title>pwned</title>" not in dom
+
+
 @pytest.mark.parametrize(
-    ("page", "name"), [("index.html", "site-index"), ("models/churn/index.html", "site-model")]
+    ("page", "name"),
+    [
+        ("index.html", "site-index"),
+        ("models/churn/index.html", "site-model"),
+        ("registry:models/churn/index.html", "site-model-registry"),
+    ],
 )
-def test_site_screenshots_are_saved_as_test_artifacts(site_dir, tmp_path, page, name):
+def test_site_screenshots_are_saved_as_test_artifacts(site_dir, registry_site_dir, tmp_path, page, name):
+    if page.startswith("registry:"):
+        site_dir, page = registry_site_dir, page.removeprefix("registry:")
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / f"{name}.png"
     shot.unlink(missing_ok=True)

@@ -338,7 +338,7 @@ def test_glue_tables_project_model_and_date_partitions(synth):
         for t in synth.of_type("AWS::Glue::Table").values()
         if t["Properties"]["TableInput"]["TableType"] != "VIRTUAL_VIEW"  # scored_current
     }
-    assert set(tables) == {"scored", "monitoring_history"}
+    assert set(tables) == {"scored", "monitoring_history", "performance_history"}
     for name, props in tables.items():
         params = props["TableInput"]["Parameters"]
         assert params["projection.enabled"] == "true"

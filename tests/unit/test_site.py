@@ -343,8 +343,9 @@ def test_pages_with_the_registry_show_the_champion_and_promotion_markers():
     assert '000002<br><span class="muted">promoted 2 h ago</span>' in index
     page = pages["models/m/index.html"]
     # Only the promotion inside the batch range is marked, at batch b3 (the first after it), on 3 axes.
-    assert page.count("<title>v000002 promoted</title>") == 3 and "v000001 promoted" not in page
-    assert '<table id="versions">' in page and "dashed lines mark promotions (registry)" in page
+    assert page.count("<title>v000002 promoted</title>") == 3 and "<title>v000001 promoted" not in page
+    assert '<table id="versions">' in page and "dashed lines mark promotions, retraining" in page
+    assert '<table id="events">' in page and "v000001 promoted" in page  # listed, not drawn
 
 
 def test_site_command_refuses_half_a_registry(tmp_path, monkeypatch, capsys):

@@ -238,6 +238,8 @@ class Prefix:
     PARTS: Final = "parts/"
     # The static monitoring site (private; read through presigned URLs): pages and their state.
     SITE: Final = "site/"
+    # Athena's query results (the analytics workgroup's output location).
+    ATHENA: Final = "athena-results/"
 
 
 # Lambda entry points: function id -> "module.attribute". Infra creates one function per entry,

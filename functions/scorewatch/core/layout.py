@@ -129,3 +129,14 @@ def drift_key(model: str, d: str, report_id: str, ext: str = "json") -> str:
 
 def history_key(model: str, d: str, report_id: str) -> str:
     return f"{Prefix.MONITORING}model={model}/history/date={d}/{report_id}.parquet"
+
+
+def performance_key(model: str, d: str, run_id: str) -> str:
+    """A labels run's performance history rows (the Glue table ``performance_history`` reads these)."""
+    return f"{Prefix.MONITORING}model={model}/performance/date={d}/{run_id}.parquet"
+
+
+def performance_summary_key(model: str, d: str, run_id: str) -> str:
+    """A labels run's JSON summary: beside, not inside, the Parquet partition, which Athena reads whole
+    (an Athena table reads every object of a partition's folder, whatever its name)."""
+    return f"{Prefix.MONITORING}model={model}/performance/summary/date={d}/{run_id}.json"

@@ -6,11 +6,14 @@ Everything is found by listing the layout's prefixes (``scorewatch.core.layout``
 
 * ``monitoring/model=<m>/history/date=<d>/<id>.parquet`` — the history rows, concatenated;
 * ``monitoring/model=<m>/drift/date=<d>/<id>.html`` — the drift report of each evaluation;
+* ``monitoring/model=<m>/performance/date=<d>/<run>.parquet`` and ``performance/summary/...json``
+  — each labels run's performance history rows and summary;
 * ``scored/`` and ``rejected/model=<m>/...`` — one ``outputs`` row per object, its row count from
   the Parquet footer (one ranged read, no rows are read), a whole-file rejection report counting
   as a rejected file with 0 rows; a scored object superseded by a re-upload of its source is left
   out (:mod:`scorewatch.io.scored`);
-* optionally the registry (:func:`read_versions`): every version's status and promotion time.
+* optionally the registry (:func:`read_versions`): every version's status, promotion time, the
+  gate's comparison, approvers and status changes, and any approval that waits.
 
 Keys whose model segment is not a valid model name are skipped, so nothing outside the layout
 reaches a page or a path.
@@ -34,7 +37,9 @@ from scorewatch.io import scored, storage
 
 _HISTORY = re.compile(r"model=([^/]+)/history/date=[^/]+/([^/]+)\.parquet$")
 _REPORT = re.compile(r"model=([^/]+)/drift/date=[^/]+/([^/]+)\.html$")
-_PERFORMANCE = re.compile(r"model=([^/]+)/performance/date=[^/]+/([^/]+)\.(parquet|json)$")
+# A labels run's rows (.parquet) and its summary (.json, under summary/; directly beside the rows
+# before the Glue table read that folder).
+_PERFORMANCE = re.compile(r"model=([^/]+)/performance/(?:summary/)?date=[^/]+/([^/]+)\.(parquet|json)$")
 #: Keys of a labels run's JSON summary (``LabelJoinResult``) the site uses.
 SUMMARY_KEYS = ("metric", "value", "estimated_value", "floor", "coverage", "degraded", "computed_at")
 _EPOCH = datetime.fromtimestamp(0, tz=UTC)
@@ -91,7 +96,7 @@ def list_monitoring(prefix_uri: str) -> MonitoringObjects:
             reports[(r.group(1), r.group(2))] = info
             continue
         p = _PERFORMANCE.search(info.uri)
-        if p and _model(p.group(1)):
+        if p and _model(p.group(1)) and (p.group(3) == "json" or "/summary/" not in info.uri):
             (performance if p.group(3) == "parquet" else summaries).append(info)
     return MonitoringObjects(history, reports, performance, summaries)
 
@@ -111,7 +116,9 @@ def read_tables(infos: list[storage.ObjectInfo], *, time_column: str) -> pd.Data
         tables.append(t.append_column("_source", pa.array([info.uri] * t.num_rows, pa.string())))
     if not tables:
         return None
-    frame = pa.concat_tables(tables, promote_options="default").to_pandas()
+    # One chunk per column: a frame over thousands of small chunks (one per object) makes every
+    # later groupby and filter several times slower.
+    frame = pa.concat_tables(tables, promote_options="default").combine_chunks().to_pandas()
     frame[time_column] = pd.to_datetime(frame[time_column], utc=True)
     return frame
 
@@ -198,36 +205,58 @@ def read_outputs(data_uri: str) -> pd.DataFrame:
 
 
 VERSION_COLUMNS = ["model", "version", "status", "created_at", "promoted_at", "archived_at", "parent_version"]
+#: The lifecycle columns (``reports.site_events.LIFECYCLE_COLUMNS``): the gate's comparison, the
+#: approvers, the status changes and, for the candidate that waits, when its approval was asked.
+LIFECYCLE_COLUMNS = ["comparison", "approvals", "status_history", "approval_requested_at"]
 
 
-def versions_frame(cards: list[tuple[str, Any]]) -> pd.DataFrame:
-    """The ``versions`` table of (model, card) pairs (cards: ``scorewatch.core.cards.ModelCard``)."""
-    rows = [
-        {
-            "model": model,
-            "version": card.version,
-            "status": card.status,
-            "created_at": card.created_at,
-            "promoted_at": card.promoted_at,
-            "archived_at": card.archived_at,
-            "parent_version": card.parent_version,
-        }
-        for model, card in cards
-    ]
-    return pd.DataFrame(rows, columns=VERSION_COLUMNS).astype(object)
+def versions_frame(cards: list[tuple[str, Any]], pending: dict[str, Any] | None = None) -> pd.DataFrame:
+    """The ``versions`` table of (model, card) pairs (cards: ``scorewatch.core.cards.ModelCard``).
+
+    ``pending`` maps a model to its pending approval request (``io.registry.ApprovalRequest``).
+    """
+    rows = []
+    for model, card in cards:
+        request = (pending or {}).get(model)
+        waits = request is not None and str(request.version) == str(card.version)
+        rows.append(
+            {
+                "model": model,
+                "version": card.version,
+                "status": card.status,
+                "created_at": card.created_at,
+                "promoted_at": card.promoted_at,
+                "archived_at": card.archived_at,
+                "parent_version": card.parent_version,
+                "comparison": card.comparison.model_dump() if card.comparison is not None else None,
+                "approvals": tuple(card.approvals),
+                "status_history": tuple(h.model_dump() for h in card.status_history),
+                "approval_requested_at": request.requested_at if request is not None and waits else None,
+            }
+        )
+    # object columns from the start: a str column with None would otherwise infer str dtype and NaN
+    return pd.DataFrame(rows, columns=VERSION_COLUMNS + LIFECYCLE_COLUMNS, dtype=object)
+
+
+def pending_approvals(registry: Any, models: list[str]) -> dict[str, Any]:
+    """model -> its pending approval request, for the models that have one."""
+    out = {}
+    for model in models:
+        request = registry.get_approval_request(model)
+        if request is not None:
+            out[model] = request
+    return out
 
 
 def read_versions(registry: Any) -> pd.DataFrame:
     """Every version of every registered model (``registry``: a ``scorewatch.io.registry.Registry``).
 
-    Columns: model, version, status, created_at, promoted_at, archived_at, parent_version.
+    Columns: ``VERSION_COLUMNS`` and ``LIFECYCLE_COLUMNS``.
     """
+    models = list(registry.list_models())
     return versions_frame(
-        [
-            (card.model_name, card)
-            for model in registry.list_models()
-            for card in registry.list_versions(model)
-        ]
+        [(card.model_name, card) for model in models for card in registry.list_versions(model)],
+        pending_approvals(registry, models),
     )
 
 

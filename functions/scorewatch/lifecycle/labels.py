@@ -19,7 +19,8 @@ given twice for one id keeps the latest file's value and is counted in ``duplica
 Results: realized metrics per scoring batch and for the window, label coverage and latency, the
 estimate without labels beside the realized value (CBPE for classifiers, computed here from the
 scores; DLE for regressors, as the monitor recorded it for each batch), written as history rows under
-``monitoring/model=<m>/performance/date=<d>/<run_id>.parquet`` plus a JSON summary.
+``monitoring/model=<m>/performance/date=<d>/<run_id>.parquet`` plus a JSON summary under
+``performance/summary/`` (``core.layout``).
 """
 
 from __future__ import annotations
@@ -456,6 +457,9 @@ def history_rows(result: LabelJoinResult) -> pd.DataFrame:
                     "scored_rows": scored,
                     "labeled_rows": labeled,
                     "coverage": cov,
+                    # the run's headline metric and its floor (the fleet overview's "vs floor")
+                    "headline": metric == result.metric,
+                    "floor": result.floor if metric == result.metric else None,
                     "run_id": result.run_id,
                     "computed_at": result.computed_at,
                 }
@@ -464,6 +468,7 @@ def history_rows(result: LabelJoinResult) -> pd.DataFrame:
     if len(frame):
         frame["realized"] = frame["realized"].astype(float)
         frame["estimated"] = frame["estimated"].astype(float)
+        frame["floor"] = frame["floor"].astype(float)
     return frame
 
 
@@ -684,16 +689,17 @@ class LabelJoiner:
         return out, window_est
 
     def _write(self, result: LabelJoinResult) -> LabelJoinResult:
-        day = result.computed_at.strftime("%Y-%m-%d")
-        base = f"s3://{self.data_bucket}/{Prefix.MONITORING}model={result.model_name}/performance/date={day}"
-        history_uri = f"{base}/{result.run_id}.parquet"
-        summary_uri = f"{base}/{result.run_id}.json"
+        day = layout.day(result.computed_at)
+        root = f"s3://{self.data_bucket}/"
+        history_uri = root + layout.performance_key(result.model_name, day, result.run_id)
+        summary_uri = root + layout.performance_summary_key(result.model_name, day, result.run_id)
         frame = history_rows(result)
         buf = io.BytesIO()
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buf)
-        storage.write_bytes(history_uri, buf.getvalue(), content_type="application/vnd.apache.parquet")
         result = result.model_copy(update={"history_uri": history_uri, "summary_uri": summary_uri})
+        # The summary first: the history object's arrival triggers the site, which reads the summary.
         storage.write_json(summary_uri, result.model_dump(mode="json"))
+        storage.write_bytes(history_uri, buf.getvalue(), content_type="application/vnd.apache.parquet")
         logger.info(
             "labels joined",
             extra={

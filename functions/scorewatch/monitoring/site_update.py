@@ -119,7 +119,8 @@ def _write_frame(uri: str, frame: pd.DataFrame | None) -> None:
 def _versions(registry: Any, model: str) -> pd.DataFrame | None:
     if registry is None:
         return None
-    return sh.versions_frame([(model, card) for card in registry.list_versions(model)])
+    cards = [(model, card) for card in registry.list_versions(model)]
+    return sh.versions_frame(cards, sh.pending_approvals(registry, [model]))
 
 
 def update_model(

@@ -18,15 +18,16 @@ import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
 from markupsafe import Markup, escape
 
-from scorewatch.reports import site_data
+from scorewatch.reports import site_data, site_events
 from scorewatch.reports._jinja import environment
-from scorewatch.reports.site_charts import _BAD, _OK, Series, _num, bars, lines
+from scorewatch.reports.site_charts import _BAD, _OK, Marker, Series, _num, bars, lines
 
 __all__ = ["Series", "bars", "build_pages", "fleet_statuses", "lines", "model_page", "sparkline"]
 
@@ -37,6 +38,12 @@ MAX_HEATMAP_BATCHES = 120  # 30 days of 4 a day: 20 features x 120 cells keep a 
 def _when(t: datetime | None) -> str:
     if t is None or t is pd.NaT or (isinstance(t, float) and math.isnan(t)):
         return "—"
+    return _when_text(t)
+
+
+@lru_cache(maxsize=1 << 16)
+def _when_text(t: datetime) -> str:
+    # Cached: a batch's time is written on every chart's hover text and in its table row.
     return t.strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -264,21 +271,35 @@ def render_model(
     first, last = (
         (_when(per_batch["time"].iloc[0]), _when(per_batch["time"].iloc[-1])) if len(per_batch) else ("", "")
     )
+    events: list[site_events.LifecycleEvent] = []
+    markers: list[Marker]
     if versions is not None:
-        # Promotions from the registry, placed at the first batch at or after each promotion.
-        events = [(at, f"v{v} promoted") for at, v in site_data.promotions(versions, status.model)]
-        markers = site_data.marker_positions(list(per_batch["time"]), events)
-        markers = [(i, label) for i, label in markers if 0 < i < len(per_batch)]
+        # The registry's events (promotions, retraining verdicts, approvals), each placed at the
+        # first batch at or after it; one after the last batch sits on the right edge.
+        events = site_events.lifecycle_events(versions, status.model)
+        places = site_data.marker_positions(list(per_batch["time"]), [(e.at, e.label) for e in events])
+        markers = [
+            (i, e.label, e.detail, e.kind)
+            for (i, _), e in zip(places, events, strict=True)
+            if 0 < i <= len(per_batch)
+        ]
     else:
-        markers = version_markers(list(per_batch["model_version"])) if "model_version" in per_batch else []
+        markers = [*version_markers(list(per_batch["model_version"]))] if "model_version" in per_batch else []
+
+    # Plain Python lists, once per frame: iterating pandas' Arrow-backed columns element by
+    # element is several times slower, and each chart walks the same batches again.
+    heads: dict[int, list[str]] = {}
 
     def tips(frame: pd.DataFrame, what: str, fmt: Any) -> list[str]:
-        return [
-            f"{b} · {_when(t)} · v{v if isinstance(v, str) else '?'}: {what} {fmt(x)}"
-            for b, t, v, x in zip(
-                frame["batch_id"], frame["time"], frame["model_version"], frame[what], strict=True
-            )
-        ]
+        head = heads.get(id(frame))
+        if head is None:
+            head = heads[id(frame)] = [
+                f"{b} · {_when(t)} · v{v if isinstance(v, str) else '?'}: "
+                for b, t, v in zip(
+                    frame["batch_id"].tolist(), frame["time"], frame["model_version"].tolist(), strict=True
+                )
+            ]
+        return [f"{h}{what} {fmt(x)}" for h, x in zip(head, frame[what].tolist(), strict=True)]
 
     def vals(frame: pd.DataFrame, col: str) -> list[float | None]:
         return [None if pd.isna(x) else float(x) for x in frame[col]]
@@ -336,7 +357,12 @@ def render_model(
         records=records,
         windows=[d for d in records if d["scope"] == "window"],
         versions=_version_rows(versions, status.model) if versions is not None else None,
-        marker_source="promotions (registry)" if versions is not None else "a change of the scoring version",
+        marker_source="promotions, retraining verdicts and approvals (registry)"
+        if versions is not None
+        else "a change of the scoring version",
+        events=[
+            {"at": _when(e.at), "version": e.version, "kind": e.kind, "detail": e.detail} for e in events
+        ],
         hm=hm,
         hm_rows=[(col, _heatmap_cells(cells)) for col, cells in zip(hm.columns, hm.cells, strict=True)],
         hm_times=[_when(t) for t in hm.times],
@@ -399,7 +425,7 @@ def _performance_view(
     monitor_estimates: Mapping[str, float],
     *,
     higher_is_better: bool,
-    markers: Sequence[tuple[int, str]],
+    markers: Sequence[Marker],
     axis: tuple[str, str],
 ) -> dict[str, Any]:
     """The performance section: charts over the batch axis, the per-batch and per-run tables."""

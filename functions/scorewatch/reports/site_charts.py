@@ -18,6 +18,8 @@ _BAD, _OK, _GRID, _MARK = "#c0392b", "#7b9cc4", "#b0b8c2", "#6a4c93"
 
 
 def _num(x: Any, digits: int = 3) -> str:
+    if type(x) is float:  # the common case first (a heatmap formats two per cell)
+        return f"{x:.{digits}g}" if math.isfinite(x) else "—"
     if x is None or (isinstance(x, float) and not math.isfinite(x)) or x is pd.NA:
         return "—"
     if isinstance(x, int) and not isinstance(x, bool):
@@ -42,14 +44,24 @@ def _y_axis(lo: float, hi: float, *, width: int, top_y: float, bottom_y: float, 
     return parts
 
 
-def _markers(markers: Sequence[tuple[int, str]], *, slot: float, top_y: float, bottom_y: float) -> list[str]:
+#: A marker: (batch index, label) or (batch index, label, hover text, kind); the kind (a fixed word,
+#: ``reports.site_events.EVENT_KINDS``) becomes ``data-kind`` and picks the colour.
+Marker = tuple[int, str] | tuple[int, str, str, str]
+_KIND_COLOR = {"rejected": _BAD, "rejected_by_human": _BAD, "awaiting_approval": "#b7791f"}
+
+
+def _markers(markers: Sequence[Marker], *, slot: float, top_y: float, bottom_y: float) -> list[str]:
     parts = []
-    for i, label in markers:
+    for m in markers:
+        i, label = m[0], m[1]
+        title, kind = (m[2], m[3]) if len(m) == 4 else (label, "")
+        color = _KIND_COLOR.get(kind, _MARK)
+        data = f' data-kind="{escape(kind)}"' if kind else ""
         x = _LEFT + i * slot
         parts.append(
-            f'<line class="marker" x1="{x:.1f}" y1="{top_y}" x2="{x:.1f}" y2="{bottom_y}" '
-            f'stroke="{_MARK}" stroke-dasharray="3,2"><title>{escape(label)}</title></line>'
-            f'<text x="{x + 2:.1f}" y="{top_y + 9}" font-size="9" fill="{_MARK}">{escape(label)}</text>'
+            f'<line class="marker"{data} x1="{x:.1f}" y1="{top_y}" x2="{x:.1f}" y2="{bottom_y}" '
+            f'stroke="{color}" stroke-dasharray="3,2"><title>{escape(title)}</title></line>'
+            f'<text x="{x + 2:.1f}" y="{top_y + 9}" font-size="9" fill="{color}">{escape(label)}</text>'
         )
     return parts
 
@@ -68,7 +80,7 @@ def bars(
     *,
     bad: Sequence[bool] | None = None,
     top: float | None = None,
-    markers: Sequence[tuple[int, str]] = (),
+    markers: Sequence[Marker] = (),
     width: int = 900,
     height: int = 140,
     axis: tuple[str, str] = ("", ""),
@@ -120,7 +132,7 @@ def lines(
     series: Sequence[Series],
     *,
     floor: float | None = None,
-    markers: Sequence[tuple[int, str]] = (),
+    markers: Sequence[Marker] = (),
     width: int = 900,
     height: int = 170,
     axis: tuple[str, str] = ("", ""),

@@ -477,9 +477,12 @@ PERFORMANCE_COLUMNS = (
 ESTIMATED_PREFIX = "estimated_"
 
 
+_EMPTY_PERFORMANCE = pd.DataFrame({c: pd.Series([], dtype="object") for c in PERFORMANCE_COLUMNS})
+
+
 def empty_performance() -> pd.DataFrame:
-    """A performance history with no rows (no labels run yet)."""
-    return pd.DataFrame({c: pd.Series([], dtype="object") for c in PERFORMANCE_COLUMNS})
+    """A performance history with no rows (no labels run yet); a copy, so callers may change it."""
+    return _EMPTY_PERFORMANCE.copy()
 
 
 def primary_metric(performance: pd.DataFrame) -> str | None:
