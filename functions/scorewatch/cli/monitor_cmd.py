@@ -109,12 +109,11 @@ def load_schema_file(path: str) -> Any:
     """A FeatureSchema from a JSON file: a bare schema, a model card or ``schema infer`` output."""
     from pydantic import ValidationError
 
-    from scorewatch.core.schema import FeatureSchema
+    from scorewatch.core.schema import parse_schema_document
 
     doc = _load_json_file(path, "schema")
-    doc = doc.get("feature_schema", doc) if isinstance(doc, dict) else doc  # a model card works too
     try:
-        return FeatureSchema.model_validate(doc)
+        return parse_schema_document(doc)  # a model card or `schema infer` output works too
     except ValidationError as exc:
         raise ConfigError(f"invalid feature schema {path}: {exc}") from exc
 
