@@ -109,3 +109,41 @@ def test_configure_accepts_schema_infer_output_and_refuses_a_bad_schema_naming_t
 
     code, out, _ = _run(capsys, "models", "configure", MODEL, "--file", str(good))
     assert code == 0 and "unchanged, config version 2" in out
+
+
+def test_retraining_trains_on_the_configured_schema_and_still_scores_the_champion(resources, monkeypatch):
+    from tests.integration.test_lifecycle import MODEL as LMODEL
+    from tests.integration.test_lifecycle import World, _config, generate
+
+    from scorewatch.io import registry as registry_mod
+    from scorewatch.lifecycle.retraining import RetrainRequest
+
+    registry_mod.clear_cache()
+    config = _config(labeled_prefix="labeled/churn/", use_scored_with_labels=False)
+    # x1 is an identifier to the configuration (the champion was trained on it); plan is text codes
+    config["models"][0]["schema"] = {
+        "features": [{"name": "x2", "type": "numeric"}, {"name": "plan", "type": "categorical"}],
+        "id_columns": ["customer_id", "x1"],
+    }
+    world = World(resources, monkeypatch, config=config)
+    v1 = world.champion()
+    data = generate(800, seed=5, concept="new", start_id=0)
+    world.s3.put_object(
+        Bucket=world.res.data_bucket, Key="labeled/churn/a.csv", Body=data.to_csv(index=False).encode()
+    )
+    assembled = world.steps.assemble(RetrainRequest(model_name=LMODEL), execution_id="cfg-schema")
+    hold = world.stack.read_parquet(f"training/model={LMODEL}/run=cfg-schema/holdout.parquet")
+    assert {"x1", "x2", "plan", "customer_id"} <= set(hold.columns)  # the champion's inputs are kept
+
+    trained = world.steps.train(assembled)
+    card = world.registry.get(LMODEL, trained.candidate_version)
+    assert card.feature_schema.names == ["x2", "plan"]
+    assert card.feature_schema.id_columns == ("customer_id", "x1")
+    estimator = world.registry.load(LMODEL, trained.candidate_version).estimator
+    assert list(estimator.feature_names_in_) == ["x2", "plan"]
+    profile = world.registry.read_baseline_profile(card)
+    assert [c["name"] for c in profile["columns"] if c["role"] == "feature"] == ["x2", "plan"]
+
+    evaluated = world.steps.evaluate(trained)
+    assert evaluated.champion_version == v1 and evaluated.champion_score is not None
+    assert evaluated.challenger_score is not None and evaluated.challenger_score > 0.8
