@@ -45,14 +45,20 @@ def test_a_configured_identifier_is_not_monitored_and_is_monitored_again_once_re
     before = monitor.handler(event, Ctx(function_name="monitor"))
     assert "tenure" in before["drifted_features"]
 
-    stack.store.put(parse_model_config({"name": MODEL, "chunk_rows": 200, "schema": TENURE_IS_AN_ID}), actor="t")
+    stack.store.put(
+        parse_model_config({"name": MODEL, "chunk_rows": 200, "schema": TENURE_IS_AN_ID}), actor="t"
+    )
     out = monitor.handler(event, Ctx(function_name="monitor"))
     doc = _report(stack, out)
     assert out["status"] == "evaluated" and "tenure" not in out["drifted_features"]
     assert [f["column"] for f in doc["report"]["features"]] == ["charges", "plan"]
     assert not [v for v in doc["report"]["quality"] if v["column"] == "tenure"]
     assert doc["excluded_columns"] == [
-        {"name": "tenure", "role": "id", "reason": "identifier: id_columns of the model configuration's schema"}
+        {
+            "name": "tenure",
+            "role": "id",
+            "reason": "identifier: id_columns of the model configuration's schema",
+        }
     ]
     mv = doc["report"]["multivariate"]
     assert mv is None or "tenure" not in json.dumps(mv)
@@ -69,7 +75,10 @@ def test_a_column_the_configured_schema_does_not_list_is_excluded_with_its_reaso
     stack.store.put(parse_model_config({"name": MODEL, "schema": only_plan}), actor="t")
     doc = _report(stack, monitor.handler(event, Ctx(function_name="monitor")))
     assert [f["column"] for f in doc["report"]["features"]] == ["plan"]
-    assert {c["name"]: c["role"] for c in doc["excluded_columns"]} == {"tenure": "excluded", "charges": "excluded"}
+    assert {c["name"]: c["role"] for c in doc["excluded_columns"]} == {
+        "tenure": "excluded",
+        "charges": "excluded",
+    }
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -112,11 +121,10 @@ def test_configure_accepts_schema_infer_output_and_refuses_a_bad_schema_naming_t
 
 
 def test_retraining_trains_on_the_configured_schema_and_still_scores_the_champion(resources, monkeypatch):
-    from tests.integration.test_lifecycle import MODEL as LMODEL
-    from tests.integration.test_lifecycle import World, _config, generate
-
     from scorewatch.io import registry as registry_mod
     from scorewatch.lifecycle.retraining import RetrainRequest
+    from tests.integration.test_lifecycle import MODEL as LMODEL
+    from tests.integration.test_lifecycle import World, _config, generate
 
     registry_mod.clear_cache()
     config = _config(labeled_prefix="labeled/churn/", use_scored_with_labels=False)

@@ -87,9 +87,9 @@ def _config_sections() -> dict[str, type[BaseModel]]:
     def walk(path, model):
         found[path] = model
         for name, field in model.model_fields.items():
-            name = field.alias or name  # the document's key (ModelConfig.feature_schema is "schema")
+            key = field.alias or name  # the document's key (ModelConfig.feature_schema is "schema")
             for suffix, child in nested(field.annotation):
-                walk(f"{path}.{name}{suffix}".lstrip("."), child)
+                walk(f"{path}.{key}{suffix}".lstrip("."), child)
 
     walk("", config.ScorewatchConfig)
     return found

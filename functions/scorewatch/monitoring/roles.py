@@ -30,7 +30,8 @@ def excluded_by_schema(reference: Profile, schema: FeatureSchema | None) -> list
 
     >>> from scorewatch.core.schema import FeatureSpec
     >>> from scorewatch.monitoring.profiles import build_profile
-    >>> both = FeatureSchema(features=(FeatureSpec(name="id", type="numeric"), FeatureSpec(name="x", type="numeric")))
+    >>> num = [FeatureSpec(name=n, type="numeric") for n in ("id", "x")]
+    >>> both = FeatureSchema(features=tuple(num))
     >>> ref = build_profile(pd.DataFrame({"id": [1.0, 2.0], "x": [0.5, 0.7]}), both)
     >>> configured = FeatureSchema(features=(FeatureSpec(name="x", type="numeric"),), id_columns=("id",))
     >>> excluded_by_schema(ref, configured)
