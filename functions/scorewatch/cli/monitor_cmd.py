@@ -68,7 +68,11 @@ def register(subparsers: Any) -> None:
     si.add_argument("--exclude", default="", metavar="COLS", help="comma-separated columns to leave out")
     si.add_argument("--target", default=None, metavar="COL", help="the label column (not a feature)")
     si.add_argument(
-        "--chunk-rows", type=int, default=_CHUNK_ROWS, metavar="N", help="rows the types are inferred from"
+        "--chunk-rows",
+        type=int,
+        default=_CHUNK_ROWS,
+        metavar="N",
+        help="rows the types are inferred from (then confirmed on every row)",
     )
     si.set_defaults(func=_schema_infer_cmd)
 
@@ -226,7 +230,7 @@ def _stream_profile(
             )
         builder.update(frame, frame[list(scores)] if scores else None)
         if confirmer is not None:
-            confirmer.update(frame)
+            confirmer.update(batch)
     if builder is None:
         from scorewatch.core.errors import InputRejectedError
 

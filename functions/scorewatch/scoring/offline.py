@@ -41,21 +41,15 @@ def local_model_name(path: str) -> str:
 
 def confirm_on_stream(uri: str, inferred: Any, *, chunk_rows: int = _CONFIRM_ROWS) -> Any:
     """``inferred`` (from a sample of ``uri``) confirmed on every row of ``uri``
-    (``scoring.type_confirm``): one more pass, reading only the confirmed columns, numeric ones
-    on the reader's fast path."""
+    (``scoring.type_confirm``): one more pass, reading only the confirmed columns."""
     from scorewatch.io import storage
     from scorewatch.scoring.type_confirm import TypeConfirmer
 
     confirmer = TypeConfirmer(inferred)
     if not confirmer.columns:
         return inferred
-    kinds = {c.name: c.type for c in inferred.columns}
-    numeric = [c for c in confirmer.columns if kinds[c] == "numeric"]
-    categorical = [c for c in confirmer.columns if kinds[c] == "categorical"]
-    for batch in storage.open_batches(
-        uri, chunk_rows=chunk_rows, columns=confirmer.columns, numeric=numeric, categorical=categorical
-    ):
-        confirmer.update(batch.to_pandas())
+    for batch in storage.open_batches(uri, chunk_rows=chunk_rows, columns=confirmer.columns):
+        confirmer.update(batch)  # Arrow arrays, counted without building a frame
     return confirmer.finish()
 
 

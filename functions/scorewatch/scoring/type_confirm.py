@@ -21,8 +21,10 @@ The rules on a contradiction (the thresholds are :mod:`~scorewatch.scoring.schem
 
 A column's type only moves between numeric, categorical and datetime (bool and datetime dtypes
 are the file's). Distinct values are counted with a fixed bitmap of hashes (linear counting,
-:data:`SKETCH_BITS` bits: about 1 MiB per identifier or text column, within a fraction of a
-percent up to tens of millions of values), so memory does not grow with the file.
+:data:`SKETCH_BITS` flags: 8 MiB per identifier or text column, within a fraction of a
+percent up to tens of millions of values), so memory does not grow with the file. Values are
+checked in Arrow (trimmed, blank tokens, a float cast, the timestamp pattern); only a batch
+where some values do not parse falls back to the sample's pandas rule on its distinct values.
 
 No I/O: frames in, a :class:`FrameInference` out.
 """
@@ -34,12 +36,18 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from scorewatch.core.schema import FeatureSchema, FeatureSpec
+from scorewatch.monitoring.profiles import MISSING_TOKENS
 from scorewatch.scoring import schema_inference as si
 
 #: Bits of the distinct-value bitmap of an identifier or text column.
 SKETCH_BITS = 1 << 23
+_TOKENS = pa.array(sorted(MISSING_TOKENS))
+#: The timestamp pattern of the sample's rule, for Arrow's regex engine.
+_TIMESTAMP_RE2 = si._TIMESTAMP.pattern
 
 
 @dataclass
@@ -81,43 +89,65 @@ class _Counts:
             h = pd.util.hash_array(values, categorize=False)
             self.bits[(h & np.uint64(SKETCH_BITS - 1)).astype(np.int64)] = True
 
-    def update(self, series: pd.Series) -> None:
-        n = len(series)
+    def update(self, arr: pa.Array) -> None:
+        """Count one batch of the column (an Arrow array: counted in C++ where it can be)."""
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.dictionary_decode()
+        n = len(arr)
         self.rows += n
-        dtype = series.dtype
-        if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype):
-            self.blank += int(series.isna().sum())
-            self.stamps += n - int(series.isna().sum())
+        t = arr.type
+        if pa.types.is_boolean(t) or pa.types.is_temporal(t):
+            self.blank += arr.null_count
+            self.stamps += n - arr.null_count
             return
-        if pd.api.types.is_numeric_dtype(dtype):
-            values = series.to_numpy(dtype=float, na_value=np.nan)
-            self._numbers(values[~np.isnan(values)])
-            self.blank += n - int((~np.isnan(values)).sum())
+        if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+            values = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+            keep = ~np.isnan(values)
+            self.blank += n - int(keep.sum())
+            self._numbers(values[keep])
             return
+        if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+            arr = pc.cast(arr, pa.string())
+        self._text(arr)
+
+    def _text(self, arr: pa.Array) -> None:
         self.text_batches += 1
-        stripped, blank, counts = si._distinct_text(series)
-        keep = ~blank & (counts > 0)
-        present = int(counts[keep].sum())
-        self.blank += n - present
+        trimmed = pc.utf8_trim_whitespace(arr)
+        blank = pc.fill_null(pc.is_in(pc.utf8_lower(trimmed), value_set=_TOKENS), True)
+        vals = pc.filter(trimmed, pc.invert(blank))
+        present = len(vals)
+        self.blank += len(arr) - present
         if not present:
             return
-        text = pd.Series(stripped[keep], dtype=object).astype(str)
-        parsed = pd.to_numeric(text, errors="coerce")
-        ok = parsed.notna().to_numpy()
-        self.parse += int(counts[keep][ok].sum())
-        if self.first_bad is None and not ok.all():
-            self.first_bad = str(text.iloc[int(np.argmin(ok))])[:20]
-        if self.inferred.type == "datetime":
-            self.stamps += int(counts[keep][text.str.match(si._TIMESTAMP).to_numpy()].sum())
-        if self.inferred.role == "text":
-            self.length += int((text.str.len().to_numpy() * counts[keep]).sum())
+        c = self.inferred
+        # Text identifiers, free text and timestamps are not numbers whatever share of them parses
+        # (the sample typed them with more than UNPARSED_SHARE not parsing): only numeric columns
+        # and categorical features are counted.
+        counted = c.type == "numeric" or (c.role == "feature" and c.type == "categorical")
+        numbers = _floats(vals) if counted else None
+        if numbers is not None:
+            self.parse += present
+        elif counted:  # some do not parse: the sample's rule (pandas) on the distinct values
+            vc = pc.value_counts(vals)  # in order of first appearance
+            distinct = pd.Series(vc.field("values").to_numpy(zero_copy_only=False), dtype=object)
+            counts = vc.field("counts").to_numpy(zero_copy_only=False)
+            ok = pd.to_numeric(distinct, errors="coerce").notna().to_numpy()
+            self.parse += int(counts[ok].sum())
+            if self.first_bad is None and not ok.all():
+                self.first_bad = str(distinct.iloc[int(np.argmin(ok))])[:20]
+        if c.type == "datetime":
+            self.stamps += int(pc.sum(pc.match_substring_regex(vals, _TIMESTAMP_RE2)).as_py() or 0)
+        if c.role == "text":
+            self.length += int(pc.sum(pc.utf8_length(vals)).as_py() or 0)
         if self.sketch:
-            self._hash(text.to_numpy(dtype=object))
-        if self.inferred.role == "id" and self.inferred.type == "numeric":
-            # distinct values in order of first appearance: the rows' order when none repeats
-            if (counts[keep] > 1).any() or not ok.all():
-                self.up = self.down = False
-            self._monotone(parsed.to_numpy(dtype=float))
+            self._hash(vals.to_numpy(zero_copy_only=False))
+        if c.role == "id" and c.type == "numeric":
+            if numbers is None:
+                numbers = pd.to_numeric(vals.to_pandas(), errors="coerce").to_numpy(dtype=float)
+                numbers = numbers[~np.isnan(numbers)]
+            self._monotone(numbers)
 
     def _numbers(self, values: np.ndarray) -> None:
         self.parse += int(values.size)
@@ -163,11 +193,14 @@ class TypeConfirmer:
         """The columns being confirmed (features, identifiers, text, datetimes)."""
         return list(self._cols)
 
-    def update(self, frame: pd.DataFrame) -> None:
+    def update(self, batch: pa.RecordBatch | pa.Table | pd.DataFrame) -> None:
         """Count one batch (the columns it lacks are counted as not seen)."""
         for name, counts in self._cols.items():
-            if name in frame.columns:
-                counts.update(frame[name])
+            if isinstance(batch, pd.DataFrame):
+                if name in batch.columns:
+                    counts.update(_arrow(batch[name]))
+            elif name in batch.column_names:
+                counts.update(batch.column(name))
 
     def finish(self) -> si.FrameInference:
         """The inference with every column's type, role and reason over all the rows seen."""
@@ -311,3 +344,22 @@ def retyped(schema: FeatureSchema, confirmed: si.FrameInference) -> FeatureSchem
         for f in schema.features
     )
     return schema.model_copy(update={"features": features})
+
+
+def _floats(vals: pa.Array) -> np.ndarray | None:
+    """``vals`` as float64 when every one parses (in C++), else None. The first values are tried
+    first: a failing cast of a whole batch of text costs far more than a successful one."""
+    try:
+        pc.cast(vals.slice(0, 64), pa.float64())
+        return pc.cast(vals, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _arrow(series: pd.Series) -> pa.Array:
+    """A pandas column as Arrow (mixed object columns as text, missing values null)."""
+    try:
+        return pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        text = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in series]
+        return pa.array(text, type=pa.string())
