@@ -20,6 +20,12 @@ SCHEMA_FILE = "scorewatch-config.schema.json"
 FEATURE_SCHEMA_FILE = "scorewatch-feature-schema.schema.json"
 
 
+def _fields(model: type[BaseModel]) -> Iterator[tuple[str, typing.Any]]:
+    """(document key, field) of every field: the alias where there is one (``schema``)."""
+    for name, field in model.model_fields.items():
+        yield field.alias or name, field
+
+
 def _models_in(annotation: object) -> Iterator[tuple[str, type[BaseModel]]]:
     """Nested models of an annotation with the path suffix that reaches them (``[]``, ``.<key>``)."""
     origin = typing.get_origin(annotation)
@@ -43,7 +49,7 @@ def sections(root: type[BaseModel] = config.ScorewatchConfig) -> list[tuple[str,
 
     def walk(path: str, model: type[BaseModel]) -> None:
         found.append((path, model))
-        for name, field in model.model_fields.items():
+        for name, field in _fields(model):
             for suffix, nested in _models_in(field.annotation):
                 walk(f"{path}.{name}{suffix}" if path else f"{name}{suffix}", nested)
 
@@ -53,7 +59,7 @@ def sections(root: type[BaseModel] = config.ScorewatchConfig) -> list[tuple[str,
 
 def field_paths(root: type[BaseModel] = config.ScorewatchConfig) -> list[str]:
     """Dotted path of every field, e.g. ``models[].drift.cooldown_minutes``."""
-    return [f"{p}.{n}" if p else n for p, model in sections(root) for n in model.model_fields]
+    return [f"{p}.{n}" if p else n for p, model in sections(root) for n, _ in _fields(model)]
 
 
 def render(root: type[BaseModel] = config.ScorewatchConfig) -> str:
@@ -69,7 +75,7 @@ def render(root: type[BaseModel] = config.ScorewatchConfig) -> str:
     missing = [
         f"{path}.{name}" if path else name
         for path, model in found
-        for name, field in model.model_fields.items()
+        for name, field in _fields(model)
         if not field.description
     ]
     if missing:
@@ -90,7 +96,7 @@ def render(root: type[BaseModel] = config.ScorewatchConfig) -> str:
         if doc:
             out.append(doc.replace("``", "`") + "\n")
         rows = []
-        for name, field in model.model_fields.items():
+        for name, field in _fields(model):
             rows.append(
                 (
                     code(name),

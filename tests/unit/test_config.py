@@ -81,3 +81,51 @@ def test_approval_required_is_accepted_with_a_bounded_timeout() -> None:
     assert cfg.model("a").retraining.approval_timeout_hours == 72
     with pytest.raises(ConfigError, match=r"models\.0\.retraining\.approval_timeout_hours"):
         parse_config({"models": [{"name": "a", "retraining": {"approval_timeout_hours": 0}}]})
+
+
+# -- the schema field ------------------------------------------------------------------------------
+
+_SCHEMA = {"features": [{"name": "tenure", "type": "numeric"}], "id_columns": ["customer_id"]}
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        _SCHEMA,
+        {"feature_schema": _SCHEMA, "columns": []},  # `scorewatch schema infer` output
+        {"model_name": "churn", "feature_schema": _SCHEMA},  # a model card's field
+    ],
+)
+def test_schema_takes_the_documents_a_schema_file_holds_and_stores_the_bare_schema(doc) -> None:
+    m = parse_config({"models": [{"name": "churn", "schema": doc}]}).model("churn")
+    assert m.feature_schema == FeatureSchema.model_validate(_SCHEMA)
+    dumped = m.model_dump(mode="json")
+    assert dumped["schema"] == FeatureSchema.model_validate(_SCHEMA).model_dump(mode="json")
+    assert ModelConfig.model_validate(dumped) == m
+
+
+@pytest.mark.parametrize(
+    ("schema", "target", "field"),
+    [
+        ({"features": [{"name": "x", "type": "number"}]}, None, r"models\.0\.schema\.features\.0\.type"),
+        ({"features": []}, None, r"models\.0\.schema\.features"),
+        ({"features": [{"name": "x", "type": "numeric", "colour": 1}]}, None, r"schema\.features\.0\.colour"),
+        (
+            {"features": [{"name": "y", "type": "numeric"}]},
+            "y",
+            r"schema: the target 'y' is listed as a feature",
+        ),
+    ],
+)
+def test_a_bad_schema_is_refused_naming_the_field(schema, target, field) -> None:
+    with pytest.raises(ConfigError, match=field):
+        parse_config({"models": [{"name": "churn", "target": target, "schema": schema}]})
+
+
+def test_a_config_without_schema_keeps_its_canonical_json_and_sha() -> None:
+    from scorewatch.io.registry.configs import canonical_json
+
+    doc = json.loads(canonical_json(ModelConfig(name="churn")))
+    assert "schema" not in doc  # stored before the field existed: same sha256, `configure` unchanged
+    with_schema = json.loads(canonical_json(ModelConfig.model_validate({"name": "churn", "schema": _SCHEMA})))
+    assert with_schema["schema"]["id_columns"] == ["customer_id"]

@@ -87,8 +87,9 @@ def _config_sections() -> dict[str, type[BaseModel]]:
     def walk(path, model):
         found[path] = model
         for name, field in model.model_fields.items():
+            key = field.alias or name  # the document's key (ModelConfig.feature_schema is "schema")
             for suffix, child in nested(field.annotation):
-                walk(f"{path}.{name}{suffix}".lstrip("."), child)
+                walk(f"{path}.{key}{suffix}".lstrip("."), child)
 
     walk("", config.ScorewatchConfig)
     return found
@@ -102,11 +103,12 @@ def test_configuration_page_has_every_field_with_its_default_and_description() -
         "models[].drift.columns.<key>",
         "models[].retraining.spec",
         "models[].decision.costs",
+        "models[].schema.features[]",
     } <= set(expected)
     for path, model in expected.items():
         body = page[path or "Top level"]
         for name, field in model.model_fields.items():
-            row = _row_of(body, f"`{name}`")
+            row = _row_of(body, f"`{field.alias or name}`")
             assert field.description and field.description.split()[0] in row, (path, name)
             if (
                 not field.is_required()

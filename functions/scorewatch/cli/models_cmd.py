@@ -395,6 +395,10 @@ def run_register(args: argparse.Namespace) -> int:
             labeled = True
     inferred = infer_schema(estimator, sample, id_columns=ids)
     notes = [inferred.notice.replace("; no card", "")]
+    if inferred.sampled and not getattr(args, "schema", None):
+        from scorewatch.scoring.offline import confirm_features
+
+        inferred = confirm_features(args.reference, inferred, sample)  # the sample's types, every row
     if getattr(args, "schema", None):
         import dataclasses
 

@@ -66,14 +66,19 @@ def register(subparsers: Any) -> None:
     si = sc_sub.add_parser(
         "infer",
         help="print the inferred schema JSON (usable as --schema)",
-        description="Print the schema inferred from the first --chunk-rows rows of INPUT as JSON.",
+        description="Print the schema inferred from the first --chunk-rows rows of INPUT and confirmed "
+        "on every row, as JSON.",
     )
     si.add_argument("input", metavar="INPUT", help=".csv/.csv.gz/.parquet/.jsonl (path or s3:// URI)")
     si.add_argument("--id-columns", default="", metavar="COLS", help="comma-separated identifier columns")
     si.add_argument("--exclude", default="", metavar="COLS", help="comma-separated columns to leave out")
     si.add_argument("--target", default=None, metavar="COL", help="the label column (not a feature)")
     si.add_argument(
-        "--chunk-rows", type=int, default=_CHUNK_ROWS, metavar="N", help="rows the types are inferred from"
+        "--chunk-rows",
+        type=int,
+        default=_CHUNK_ROWS,
+        metavar="N",
+        help="rows the types are inferred from (then confirmed on every row)",
     )
     si.set_defaults(func=_schema_infer_cmd)
 
@@ -115,12 +120,11 @@ def load_schema_file(path: str) -> Any:
     """A FeatureSchema from a JSON file: a bare schema, a model card or ``schema infer`` output."""
     from pydantic import ValidationError
 
-    from scorewatch.core.schema import FeatureSchema
+    from scorewatch.core.schema import parse_schema_document
 
     doc = _load_json_file(path, "schema")
-    doc = doc.get("feature_schema", doc) if isinstance(doc, dict) else doc  # a model card works too
     try:
-        return FeatureSchema.model_validate(doc)
+        return parse_schema_document(doc)  # a model card or `schema infer` output works too
     except ValidationError as exc:
         raise ConfigError(f"invalid feature schema {path}: {exc}") from exc
 
@@ -184,11 +188,16 @@ def _schema_infer_cmd(args: argparse.Namespace) -> int:
     for batch in storage.open_batches(args.input, chunk_rows=args.chunk_rows):
         frame = batch.to_pandas()
         _infer(frame, _scores(argparse.Namespace(score_columns=None), list(frame.columns)), args)
-        print(json.dumps(args.inferred.to_dict(), indent=2))
-        return 0
-    raise InputRejectedError(
-        f"{args.input}: no rows to infer a schema from", source_uri=args.input, reason="empty_input"
-    )
+        break
+    else:
+        raise InputRejectedError(
+            f"{args.input}: no rows to infer a schema from", source_uri=args.input, reason="empty_input"
+        )
+    from scorewatch.scoring.offline import confirm_on_stream
+
+    confirmed = confirm_on_stream(args.input, args.inferred, chunk_rows=args.chunk_rows)
+    print(json.dumps(confirmed.to_dict(), indent=2))
+    return 0
 
 
 def _scores(args: argparse.Namespace, columns: list[str]) -> tuple[str, ...]:
@@ -203,8 +212,10 @@ def _stream_profile(
     """Profile ``uri`` chunk by chunk; returns (profile, sample, schema, score columns, input columns)."""
     from scorewatch.io import storage
     from scorewatch.monitoring.profiles import ProfileBuilder
+    from scorewatch.scoring.type_confirm import TypeConfirmer, changed
 
     builder = None
+    confirmer = None
     columns: list[str] = []
     for batch in storage.open_batches(uri, chunk_rows=args.chunk_rows):
         frame = batch.to_pandas()
@@ -215,6 +226,7 @@ def _stream_profile(
             scores = tuple(c for c in scores if c in frame.columns)
             if schema is None:
                 schema = _infer(frame, scores, args)
+                confirmer = TypeConfirmer(args.inferred)  # the sample's types, checked on every row
             builder = ProfileBuilder(
                 schema,
                 edges_from=edges_from,
@@ -223,10 +235,19 @@ def _stream_profile(
                 random_state=args.seed,
             )
         builder.update(frame, frame[list(scores)] if scores else None)
+        if confirmer is not None:
+            confirmer.update(batch)
     if builder is None:
         from scorewatch.core.errors import InputRejectedError
 
         raise InputRejectedError(f"{uri}: no rows to profile", source_uri=uri, reason="empty_input")
+    if confirmer is not None:
+        confirmed = confirmer.finish()
+        if changed(args.inferred, confirmed):
+            # the file contradicts its first chunk: profile it again with the confirmed types
+            args.inferred = confirmed
+            return _stream_profile(uri, args, schema=confirmed.schema, edges_from=edges_from, scores=scores)
+        args.inferred = confirmed  # same types; the reasons now count every row
     profile, sample = builder.finish()
     return profile, sample, schema, scores, columns
 

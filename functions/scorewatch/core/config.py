@@ -14,13 +14,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from scorewatch.core.cards import Task
 from scorewatch.core.errors import ConfigError
-from scorewatch.core.schema import check_model_name
+from scorewatch.core.schema import FeatureSchema, check_model_name, schema_document
 
 DriftTest = Literal[
     "ks", "chisquare", "z", "wasserstein", "psi", "jensenshannon", "hellinger", "unseen_share"
@@ -326,8 +334,19 @@ class AlarmSettings(_Strict):
 DEFAULT_CHUNK_ROWS = 32_768
 
 
+#: A schema in a configuration: the same documents a ``--schema`` file holds (a FeatureSchema, a
+#: model card or ``scorewatch schema infer`` output), validated by the same model.
+ConfiguredSchema = Annotated[FeatureSchema, BeforeValidator(schema_document)]
+
+
 class ModelConfig(_Strict):
     """One model: its data, limits, monitoring, schedules, retraining, decisions and alarms."""
+
+    # ``schema`` is the document key; the attribute is ``feature_schema`` (``schema`` is a
+    # BaseModel attribute pydantic will not let a field shadow quietly).
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_by_alias=True, validate_by_name=True, serialize_by_alias=True
+    )
 
     name: str = Field(
         description="Model name: the incoming/<name>/ drop zone, resource and alarm names, the "
@@ -366,6 +385,15 @@ class ModelConfig(_Strict):
         default=None, description="Decision policy; unset, the scored output has no decision column."
     )
     alarms: AlarmSettings = Field(default_factory=AlarmSettings, description="Per-model alarm thresholds.")
+    feature_schema: ConfiguredSchema | None = Field(
+        default=None,
+        alias="schema",
+        description="Column types and roles (a feature schema, inline: what `scorewatch schema infer` "
+        "prints, reviewed). Monitoring excludes its id_columns and every column it does not list as a "
+        "feature from drift, quality and the domain classifier; retraining trains on its features with "
+        "its types. Scoring keeps the registered version's schema (the fitted model's inputs); unset, "
+        "the registered schema applies everywhere.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -374,6 +402,18 @@ class ModelConfig(_Strict):
             return check_model_name(v)
         except Exception as exc:
             raise ValueError(str(exc)) from exc
+
+    @model_validator(mode="after")
+    def _schema_roles(self) -> ModelConfig:
+        s = self.feature_schema
+        if s is None:
+            return self
+        if self.target is not None and self.target in s.names:
+            raise ValueError(f"schema: the target {self.target!r} is listed as a feature")
+        both = sorted(set(s.names) & set(s.id_columns))
+        if both:
+            raise ValueError(f"schema: {both} listed both as features and as id_columns")
+        return self
 
 
 class ScorewatchConfig(_Strict):

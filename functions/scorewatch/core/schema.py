@@ -7,7 +7,7 @@ declares the types so the registry, cards, profiles and handlers share one defin
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -44,13 +44,19 @@ class FeatureSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(min_length=1)
-    type: FeatureType
-    nullable: bool = True
-    categories: tuple[str, ...] | None = None
-    min: float | None = None
-    max: float | None = None
-    strict: bool = False
+    name: str = Field(min_length=1, description="Column name in the input.")
+    type: FeatureType = Field(
+        description="How values are coerced and profiled: numeric, categorical, boolean or datetime."
+    )
+    nullable: bool = Field(default=True, description="Whether a missing value is allowed.")
+    categories: tuple[str, ...] | None = Field(
+        default=None, description="Allowed values of a categorical or boolean feature (seen in training)."
+    )
+    min: float | None = Field(default=None, description="Smallest value seen in training (numeric).")
+    max: float | None = Field(default=None, description="Largest value seen in training (numeric).")
+    strict: bool = Field(
+        default=False, description="Reject rows outside categories or min/max instead of reporting them."
+    )
 
     @model_validator(mode="after")
     def _check_bounds(self) -> FeatureSpec:
@@ -66,8 +72,15 @@ class FeatureSchema(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    features: tuple[FeatureSpec, ...]
-    id_columns: tuple[str, ...] = ()
+    features: tuple[FeatureSpec, ...] = Field(
+        description="The features, in the order the model consumes them; every other column is not a "
+        "feature (not profiled, not trained on)."
+    )
+    id_columns: tuple[str, ...] = Field(
+        default=(),
+        description="Identifier columns: passed through to outputs, never features, excluded from "
+        "drift, quality and the domain classifier.",
+    )
 
     @field_validator("features")
     @classmethod
@@ -93,3 +106,29 @@ class FeatureSchema(BaseModel):
 
     def of_type(self, *types: FeatureType) -> list[str]:
         return [f.name for f in self.features if f.type in types]
+
+
+def schema_document(doc: Any) -> Any:
+    """The FeatureSchema part of a schema document: a bare schema, a model card or ``schema infer``
+    output (both hold it under ``feature_schema``); anything else is returned for validation to refuse.
+
+    >>> schema_document({"feature_schema": {"features": []}, "columns": []})
+    {'features': []}
+    """
+    if isinstance(doc, dict) and "feature_schema" in doc and "features" not in doc:
+        return doc["feature_schema"]
+    return doc
+
+
+def parse_schema_document(doc: Any) -> FeatureSchema:
+    """Validate a schema document (see :func:`schema_document`): the one check behind ``--schema``
+    files and the ``schema`` field of a model configuration.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        Naming the offending field (``features.0.type``).
+    """
+    if isinstance(doc, FeatureSchema):
+        return doc
+    return FeatureSchema.model_validate(schema_document(doc))

@@ -59,6 +59,7 @@ from scorewatch.io.events import BatchScored, DriftDetected, EventPublisher, Per
 from scorewatch.io.metrics import record
 from scorewatch.io.transient import transient_errors
 from scorewatch.monitoring import estimation, performance
+from scorewatch.monitoring.roles import excluded_by_schema, frame_without, without
 
 COOLDOWN_NAME = "drift"
 #: Shared with the labels function (handlers.labels.PERFORMANCE_COOLDOWN): one Performance
@@ -287,13 +288,20 @@ class Watcher:
         except BaselineIntegrityError as exc:
             return self._baseline_integrity(card, scope, report_id if scope == "batch" else None, exc)
         settings = self.config.model(model).drift
+        reference = Profile.from_dict(baseline)
+        # The configuration's schema takes columns out of monitoring (monitoring.roles); the
+        # profiles keep them, so removing it monitors them again.
+        configured = self.config.model(model).feature_schema
+        excluded = excluded_by_schema(reference, configured)
+        skip = [c["name"] for c in excluded]
         report = evaluate(
-            Profile.from_dict(baseline),
-            current,
+            without(reference, skip),
+            without(current, skip),
             settings=settings,
-            reference_sample=ref_sample.to_pandas() if ref_sample is not None else None,
-            current_sample=sample,
-            input_columns=card.feature_schema.names,
+            reference_sample=frame_without(ref_sample.to_pandas() if ref_sample is not None else None, skip),
+            current_sample=frame_without(sample, skip),
+            input_columns=[c for c in card.feature_schema.names if c not in set(skip)],
+            id_columns=configured.id_columns if configured is not None else (),
             random_state=self.random_state,
         )
         now = self.now()
@@ -312,6 +320,7 @@ class Watcher:
             "window_start": window[0].isoformat() if window else None,
             "window_end": window[1].isoformat() if window else None,
             "report": report.to_dict(),
+            "excluded_columns": excluded,
         }
         mc = self.config.model(model)
         estimate = self._estimate(card, mc, sample)

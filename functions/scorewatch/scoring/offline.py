@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 MODEL_FILE_SUFFIXES = (".skops", ".onnx", ".joblib", ".pkl", ".pickle")
 _SAMPLE_ROWS = 1000
+#: Rows per batch of the pass that confirms sampled types on the whole input.
+_CONFIRM_ROWS = 65_536
 
 
 def local_model_name(path: str) -> str:
@@ -35,6 +37,34 @@ def local_model_name(path: str) -> str:
             stem = stem[: -len(suffix)]
     name = re.sub(r"[^A-Za-z0-9_.-]", "-", stem).replace("..", "-").lstrip("._-")[:63]
     return name or "local-model"
+
+
+def confirm_on_stream(uri: str, inferred: Any, *, chunk_rows: int = _CONFIRM_ROWS) -> Any:
+    """``inferred`` (from a sample of ``uri``) confirmed on every row of ``uri``
+    (``scoring.type_confirm``): one more pass, reading only the confirmed columns."""
+    from scorewatch.io import storage
+    from scorewatch.scoring.type_confirm import TypeConfirmer
+
+    confirmer = TypeConfirmer(inferred)
+    if not confirmer.columns:
+        return inferred
+    for batch in storage.open_batches(uri, chunk_rows=chunk_rows, columns=confirmer.columns):
+        confirmer.update(batch)  # Arrow arrays, counted without building a frame
+    return confirmer.finish()
+
+
+def confirm_features(uri: str, inferred: Any, sample: Any, *, chunk_rows: int = _CONFIRM_ROWS) -> Any:
+    """An :class:`~scorewatch.scoring.schema_inference.InferredSchema` whose features typed from
+    ``sample`` (``inferred.sampled``) are confirmed on every row of ``uri``."""
+    from dataclasses import replace
+
+    from scorewatch.scoring.type_confirm import retyped, sampled_inference
+
+    frame = sampled_inference(sample, inferred.sampled) if sample is not None else None
+    if frame is None:
+        return inferred
+    confirmed = confirm_on_stream(uri, frame, chunk_rows=chunk_rows)
+    return replace(inferred, schema=retyped(inferred.schema, confirmed))
 
 
 def load_model_file(
@@ -103,6 +133,8 @@ def load_model_file(
         sample = batch.to_pandas()
         break
     inferred = infer_schema(estimator, sample, id_columns=id_columns)
+    if schema is None and inferred.sampled:
+        inferred = confirm_features(input_uri, inferred, sample)  # the sample's types, every row
     feature_schema, notice = inferred.schema, inferred.notice
     if fmt == "onnx":  # the graph's inputs say which columns are text (or it embeds the schema)
         from scorewatch.io.onnx_model import schema_for

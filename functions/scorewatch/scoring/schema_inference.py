@@ -47,6 +47,9 @@ class InferredSchema:
     task: Task
     classes: tuple[Any, ...] | None
     notice: str = NOTICE
+    #: Features typed from the input sample (not described by the estimator): the ones to confirm
+    #: on the full input (``scoring.type_confirm.confirm_features``).
+    sampled: tuple[str, ...] = ()
 
 
 def infer_task(estimator: Any) -> tuple[Task, tuple[Any, ...] | None]:
@@ -185,16 +188,18 @@ def infer_schema(
         raise ModelError(f"cannot infer the features of {type(estimator).__name__}: no columns")
     encoded = _encoded_columns(estimator, names)
     features = []
+    sampled = []
     for name in names:
         if name in encoded:
             features.append(encoded[name])
         elif sample is not None and name in sample.columns:
             features.append(FeatureSpec(name=name, type=_type_from_sample(sample[name])))
+            sampled.append(name)
         else:
             # scikit-learn estimators consume numbers unless an encoder says otherwise
             features.append(FeatureSpec(name=name, type="numeric"))
     schema = FeatureSchema(features=tuple(features), id_columns=tuple(i for i in ids if i not in names))
-    return InferredSchema(schema=schema, task=task, classes=classes)
+    return InferredSchema(schema=schema, task=task, classes=classes, sampled=tuple(sampled))
 
 
 # --- frame inference -------------------------------------------------------------------------

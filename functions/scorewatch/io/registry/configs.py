@@ -51,8 +51,15 @@ def config_partition(model_name: str) -> str:
 
 
 def canonical_json(cfg: ModelConfig) -> str:
-    """The configuration as canonical JSON: every field (defaults included), keys sorted, compact."""
-    return json.dumps(cfg.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """The configuration as canonical JSON: every field (defaults included), keys sorted, compact.
+
+    An unset ``schema`` is left out, so configurations stored before the field existed keep
+    their sha256 (re-configuring them is ``unchanged``, not a new version).
+    """
+    doc = cfg.model_dump(mode="json")
+    if doc.get("schema") is None:
+        doc.pop("schema", None)
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
 
 def config_sha256(cfg: ModelConfig) -> str:

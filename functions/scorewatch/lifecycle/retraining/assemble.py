@@ -175,10 +175,11 @@ class AssembleStep(StepsBase):
             label_col = target if target in table.column_names else LABEL_COLUMN
             if label_col not in table.column_names:
                 raise TrainingError(f"labeled data {info.uri} has no label column {target!r} (or 'label')")
-            features, rest = self._validated(table, card, source_uri=info.uri)
+            schema = self._assembly_schema(mc, card)
+            features, rest = self._validated(table, schema, source_uri=info.uri)
             frame = features
             frame[LABEL_COLUMN] = rest[label_col].to_numpy()
-            for c in card.feature_schema.id_columns:
+            for c in schema.id_columns:
                 frame[c] = rest[c].to_numpy()
             tcol = mc.retraining.time_column
             if tcol and tcol in rest.columns:
@@ -221,9 +222,10 @@ class AssembleStep(StepsBase):
                 continue
             if table is None:
                 continue
-            features, rest = self._validated(table, card, source_uri=str(source_uri))
+            schema = self._assembly_schema(mc, card)
+            features, rest = self._validated(table, schema, source_uri=str(source_uri))
             features = features.copy()
-            for c in id_columns:
+            for c in dict.fromkeys((*id_columns, *schema.id_columns)):
                 features[c] = rest[c].to_numpy()
             features["_k"] = canonical_ids(features, id_columns)
             if tcol and tcol in rest.columns:

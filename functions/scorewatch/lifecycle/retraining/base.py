@@ -16,6 +16,7 @@ from scorewatch.core.config import ConfigSource, ModelConfig
 from scorewatch.core.errors import (
     ModelNotFoundError,
 )
+from scorewatch.core.schema import FeatureSchema
 from scorewatch.io import storage
 from scorewatch.lifecycle.labels import LABEL_COLUMN
 from scorewatch.monitoring import performance
@@ -67,13 +68,32 @@ class StepsBase:
     def _uri(self, key: str) -> str:
         return f"s3://{self.data_bucket}/{key}"
 
+    @staticmethod
+    def _training_schema(mc: ModelConfig, card: ModelCard) -> FeatureSchema:
+        """The challenger's schema: the configuration's ``schema`` when set (its features and
+        types; its id_columns never features), else the reference card's."""
+        return mc.feature_schema or card.feature_schema
+
+    @staticmethod
+    def _assembly_schema(mc: ModelConfig, card: ModelCard) -> FeatureSchema:
+        """What the assembled sets are validated with: the challenger's features plus the reference
+        card's (the champion is scored on the same holdout), and both id lists."""
+        train = mc.feature_schema
+        if train is None:
+            return card.feature_schema
+        names = set(train.names)
+        features = (*train.features, *(f for f in card.feature_schema.features if f.name not in names))
+        names |= {f.name for f in features}
+        ids = dict.fromkeys(c for c in (*card.feature_schema.id_columns, *train.id_columns) if c not in names)
+        return FeatureSchema(features=features, id_columns=tuple(ids))
+
     def _validated(
-        self, table: pa.Table, card: ModelCard, *, source_uri: str
+        self, table: pa.Table, schema: FeatureSchema, *, source_uri: str
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Coerce features exactly as scoring does; returns (features, kept rows' other columns)."""
         from scorewatch.scoring.validation import validate_batch
 
-        chunk = validate_batch(table, card.feature_schema, row_offset=0, source_uri=source_uri)
+        chunk = validate_batch(table, schema, row_offset=0, source_uri=source_uri)
         keep = np.ones(table.num_rows, dtype=bool)
         keep[[r.row - 1 for r in chunk.rejected]] = False
         if chunk.rejected:
@@ -83,9 +103,12 @@ class StepsBase:
         rest = table.to_pandas()[keep].reset_index(drop=True)
         return chunk.features.reset_index(drop=True), rest
 
-    def _read_split(self, uri: str, card: ModelCard) -> tuple[pd.DataFrame, pd.Series]:
+    def _read_split(
+        self, uri: str, card: ModelCard, schema: FeatureSchema | None = None
+    ) -> tuple[pd.DataFrame, pd.Series]:
+        """Features (``schema``'s, default the card's) and labels of an assembled set."""
         table = storage.read_table(uri)
-        features, rest = self._validated(table, card, source_uri=uri)
+        features, rest = self._validated(table, schema or card.feature_schema, source_uri=uri)
         y = rest[LABEL_COLUMN]
         if card.task == "regression":
             y = pd.to_numeric(y, errors="coerce").astype(float)

@@ -39,15 +39,16 @@ class ChallengerSteps(StepsBase):
         model = assembled.model_name
         mc = self._mc(model)
         card, _ = self._reference_card(model)
+        schema = self._training_schema(mc, card)  # the configuration's schema wins (docs: precedence)
         now = self.now()
-        X, y = self._read_split(assembled.train_uri, card)
-        Xh, yh = self._read_split(assembled.holdout_uri, card)
+        X, y = self._read_split(assembled.train_uri, card, schema)
+        Xh, yh = self._read_split(assembled.holdout_uri, card, schema)
         trained = train_model(
             mc.retraining.spec,
             X,
             y,
             task=card.task,
-            schema=card.feature_schema,
+            schema=schema,
             random_state=mc.retraining.random_state,
             spec_explicit="spec" in mc.retraining.model_fields_set,
         )
@@ -86,13 +87,13 @@ class ChallengerSteps(StepsBase):
             features=Xh,
             classes=classes,
             positive_class=mc.positive_class,
-            categorical=[f.name for f in card.feature_schema.features if f.type != "numeric"],
+            categorical=[f.name for f in schema.features if f.type != "numeric"],
             random_state=mc.retraining.random_state,
         )
         calibration, calibrator, estimated = reference.card_fields() if reference else (None, None, None)
         loss_models = reference.loss_models.to_state() if reference and reference.loss_models else None
         builder = ProfileBuilder(
-            card.feature_schema,
+            schema,
             score_columns=tuple(out_train.columns),
             random_state=mc.retraining.random_state,
         )
@@ -102,7 +103,7 @@ class ChallengerSteps(StepsBase):
             model,
             trained.estimator,
             task=card.task,
-            feature_schema=card.feature_schema,
+            feature_schema=schema,
             now=now,
             target=mc.target or card.target,
             classes=classes,
@@ -142,10 +143,12 @@ class ChallengerSteps(StepsBase):
         mc = self._mc(model)
         challenger = self.registry.load(model, trained.candidate_version)
         card = challenger.card
-        X, y = self._read_split(trained.holdout_uri, card)
         metric = mc.retraining.metric or performance.default_metric(card.task)
 
         def _metrics(loaded: Any) -> dict[str, float | None]:
+            # each version reads the holdout through its own schema (a configured schema may
+            # have changed the challenger's features): same rows, each model's inputs
+            X, y = self._read_split(trained.holdout_uri, loaded.card)
             out = predict_frame(loaded.estimator, X, task=loaded.card.task, classes=loaded.card.classes)
             return performance.realized_performance(
                 loaded.card.task, y, out, classes=loaded.card.classes, positive_class=mc.positive_class
