@@ -182,6 +182,7 @@ def bucket(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def duck(bucket: Path) -> Any:
     import duckdb  # a dev dependency: these tests must run, not skip
+
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     tables = {
