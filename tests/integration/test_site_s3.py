@@ -106,3 +106,28 @@ def test_the_site_handler_reads_only_what_changed_and_site_open_presigns_its_pag
     assert main(["site", "open", "nosuchmodel"]) != 0
     assert "has no page" in capsys.readouterr().err
     assert main(["site", "open", "--expires", "0"]) != 0
+
+
+def test_stale_follows_each_models_stored_schedule(monitored, tmp_path):
+    """A model scored every 15 minutes is stale an hour after its last batch; on the default
+    (a daily monitoring run) it is not. Both read from the configuration stored in the registry."""
+    from datetime import UTC, datetime, timedelta
+
+    from scorewatch.core.config import ModelConfig
+    from scorewatch.io.registry.configs import ConfigStore
+
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    data = f"s3://{monitored.res.data_bucket}"
+
+    def badges(name):
+        out = tmp_path / name
+        assert main(["site", "--data", data, "--output", str(out), "--now", later]) == 0
+        return re.findall(r'<span class="badge b-(\w+)"( title="[^"]*")?>', (out / "index.html").read_text())
+
+    assert badges("default") == [("drift", ""), ("quality", "")]
+    store = ConfigStore(monitored.res.registry_table)
+    cfg = store.current(MODEL).config.model_dump()
+    cfg["schedules"]["scoring"] = "rate(15 minutes)"
+    store.put(ModelConfig.model_validate(cfg), actor="test")
+    stale = ("stale", ' title="no batch within 0.375 h"')
+    assert badges("quarter-hourly") == [("drift", ""), ("quality", ""), stale]

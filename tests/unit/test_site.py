@@ -372,3 +372,23 @@ def test_the_model_page_names_the_config_version_each_batch_ran_under():
     # the cell after the model version
     assert re.search(r"000001</td>\s*<td>7</td>", b2) and re.search(r"000001</td>\s*<td>—</td>", b1)
     assert "<th>config</th>" in page
+
+
+def test_each_model_is_judged_stale_against_its_own_schedule(fleet_history):
+    h, out = fleet_history
+    # alpha's last batch is 1 h old: stale for a model scored every 15 minutes, not for the default.
+    rule = site_data.StaleRule(timedelta(hours=24), {"alpha": timedelta(minutes=22, seconds=30)})
+    by = {s.model: s for s in site_data.fleet(h, out, now=NOW, stale_after=rule)}
+    assert by["alpha"].status == "stale" and by["alpha"].stale_after_hours == 0.375
+    assert by["delta"].status == "ok" and by["delta"].stale_after_hours == 24
+    # charlie (3 days old) is fine for a weekly model.
+    weekly = site_data.StaleRule(timedelta(hours=24), {"charlie": timedelta(days=10.5)})
+    weekly_by = {s.model: s.status for s in site_data.fleet(h, out, now=NOW, stale_after=weekly)}
+    assert weekly_by["charlie"] == "ok"
+    # A kept summary re-aged for a later build keeps its model's own threshold.
+    again = site_data.restale(by["delta"], now=NOW + timedelta(hours=4), stale_after=rule)
+    assert again.status == "ok"
+    assert site_data.restale(by["delta"], now=NOW + timedelta(hours=30), stale_after=rule).status == "stale"
+    two_hours = site_data.StaleRule(timedelta(hours=24), {"alpha": timedelta(hours=2)})
+    fresh = site_data.restale(by["alpha"], now=NOW, stale_after=two_hours)
+    assert fresh.status == "ok" and fresh.stale_after_hours == 2

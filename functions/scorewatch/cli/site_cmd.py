@@ -34,7 +34,8 @@ def register(subparsers: Any) -> None:
         type=float,
         default=24.0,
         metavar="H",
-        help="a model with no batch within H hours is stale (default 24)",
+        help="a model without a schedule is stale after H hours with no batch (default 24); a "
+        "scheduled model after 1.5x the longest gap between its runs",
     )
     p.add_argument("--now", metavar="ISO", help="the time the site is built for (default: now, UTC)")
     p.add_argument(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -258,6 +258,20 @@ def read_versions(registry: Any) -> pd.DataFrame:
         [(card.model_name, card) for model in models for card in registry.list_versions(model)],
         pending_approvals(registry, models),
     )
+
+
+def stale_thresholds(registry: Any, default: timedelta) -> dict[str, timedelta]:
+    """Each configured model's stale threshold from its stored schedules (``core.cadence``).
+
+    ``registry`` is a ``scorewatch.io.registry.Registry``; the configurations are read from its
+    table (one Query of the current-configuration partition). Models without a stored
+    configuration are left out, so the caller's ``default`` applies to them.
+    """
+    from scorewatch.core.cadence import stale_after
+    from scorewatch.io.registry.configs import ConfigStore
+
+    stored = ConfigStore(registry.table_name).all_current()
+    return {c.name: stale_after(c.config, default) for c in stored}
 
 
 def read_site_inputs(data_uri: str) -> SiteInputs:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scorewatch.io import storage
 from scorewatch.io.site_history import read_site_inputs, read_versions
+
+if TYPE_CHECKING:
+    from scorewatch.reports.site_data import StaleRule
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ def build_site(
     output_uri: str,
     *,
     now: datetime,
-    stale_after: timedelta = timedelta(hours=24),
+    stale_after: timedelta | StaleRule = timedelta(hours=24),
     copy_reports: bool = True,
     registry: Any = None,
 ) -> SiteBuild:
@@ -41,9 +44,10 @@ def build_site(
     promotion markers; without it the markers are the changes of the scoring version.
     """
     from scorewatch.monitoring.performance import LOWER_IS_BETTER
-    from scorewatch.monitoring.site_update import write_summaries
+    from scorewatch.monitoring.site_update import stale_rule_for, write_summaries
     from scorewatch.reports.site import build_pages, fleet_statuses, model_href, report_href
 
+    stale_after = stale_rule_for(stale_after, registry)
     inputs = read_site_inputs(data_uri)
     reports = inputs.reports if copy_reports else {}
     versions = read_versions(registry) if registry is not None else None

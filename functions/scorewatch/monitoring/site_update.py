@@ -27,7 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -37,6 +37,9 @@ from scorewatch.core.schema import check_model_name
 from scorewatch.io import site_history as sh
 from scorewatch.io import storage
 from scorewatch.monitoring.performance import higher_is_better
+
+if TYPE_CHECKING:
+    from scorewatch.reports.site_data import StaleRule
 
 STATE = "_state"
 SUMMARIES = f"{STATE}/summaries"
@@ -123,13 +126,24 @@ def _versions(registry: Any, model: str) -> pd.DataFrame | None:
     return sh.versions_frame(cards, sh.pending_approvals(registry, [model]))
 
 
+def stale_rule_for(stale_after: timedelta | StaleRule, registry: Any) -> StaleRule:
+    """``stale_after`` with each configured model's own threshold (its schedules) when there is a
+    ``registry``; a rule that already has per-model thresholds is kept as it is."""
+    from scorewatch.reports.site_data import StaleRule, stale_rule
+
+    rule = stale_rule(stale_after)
+    if registry is None or rule.per_model:
+        return rule
+    return StaleRule(rule.default, sh.stale_thresholds(registry, rule.default))
+
+
 def update_model(
     data_uri: str,
     output_uri: str,
     model: str,
     *,
     now: datetime,
-    stale_after: timedelta = timedelta(hours=24),
+    stale_after: timedelta | StaleRule = timedelta(hours=24),
     copy_reports: bool = True,
     registry: Any = None,
 ) -> SiteUpdate:
@@ -151,6 +165,7 @@ def update_model(
     from scorewatch.reports import site, site_data
 
     model = check_model_name(model)
+    stale_after = stale_rule_for(stale_after, registry)
     objs = sh.list_monitoring(sh.model_prefix(data_uri, Prefix.MONITORING, model))
     known = _read_json(_state_uri(output_uri, model, "sources.json"))
     history, known_h, read_h = refresh(
@@ -264,7 +279,7 @@ def write_summaries(output_uri: str, statuses: list[Any]) -> None:
 
 
 def write_index(
-    output_uri: str, *, now: datetime, stale_after: timedelta, registry: Any = None
+    output_uri: str, *, now: datetime, stale_after: timedelta | StaleRule, registry: Any = None
 ) -> tuple[str, int]:
     """Render ``index.html`` from the kept summaries (plus registered models that have none)."""
     from scorewatch.reports import site, site_data

@@ -218,7 +218,9 @@ class SitePage:
     html: str
 
 
-def render_index(statuses: Sequence[site_data.ModelStatus], *, now: datetime, stale_after: timedelta) -> str:
+def render_index(
+    statuses: Sequence[site_data.ModelStatus], *, now: datetime, stale_after: timedelta | site_data.StaleRule
+) -> str:
     """The fleet overview: one row per model in attention order."""
     rows = [
         {
@@ -236,7 +238,7 @@ def render_index(statuses: Sequence[site_data.ModelStatus], *, now: datetime, st
         rows=rows,
         counts=counts,
         generated=_when(now),
-        stale_hours=stale_after.total_seconds() / 3600,
+        stale_hours=site_data.stale_rule(stale_after).default.total_seconds() / 3600,
     )
 
 
@@ -524,7 +526,7 @@ def build_pages(
     outputs: pd.DataFrame,
     *,
     now: datetime,
-    stale_after: timedelta = timedelta(hours=24),
+    stale_after: timedelta | site_data.StaleRule = timedelta(hours=24),
     reports: Mapping[tuple[str, str], str] | None = None,
     models: Sequence[str] | None = None,
     versions: pd.DataFrame | None = None,
@@ -583,7 +585,7 @@ def fleet_statuses(
     outputs: pd.DataFrame,
     *,
     now: datetime,
-    stale_after: timedelta = timedelta(hours=24),
+    stale_after: timedelta | site_data.StaleRule = timedelta(hours=24),
     models: Sequence[str] | None = None,
     versions: pd.DataFrame | None = None,
     summaries: Mapping[str, Mapping[str, Any]] | None = None,

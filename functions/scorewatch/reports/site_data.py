@@ -42,6 +42,24 @@ from typing import Any
 import pandas as pd
 
 STATUSES = ("drift", "performance", "quality", "stale", "ok")  # attention order: first needs it most
+
+
+@dataclass(frozen=True)
+class StaleRule:
+    """When a model counts as stale: its own threshold (from its schedules), else ``default``."""
+
+    default: timedelta = timedelta(hours=24)
+    per_model: Mapping[str, timedelta] = field(default_factory=dict)
+
+    def __call__(self, model: str) -> timedelta:
+        return self.per_model.get(model, self.default)
+
+
+def stale_rule(stale_after: timedelta | StaleRule) -> StaleRule:
+    """``stale_after`` as a :class:`StaleRule` (one threshold for every model, or the rule itself)."""
+    return stale_after if isinstance(stale_after, StaleRule) else StaleRule(stale_after)
+
+
 WINDOW_PREFIX = "window-"
 OUTPUT_COLUMNS = ("model", "batch_id", "kind", "rows", "at")
 
@@ -85,6 +103,7 @@ class ModelStatus:
     estimated: float | None = None
     floor: float | None = None
     coverage: float | None = None
+    stale_after_hours: float | None = None  # the threshold the stale flag was judged against
 
     @property
     def rejected_share_7d(self) -> float | None:
@@ -281,7 +300,7 @@ def model_status(
     volumes: pd.DataFrame,
     *,
     now: datetime,
-    stale_after: timedelta = timedelta(hours=24),
+    stale_after: timedelta | StaleRule = timedelta(hours=24),
     performance: Mapping[str, Any] | None = None,
 ) -> ModelStatus:
     """The overview row of one model from its evaluations and volumes (see :func:`fleet`).
@@ -305,7 +324,8 @@ def model_status(
         flags.append("performance")
     if latest is not None and int(latest["quality_violations"]) > 0:
         flags.append("quality")
-    if last_at is None or now_ts - last_at > stale_after:
+    limit = stale_rule(stale_after)(model)
+    if last_at is None or now_ts - last_at > limit:
         flags.append("stale")
     status = flags[0] if flags else "ok"
     day, week = _since(v, now_ts, timedelta(days=1)), _since(v, now_ts, timedelta(days=7))
@@ -330,6 +350,7 @@ def model_status(
         estimated=_float(perf.get("estimated_value")),
         floor=_float(perf.get("floor")),
         coverage=_float(perf.get("coverage")),
+        stale_after_hours=limit.total_seconds() / 3600,
     )
 
 
@@ -394,7 +415,7 @@ def fleet(
     outputs: pd.DataFrame,
     *,
     now: datetime,
-    stale_after: timedelta = timedelta(hours=24),
+    stale_after: timedelta | StaleRule = timedelta(hours=24),
     models: Iterable[str] | None = None,
 ) -> list[ModelStatus]:
     """One :class:`ModelStatus` per model, sorted by attention (module docstring).
@@ -412,7 +433,7 @@ def fleet_from_tables(
     volumes: pd.DataFrame,
     *,
     now: datetime,
-    stale_after: timedelta = timedelta(hours=24),
+    stale_after: timedelta | StaleRule = timedelta(hours=24),
     models: Iterable[str] | None = None,
     versions: pd.DataFrame | None = None,
     performance: Mapping[str, Mapping[str, Any]] | None = None,
@@ -596,10 +617,16 @@ def status_from_dict(d: Mapping[str, Any]) -> ModelStatus:
     return ModelStatus(**values)
 
 
-def restale(s: ModelStatus, *, now: datetime, stale_after: timedelta) -> ModelStatus:
+def restale(s: ModelStatus, *, now: datetime, stale_after: timedelta | StaleRule) -> ModelStatus:
     """``s`` with its ``stale`` flag recomputed for ``now`` (a kept summary ages between rebuilds)."""
+    limit = stale_rule(stale_after)(s.model)
     flags = [f for f in s.flags if f not in ("stale", "ok")]
-    if s.last_batch_at is None or _ts(now) - _ts(s.last_batch_at) > stale_after:
+    if s.last_batch_at is None or _ts(now) - _ts(s.last_batch_at) > limit:
         flags.append("stale")
     order = sorted(flags, key=STATUSES.index)
-    return replace(s, flags=tuple(order) or ("ok",), status=order[0] if order else "ok")
+    return replace(
+        s,
+        flags=tuple(order) or ("ok",),
+        status=order[0] if order else "ok",
+        stale_after_hours=limit.total_seconds() / 3600,
+    )
