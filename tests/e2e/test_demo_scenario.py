@@ -124,7 +124,8 @@ def test_the_monitoring_site_is_built_from_the_collected_data(promoted):
     # axis (drift share, rows, rejected rate, and performance and label coverage: the later batch
     # has labels).
     # The marker's hover text carries the gate's verdict: "v000002 promoted (gate ...): reason".
-    assert len(re.findall(r'<line class="marker" data-kind="promoted"[^>]*><title>v000002 promoted[ :(<]', page)) == 5
+    marker = r'<line class="marker" data-kind="promoted"[^>]*><title>v000002 promoted[ :(<]'
+    assert len(re.findall(marker, page)) == 5
     assert 'id="performance-chart"' in page and 'id="coverage-chart"' in page
     assert re.search(r"<title>[0-9a-f]+ · [^<]*: realized roc_auc [\d.]+</title>", page)
     assert re.search(r"000002<br><span class=\"muted\">promoted \d+ min ago</span>", index)
